@@ -1,0 +1,128 @@
+//! The command line: clap structures (raw, as typed) and their dispatch. Nothing outside
+//! `cli/` imports clap; each subcommand file turns its arguments into the plain options the
+//! domain modules take.
+
+mod config;
+mod validate;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::LoadOptions;
+use crate::error::{Error, Result, exit};
+use crate::workspace::{EnvMap, Format};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "devboot",
+    version,
+    about = "Bring a development workspace up from the .gitpod.yml or devcontainer.json it already has",
+    propagate_version = true
+)]
+pub struct Arguments {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Global {
+    /// The workspace folder (the repository checkout).
+    #[arg(long, global = true, value_name = "DIR", default_value = ".")]
+    workspace_folder: PathBuf,
+    /// The config file to use, instead of discovering one.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Which config format to use when the folder has both.
+    #[arg(long, global = true, value_enum)]
+    format: Option<FormatArg>,
+    /// Say more (repeat for even more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Gitpod,
+    Devcontainer,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the resolved workspace: what devboot will run, where, with what.
+    Config(config::ConfigArgs),
+    /// Check config files against the official schemas and devboot's own rules.
+    Validate(validate::ValidateArgs),
+}
+
+/// Parses the command line. On `--help`, `--version` or a usage error, clap's text is
+/// printed here and the exit code returned as the error.
+pub fn parse(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Result<Arguments, u8> {
+    Arguments::try_parse_from(args).map_err(|err| {
+        let _ = err.print();
+        if err.use_stderr() {
+            exit::USAGE
+        } else {
+            exit::OK
+        }
+    })
+}
+
+/// Runs the chosen subcommand and returns its exit code.
+pub fn execute(arguments: Arguments) -> Result<u8> {
+    let global = arguments.global;
+    match arguments.command {
+        Command::Config(args) => config::run(&args, &global),
+        Command::Validate(args) => validate::run(&args, &global),
+    }
+}
+
+impl Global {
+    /// The validated, clap-free options for loading the workspace.
+    pub(crate) fn load_options(&self) -> Result<LoadOptions> {
+        let folder = std::path::absolute(&self.workspace_folder)
+            .map_err(|e| Error::io("resolve", &self.workspace_folder, e))?;
+        if !folder.is_dir() {
+            return Err(Error::Usage {
+                message: format!("workspace folder {} does not exist", folder.display()),
+                help: Some("pass an existing folder to --workspace-folder".into()),
+            });
+        }
+        Ok(LoadOptions {
+            workspace_folder: normalize(&folder),
+            config: self.config.clone(),
+            format: self.format.map(|f| match f {
+                FormatArg::Gitpod => Format::Gitpod,
+                FormatArg::Devcontainer => Format::Devcontainer,
+            }),
+            host_env: host_env(),
+        })
+    }
+}
+
+/// The host environment as a map; variables that are not UTF-8 are skipped.
+pub(crate) fn host_env() -> EnvMap {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// Removes `.` and `..` components without touching the file system, so that the
+/// workspace path (and every label and id derived from it) is the same however it was typed.
+fn normalize(path: &std::path::Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}

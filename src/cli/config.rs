@@ -1,0 +1,149 @@
+//! `devboot config [--json]`: the resolved workspace, as a summary or as one JSON object.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::cli::Global;
+use crate::config::{self, Loaded};
+use crate::error::{Result, exit};
+use crate::ui;
+use crate::workspace::{Command, ImageSource, Workspace};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConfigArgs {
+    /// Print one JSON object on stdout (field names documented in the README).
+    #[arg(long)]
+    json: bool,
+}
+
+/// The JSON form: the workspace's own fields, plus the warnings loading it gave.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigJson<'a> {
+    #[serde(flatten)]
+    workspace: &'a Workspace,
+    warnings: Vec<WarningJson>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct WarningJson {
+    pub(crate) message: String,
+    /// `path:line:col`, when the warning is about a place in a file.
+    pub(crate) position: Option<String>,
+}
+
+pub(crate) fn run(args: &ConfigArgs, global: &Global) -> Result<u8> {
+    let loaded = config::load(&global.load_options()?)?;
+    if let Some(note) = &loaded.note {
+        ui::note(note);
+    }
+    for warning in loaded.diagnostics.warnings() {
+        ui::diagnostic(warning);
+    }
+    if args.json {
+        let json = ConfigJson {
+            workspace: &loaded.workspace,
+            warnings: warnings_json(&loaded),
+        };
+        let mut text = serde_json::to_string_pretty(&json).expect("the model always serializes");
+        text.push('\n');
+        ui::stdout(&text)?;
+    } else {
+        ui::stdout(&summary(&loaded.workspace))?;
+    }
+    Ok(exit::OK)
+}
+
+pub(crate) fn warnings_json(loaded: &Loaded) -> Vec<WarningJson> {
+    loaded
+        .diagnostics
+        .warnings()
+        .map(|d| WarningJson {
+            message: d.message.clone(),
+            position: d.position(),
+        })
+        .collect()
+}
+
+/// A readable summary of the workspace, one aspect per line.
+pub(crate) fn summary(ws: &Workspace) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "workspace  {} ({}: {})",
+        ws.name,
+        ws.format,
+        ws.config_file.display()
+    );
+    let image = match &ws.image {
+        ImageSource::Reference { image } => format!("image {image}"),
+        ImageSource::Dockerfile {
+            dockerfile,
+            context,
+            target,
+            ..
+        } => {
+            let mut s = format!(
+                "build {} (context {})",
+                dockerfile.display(),
+                context.display()
+            );
+            if let Some(target) = target {
+                let _ = write!(s, " target {target}");
+            }
+            s
+        }
+        ImageSource::Compose { files, service, .. } => {
+            let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            format!("compose service {service} of {}", files.join(", "))
+        }
+    };
+    let _ = writeln!(out, "image      {image}");
+    match &ws.mount {
+        Some(mount) => {
+            let _ = writeln!(
+                out,
+                "folder     {} (mounted from {})",
+                ws.folder,
+                mount.source.display()
+            );
+        }
+        None => {
+            let _ = writeln!(out, "folder     {} (not mounted)", ws.folder);
+        }
+    }
+    for (name, value) in &ws.container_env {
+        let _ = writeln!(out, "env        {name}={value}");
+    }
+    for (name, value) in &ws.remote_env {
+        let _ = writeln!(out, "remote env {name}={value}");
+    }
+    for port in &ws.ports {
+        let mut line = format!("port       {port}");
+        if let Some(label) = &port.label {
+            let _ = write!(line, " ({label})");
+        }
+        let visibility = match port.visibility {
+            crate::workspace::Visibility::Private => "private",
+            crate::workspace::Visibility::Public => "public",
+        };
+        let _ = write!(line, " {visibility}");
+        if !port.publish {
+            line.push_str(", not published");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    for stage in &ws.stages {
+        for lane in &stage.lanes {
+            for step in &lane.steps {
+                let command = match &step.command {
+                    Command::Shell(s) => s.lines().next().unwrap_or_default().to_string(),
+                    c @ Command::Exec(_) => c.to_string(),
+                };
+                let _ = writeln!(out, "task       {} {}: {}", lane.name, step.phase, command);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,1 @@
+//! STUB (being written): `${...}` variable substitution in devcontainer.json.

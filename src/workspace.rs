@@ -1,0 +1,310 @@
+//! The one format-agnostic model of a workspace that `.gitpod.yml` and `devcontainer.json`
+//! both lower into, and that everything after loading (engine, lifecycle, ports, report)
+//! works from. Nothing here knows which file it came from except [`Format`], which only
+//! decides labels and defaults further down.
+//!
+//! Its JSON form (`devboot config --json`) is a documented, stable interface: field names
+//! are camelCase and only ever added to.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// Environment variables, sorted by name so that output and hashes are stable.
+pub type EnvMap = BTreeMap<String, String>;
+
+/// Which config format a workspace came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Gitpod,
+    Devcontainer,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Gitpod => "gitpod",
+            Format::Devcontainer => "devcontainer",
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workspace {
+    pub format: Format,
+    /// Short name: devcontainer `name`, else the workspace folder's basename.
+    pub name: String,
+    /// Absolute path of the config file the workspace was read from.
+    pub config_file: PathBuf,
+    /// Absolute path of the workspace folder on the host (`--workspace-folder`).
+    pub local_folder: PathBuf,
+    pub image: ImageSource,
+    /// How the repository is mounted into the container; `None` means not mounted.
+    pub mount: Option<Mount>,
+    /// The folder inside the container where tasks and `exec` run.
+    pub folder: String,
+    /// Variables set on the container itself (Gitpod top-level `env`, devcontainer
+    /// `containerEnv`). Changing them needs a new container.
+    pub container_env: EnvMap,
+    /// Variables for every command devboot runs in the container (devcontainer `remoteEnv`).
+    /// Read again at every `up`; changing them needs no new container.
+    pub remote_env: EnvMap,
+    /// What runs, in order: stages run one after another; the lanes of a stage run in
+    /// parallel; the steps of a lane run one after another.
+    pub stages: Vec<Stage>,
+    pub ports: Vec<Port>,
+    pub options: ContainerOptions,
+}
+
+/// Where the container image comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum ImageSource {
+    /// A ready image, used as is when present and pulled otherwise.
+    Reference { image: String },
+    /// An image built from a Dockerfile.
+    Dockerfile {
+        /// Absolute path of the Dockerfile.
+        dockerfile: PathBuf,
+        /// Absolute path of the build context.
+        context: PathBuf,
+        args: BTreeMap<String, String>,
+        target: Option<String>,
+        cache_from: Vec<String>,
+        /// Extra `docker build` arguments, passed as written.
+        options: Vec<String>,
+    },
+    /// A service of a Docker Compose project.
+    Compose {
+        /// Absolute paths of the compose files, later ones overriding earlier ones.
+        files: Vec<PathBuf>,
+        service: String,
+        /// Services to start; empty means all.
+        run_services: Vec<String>,
+    },
+}
+
+/// The repository mount.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mount {
+    /// Host folder.
+    pub source: PathBuf,
+    /// Folder in the container.
+    pub target: String,
+    /// A `docker run --mount` value written by the user (devcontainer `workspaceMount`);
+    /// when set it is passed as is and `source`/`target` are what it says.
+    pub spec: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stage {
+    /// What the stage is, for messages: a hook name (`postCreateCommand`) or `tasks`.
+    pub name: String,
+    pub lanes: Vec<Lane>,
+}
+
+/// A sequence of steps with its own environment: a Gitpod task, or one entry of a
+/// devcontainer lifecycle hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lane {
+    /// Name shown as the prefix of every output line.
+    pub name: String,
+    /// Variables for this lane only (Gitpod task `env`), on top of the workspace's.
+    pub env: EnvMap,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub phase: Phase,
+    pub command: Command,
+}
+
+/// A command as written: a shell string, or an argv run without a shell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Command {
+    Shell(String),
+    Exec(Vec<String>),
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Shell(script) => f.write_str(script),
+            Command::Exec(argv) => f.write_str(&shell_words::join(argv)),
+        }
+    }
+}
+
+/// The phases of both formats. Each has a fixed [`Timing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Phase {
+    // devcontainer.json lifecycle hooks, in the order the spec runs them.
+    InitializeCommand,
+    OnCreateCommand,
+    UpdateContentCommand,
+    PostCreateCommand,
+    PostStartCommand,
+    PostAttachCommand,
+    // .gitpod.yml task phases, in the order a task terminal runs them.
+    Before,
+    Init,
+    Command,
+}
+
+/// When a phase runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Timing {
+    /// On the host, before any container work, at every `up` (`initializeCommand`).
+    HostEveryUp,
+    /// Once per container (`onCreate`, `updateContent`, `postCreate`, Gitpod `init`).
+    OncePerContainer,
+    /// Once per container start (`postStart`, Gitpod `before`).
+    EveryStart,
+    /// At every `up` (`postAttach`).
+    EveryUp,
+    /// Started at every container start and kept running after `up` returns (Gitpod
+    /// `command`); restarted by `up` when it has died.
+    LongRunning,
+}
+
+impl Phase {
+    pub fn timing(self) -> Timing {
+        match self {
+            Phase::InitializeCommand => Timing::HostEveryUp,
+            Phase::OnCreateCommand
+            | Phase::UpdateContentCommand
+            | Phase::PostCreateCommand
+            | Phase::Init => Timing::OncePerContainer,
+            Phase::PostStartCommand | Phase::Before => Timing::EveryStart,
+            Phase::PostAttachCommand => Timing::EveryUp,
+            Phase::Command => Timing::LongRunning,
+        }
+    }
+
+    /// The name as written in the config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::InitializeCommand => "initializeCommand",
+            Phase::OnCreateCommand => "onCreateCommand",
+            Phase::UpdateContentCommand => "updateContentCommand",
+            Phase::PostCreateCommand => "postCreateCommand",
+            Phase::PostStartCommand => "postStartCommand",
+            Phase::PostAttachCommand => "postAttachCommand",
+            Phase::Before => "before",
+            Phase::Init => "init",
+            Phase::Command => "command",
+        }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A configured port or range of ports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Port {
+    /// Port (or first port of the range) in the container.
+    pub port: u16,
+    /// Last port of a range; equal to `port` for a single port.
+    pub end: u16,
+    /// Host port (or first of the range) when the config fixes it (devcontainer `appPort`
+    /// `"8080:80"`); `None` means the same as the container port.
+    pub host_port: Option<u16>,
+    /// Host address when the config fixes it (`appPort` `"0.0.0.0:4567:4567"`); `None`
+    /// means: from the visibility.
+    pub host_ip: Option<String>,
+    /// Gitpod `name`, devcontainer `portsAttributes` `label`.
+    pub label: Option<String>,
+    pub description: Option<String>,
+    pub visibility: Visibility,
+    pub on_open: OnOpen,
+    pub protocol: Option<Protocol>,
+    /// False for `ignore-completely` / `onAutoForward: ignore`: known but not published.
+    pub publish: bool,
+}
+
+impl Port {
+    pub fn is_range(&self) -> bool {
+        self.end != self.port
+    }
+}
+
+impl fmt::Display for Port {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_range() {
+            write!(f, "{}-{}", self.port, self.end)
+        } else {
+            write!(f, "{}", self.port)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Bound on the host's loopback only (the default, as in Gitpod).
+    #[default]
+    Private,
+    /// Bound on every host address.
+    Public,
+}
+
+/// What happens when a port becomes ready. Gitpod `onOpen` and devcontainer
+/// `onAutoForward` both map here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OnOpen {
+    #[default]
+    Notify,
+    OpenBrowser,
+    OpenBrowserOnce,
+    OpenPreview,
+    /// Gitpod `ignore`, devcontainer `silent`: forwarded, nothing said.
+    Silent,
+    /// Gitpod `ignore-completely`, devcontainer `ignore`: not published at all.
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Http,
+    Https,
+}
+
+/// How the container is run.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerOptions {
+    /// User the container runs as (`docker run -u`).
+    pub container_user: Option<String>,
+    /// User for tasks, hooks and `exec` (`docker exec -u`); defaults to the container user.
+    pub remote_user: Option<String>,
+    /// Extra `docker run` arguments, as written.
+    pub run_args: Vec<String>,
+    pub privileged: bool,
+    /// Run an init process that reaps zombies (`--init`).
+    pub init: bool,
+    pub cap_add: Vec<String>,
+    pub security_opt: Vec<String>,
+    /// Extra mounts, as `docker run --mount` values.
+    pub mounts: Vec<String>,
+    /// Replace the image's command with a keep-alive loop.
+    pub override_command: bool,
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary: every test runs the real `devboot` binary.
+
+// Test helpers are `pub` for the test modules; the crate lint is about the library.
+#![allow(unreachable_pub)]
+
+mod harness;
