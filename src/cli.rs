@@ -3,6 +3,11 @@
 //! domain modules take.
 
 mod config;
+mod down;
+mod exec;
+mod logs;
+mod status;
+mod up;
 mod validate;
 
 use std::ffi::OsString;
@@ -40,9 +45,18 @@ pub(crate) struct Global {
     /// Which config format to use when the folder has both.
     #[arg(long, global = true, value_enum)]
     format: Option<FormatArg>,
-    /// Say more (repeat for even more).
+    /// Say more: `-v` prints how many engine commands ran.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// The container engine CLI to drive (default: docker, else podman).
+    #[arg(long, global = true, value_enum, env = "DEVBOOT_ENGINE")]
+    engine: Option<EngineArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum EngineArg {
+    Docker,
+    Podman,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -53,6 +67,16 @@ enum FormatArg {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Bring the workspace up: container, tasks, ports. Safe to run again at any time.
+    Up(up::UpArgs),
+    /// Stop the workspace's container (and with --remove, remove it).
+    Down(down::DownArgs),
+    /// Show the container, each task and hook, and each port.
+    Status(status::StatusArgs),
+    /// Show a task's output.
+    Logs(logs::LogsArgs),
+    /// Run a command in the workspace's container.
+    Exec(exec::ExecArgs),
     /// Print the resolved workspace: what devboot will run, where, with what.
     Config(config::ConfigArgs),
     /// Check config files against the official schemas and devboot's own rules.
@@ -76,12 +100,27 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Res
 pub fn execute(arguments: Arguments) -> Result<u8> {
     let global = arguments.global;
     match arguments.command {
+        Command::Up(args) => up::run(&args, &global),
+        Command::Down(args) => down::run(&args, &global),
+        Command::Status(args) => status::run(&args, &global),
+        Command::Logs(args) => logs::run(&args, &global),
+        Command::Exec(args) => exec::run(&args, &global),
         Command::Config(args) => config::run(&args, &global),
         Command::Validate(args) => validate::run(&args, &global),
     }
 }
 
 impl Global {
+    /// The container engine to drive.
+    pub(crate) fn engine(&self, host_env: &EnvMap) -> Result<crate::engine::Engine> {
+        let choice = self.engine.map(|e| match e {
+            EngineArg::Docker => crate::engine::EngineKind::Docker,
+            EngineArg::Podman => crate::engine::EngineKind::Podman,
+        });
+        let path = host_env.get("PATH").map(std::ffi::OsStr::new);
+        Ok(crate::engine::Engine::detect(choice, path)?)
+    }
+
     /// The validated, clap-free options for loading the workspace.
     pub(crate) fn load_options(&self) -> Result<LoadOptions> {
         let folder = std::path::absolute(&self.workspace_folder)
@@ -105,7 +144,7 @@ impl Global {
 }
 
 /// The host environment as a map; variables that are not UTF-8 are skipped.
-pub(crate) fn host_env() -> EnvMap {
+pub fn host_env() -> EnvMap {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect()

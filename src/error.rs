@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::engine::EngineError;
+use crate::lifecycle::LaneFailure;
 
 /// Process exit codes.
 pub mod exit {
@@ -56,6 +58,60 @@ pub enum Error {
     #[error("interrupted")]
     Interrupted,
 
+    /// The container engine failed or is not there.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+
+    /// The image is neither local nor pullable.
+    #[error("image {image} is not available")]
+    ImageUnavailable { image: String, detail: String },
+
+    /// `docker build` failed; its whole output is in `log`.
+    #[error("building {} failed (exit code {code})", dockerfile.display())]
+    BuildFailed {
+        dockerfile: PathBuf,
+        code: i32,
+        log: PathBuf,
+        tail: Vec<String>,
+    },
+
+    /// Tasks or hooks failed. The container is left running so the next `up` retries them.
+    #[error("{}", describe_failures(failures))]
+    TasksFailed {
+        failures: Vec<LaneFailure>,
+        container: String,
+    },
+
+    /// A host port needed for publishing is in use.
+    #[error("host port {port} is already in use{}", by.as_ref().map(|b| format!(" by container {b}")).unwrap_or_default())]
+    PortTaken {
+        port: u16,
+        host_ip: String,
+        by: Option<String>,
+    },
+
+    /// A port never started answering.
+    #[error("port {port}{} did not answer within {seconds} s", label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default())]
+    PortNotReady {
+        port: u16,
+        label: Option<String>,
+        seconds: u64,
+        task: Option<String>,
+        tail: Vec<String>,
+    },
+
+    /// The workspace has no container yet (for `down`, `exec`, `logs`...).
+    #[error("no container for {}", folder.display())]
+    NoContainer { folder: PathBuf },
+
+    /// The config asks for something devboot does not do yet.
+    #[error("{what} is not supported by devboot yet")]
+    Unsupported { what: String, help: String },
+
+    /// Another `devboot up` on the same workspace holds the lock.
+    #[error("another devboot is bringing this workspace up (lock {})", lock.display())]
+    Locked { lock: PathBuf },
+
     /// Whoever read our stdout went away (`devboot config | head`): not a failure.
     #[error("broken pipe")]
     BrokenPipe,
@@ -83,7 +139,16 @@ impl Error {
             | Error::Config(_)
             | Error::NoConfig { .. }
             | Error::AmbiguousConfig { .. } => exit::USAGE,
-            Error::Io { .. } => exit::FAILURE,
+            Error::Io { .. }
+            | Error::Engine(_)
+            | Error::ImageUnavailable { .. }
+            | Error::BuildFailed { .. }
+            | Error::TasksFailed { .. }
+            | Error::PortTaken { .. }
+            | Error::PortNotReady { .. }
+            | Error::NoContainer { .. }
+            | Error::Unsupported { .. }
+            | Error::Locked { .. } => exit::FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::BrokenPipe => exit::OK,
         }
@@ -117,10 +182,100 @@ impl Error {
             Error::Io { source, .. } => {
                 Diagnostic::error(self.to_string()).cause(source.to_string())
             }
+            Error::Engine(err) => engine_diagnostic(err),
+            Error::ImageUnavailable { image, detail } => Diagnostic::error(self.to_string())
+                .help(format!(
+                    "check the name, or make the image available locally (`docker pull {image}` where a registry is reachable, or build it)"
+                ))
+                .cause(detail.trim().to_string()),
+            Error::BuildFailed { log, tail, .. } => {
+                let mut d = Diagnostic::error(self.to_string())
+                    .help(format!("the whole build output is in {}", log.display()));
+                for line in tail {
+                    d = d.cause(line.clone());
+                }
+                d
+            }
+            Error::TasksFailed { failures, container } => {
+                let mut out = Vec::new();
+                for f in failures {
+                    let mut d = Diagnostic::error(describe_failure(f)).help(format!(
+                        "fix it and run `devboot up` again: it runs again, the rest is kept (container {container}); `devboot logs {}` shows its whole output",
+                        f.lane
+                    ));
+                    for line in &f.tail {
+                        d = d.cause(line.clone());
+                    }
+                    out.push(d);
+                }
+                return out;
+            }
+            Error::PortTaken { port, .. } => Diagnostic::error(self.to_string()).help(format!(
+                "stop what uses it, or publish every port shifted with --port-offset N (port {port} then listens on {port}+N)"
+            )),
+            Error::PortNotReady { task, tail, .. } => {
+                let mut d = Diagnostic::error(self.to_string()).help(match task {
+                    Some(task) => format!("it is probably served by task `{task}`: `devboot logs {task}` shows its output; --wait-timeout SECS waits longer"),
+                    None => "check that a task starts a server on it listening on 0.0.0.0; --wait-timeout SECS waits longer".into(),
+                });
+                for line in tail {
+                    d = d.cause(line.clone());
+                }
+                d
+            }
+            Error::NoContainer { .. } => Diagnostic::error(self.to_string()).help("run `devboot up` first"),
+            Error::Unsupported { help, .. } => Diagnostic::error(self.to_string()).help(help.clone()),
+            Error::Locked { .. } => Diagnostic::error(self.to_string())
+                .help("wait for it to finish, or remove the lock file if no devboot is running"),
             Error::Interrupted => Diagnostic::error("interrupted"),
             Error::BrokenPipe => return Vec::new(),
         };
         vec![one]
+    }
+}
+
+fn describe_failure(f: &LaneFailure) -> String {
+    let what = if f.stage == "tasks" {
+        format!("task `{}`", f.lane)
+    } else if f.lane == f.stage {
+        format!("{} (devcontainer.json)", f.stage)
+    } else {
+        format!("`{}` of {}", f.lane, f.stage)
+    };
+    let phase = f
+        .phase
+        .as_ref()
+        .filter(|_| f.stage == "tasks")
+        .map(|p| format!(" in `{p}`"))
+        .unwrap_or_default();
+    format!("{what} failed{phase} with exit code {}", f.exit_code)
+}
+
+fn describe_failures(failures: &[LaneFailure]) -> String {
+    failures
+        .iter()
+        .map(describe_failure)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn engine_diagnostic(err: &EngineError) -> Diagnostic {
+    let d = Diagnostic::error(err.to_string());
+    let d = match err {
+        EngineError::NotFound { .. } => d.help(
+            "install one: `apt-get install -y docker.io` (then `dockerd &` or `systemctl start docker`), or podman; choose with --engine or DEVBOOT_ENGINE",
+        ),
+        EngineError::NotRunning { program, .. } if program == "podman" => {
+            d.help("check `podman info`; podman needs no daemon but must be able to run containers here")
+        }
+        EngineError::NotRunning { .. } => d.help(
+            "start it: `sudo systemctl start docker`, or `sudo dockerd &` (scripts/engine.sh does this); or use podman with --engine podman",
+        ),
+        _ => d,
+    };
+    match err.detail() {
+        Some(detail) if !detail.is_empty() => d.cause(detail.to_string()),
+        _ => d,
     }
 }
 

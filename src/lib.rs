@@ -7,9 +7,15 @@
 
 pub mod cli;
 pub mod config;
+pub mod container;
 pub mod diagnostic;
+pub mod dirs;
+pub mod engine;
 pub mod error;
+pub mod lifecycle;
+pub mod ports;
 pub mod ui;
+pub mod up;
 pub mod workspace;
 
 use std::ffi::OsString;

@@ -1,0 +1,59 @@
+//! `devboot exec [--] CMD...`: run a command in the workspace's container, in the
+//! workspace folder, with the workspace's environment, as the configured user.
+
+use std::io::IsTerminal;
+
+use crate::cli::Global;
+use crate::config::{self, substitute};
+use crate::error::{Error, Result};
+use crate::up::Target;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExecArgs {
+    /// The command and its arguments.
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
+    let options = global.load_options()?;
+    let loaded = config::load(&options)?;
+    let engine = global.engine(&options.host_env)?;
+    let target = Target::new(&loaded.workspace, &options.host_env, 0)?;
+    let Some(info) = target.find(&engine)?.filter(|i| i.state.running) else {
+        return Err(Error::NoContainer {
+            folder: options.workspace_folder,
+        });
+    };
+    let mut argv: Vec<String> = vec!["exec".into(), "-i".into()];
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        argv.push("-t".into());
+    }
+    argv.extend(["-w".into(), target.exec.folder.clone()]);
+    if let Some(user) = &target.exec.user {
+        argv.extend(["-u".into(), user.clone()]);
+    }
+    let container_env = info.env();
+    for (k, v) in &target.exec.env {
+        argv.extend([
+            "-e".into(),
+            format!(
+                "{k}={}",
+                substitute::resolve_container_env(v, &container_env)
+            ),
+        ]);
+    }
+    argv.push(info.id.clone());
+    argv.extend(args.command.iter().cloned());
+    let status =
+        engine
+            .command(&argv)
+            .status()
+            .map_err(|source| crate::engine::EngineError::Spawn {
+                program: engine.program_name(),
+                source,
+            })?;
+    // A command killed by a signal exits 128+N, as a shell would say.
+    let code = status.code().unwrap_or(128 + 9);
+    Ok(u8::try_from(code).unwrap_or(1))
+}

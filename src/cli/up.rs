@@ -1,0 +1,131 @@
+//! `devboot up`: bring the workspace up and say where everything is.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::cli::Global;
+use crate::config;
+use crate::error::{Error, Result, exit};
+use crate::lifecycle::LaneState;
+use crate::ui;
+use crate::up::{self, UpOptions, UpReport};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct UpArgs {
+    /// Build the image again (Dockerfile configs) and make a new container.
+    #[arg(long)]
+    rebuild: bool,
+    /// Always make a new container.
+    #[arg(
+        long,
+        visible_alias = "remove-existing-container",
+        conflicts_with = "no_recreate"
+    )]
+    recreate: bool,
+    /// Keep the existing container even when the config changed.
+    #[arg(long)]
+    no_recreate: bool,
+    /// Publish every port at host port + N.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    port_offset: u16,
+    /// Seconds to wait for every port to answer.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    wait_timeout: u64,
+    /// Do not wait for ports.
+    #[arg(long)]
+    no_wait: bool,
+    /// Print one JSON object on stdout; everything else goes to stderr.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(args: &UpArgs, global: &Global) -> Result<u8> {
+    let result = bring_up(args, global);
+    match (&result, args.json) {
+        (Ok(report), true) => {
+            let mut value = serde_json::to_value(report).expect("the report serializes");
+            value
+                .as_object_mut()
+                .expect("an object")
+                .insert("outcome".into(), "success".into());
+            ui::stdout(&format!("{value}\n"))?;
+        }
+        (Ok(report), false) => ui::stdout(&summary(report))?,
+        (Err(err), true) => {
+            let mut value = serde_json::json!({"outcome": "error", "message": err.to_string()});
+            if let Error::TasksFailed { container, .. } = err {
+                value["containerName"] = container.clone().into();
+            }
+            ui::stdout(&format!("{value}\n"))?;
+        }
+        (Err(_), false) => {}
+    }
+    result.map(|_| exit::OK)
+}
+
+fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
+    let options = global.load_options()?;
+    let loaded = config::load(&options)?;
+    if let Some(note) = &loaded.note {
+        ui::note(note);
+    }
+    for warning in loaded.diagnostics.warnings() {
+        ui::diagnostic(warning);
+    }
+    let engine = global.engine(&options.host_env)?;
+    let up_options = UpOptions {
+        rebuild: args.rebuild,
+        recreate: args.recreate,
+        no_recreate: args.no_recreate,
+        port_offset: args.port_offset,
+        wait: (!args.no_wait).then(|| Duration::from_secs(args.wait_timeout)),
+    };
+    let report = up::up(&engine, &loaded.workspace, &options.host_env, &up_options)?;
+    if global.verbose > 0 {
+        ui::note(&format!("engine calls: {}", report.engine_calls));
+    }
+    Ok(report)
+}
+
+/// The human summary: where the container, tasks and ports are.
+fn summary(report: &UpReport) -> String {
+    let mut out = String::new();
+    let action = match report.action {
+        up::Action::Created => "created",
+        up::Action::Recreated => "recreated",
+        up::Action::Started => "started",
+        up::Action::Reused => "already running",
+    };
+    let _ = writeln!(
+        out,
+        "workspace up: container {} ({action}), folder {}",
+        report.container_name, report.workspace_folder
+    );
+    for task in &report.tasks {
+        let state = match task.state {
+            LaneState::Pending => "pending",
+            LaneState::Running if task.restarted => "running (restarted)",
+            LaneState::Running => "running",
+            LaneState::Done if task.ran => "done",
+            LaneState::Done => "done earlier",
+            LaneState::Failed => "failed",
+            LaneState::Stopped => "stopped",
+        };
+        let _ = writeln!(out, "  task {:<24} {state}", task.name);
+    }
+    for port in &report.ports {
+        let label = port
+            .label
+            .as_ref()
+            .map(|l| format!(" ({l})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  port {:<24} {:<11} {}",
+            format!("{}{label}", port.port),
+            port.state,
+            port.url
+        );
+    }
+    out
+}

@@ -1,0 +1,247 @@
+//! The container a workspace runs in: its identity (labels, name), the spec it is created
+//! from, and the hash that says when an existing container no longer matches the config.
+//!
+//! Identity follows the reference CLI: `devcontainer.local_folder` and
+//! `devcontainer.config_file` labels, so VS Code and `devcontainer exec` find devboot's
+//! container and devboot finds theirs. devboot adds `devboot.config_hash` (a hash of
+//! everything that needs a new container to take effect) and `devboot.spec` (that
+//! everything, so a recreate can say what changed; the reference CLI silently keeps the old
+//! container, devcontainers/cli#651).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::workspace::EnvMap;
+
+pub const LABEL_LOCAL_FOLDER: &str = "devcontainer.local_folder";
+pub const LABEL_CONFIG_FILE: &str = "devcontainer.config_file";
+pub const LABEL_HASH: &str = "devboot.config_hash";
+pub const LABEL_SPEC: &str = "devboot.spec";
+
+/// Everything `docker run` is given. Two specs that serialize the same make the same
+/// container, so the hash of this is the container's config hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerSpec {
+    pub image: String,
+    pub env: EnvMap,
+    /// `--mount` values, the workspace mount first.
+    pub mounts: Vec<String>,
+    /// `-p` values (`ip:host:container`).
+    pub publish: Vec<String>,
+    pub user: Option<String>,
+    pub run_args: Vec<String>,
+    pub init: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub override_command: bool,
+}
+
+/// The keep-alive entrypoint script, as the reference CLI writes it: stop cleanly on TERM,
+/// run the image's command when there is one (`exec "$@"`), else sleep forever.
+const KEEP_ALIVE: &str =
+    "echo Container started\ntrap \"exit 0\" 15\nexec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
+
+impl ContainerSpec {
+    /// Short, stable hash of the spec.
+    pub fn hash(&self) -> String {
+        let json = serde_json::to_string(self).expect("a spec always serializes");
+        let digest = Sha256::digest(json.as_bytes());
+        let mut out = String::with_capacity(16);
+        for byte in &digest[..8] {
+            let _ = write!(out, "{byte:02x}");
+        }
+        out
+    }
+
+    /// The `docker run` arguments (after `run`) for a detached container.
+    pub fn run_args(&self, name: &str, labels: &BTreeMap<String, String>) -> Vec<String> {
+        let mut args: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), name.into()];
+        for (key, value) in labels {
+            args.push("--label".into());
+            args.push(format!("{key}={value}"));
+        }
+        args.push("--label".into());
+        args.push(format!("{LABEL_HASH}={}", self.hash()));
+        args.push("--label".into());
+        args.push(format!(
+            "{LABEL_SPEC}={}",
+            serde_json::to_string(self).expect("a spec always serializes")
+        ));
+        for (key, value) in &self.env {
+            args.push("-e".into());
+            args.push(format!("{key}={value}"));
+        }
+        for mount in &self.mounts {
+            args.push("--mount".into());
+            args.push(mount.clone());
+        }
+        for publish in &self.publish {
+            args.push("-p".into());
+            args.push(publish.clone());
+        }
+        if let Some(user) = &self.user {
+            args.push("-u".into());
+            args.push(user.clone());
+        }
+        args.extend(self.run_args.iter().cloned());
+        if self.init {
+            args.push("--init".into());
+        }
+        if self.privileged {
+            args.push("--privileged".into());
+        }
+        for cap in &self.cap_add {
+            args.push("--cap-add".into());
+            args.push(cap.clone());
+        }
+        for opt in &self.security_opt {
+            args.push("--security-opt".into());
+            args.push(opt.clone());
+        }
+        if self.override_command {
+            // Replace the image's command with the keep-alive loop; `-` is `$0`.
+            args.extend(["--entrypoint".into(), "/bin/sh".into(), self.image.clone()]);
+            args.extend(["-c".into(), KEEP_ALIVE.into(), "-".into()]);
+        } else {
+            args.push(self.image.clone());
+        }
+        args
+    }
+
+    /// What differs from an older spec, in words, for "recreating because ...".
+    /// Values of variables are not shown: they may be secrets.
+    pub fn changes_from(&self, old: &ContainerSpec) -> Vec<String> {
+        let mut changes = Vec::new();
+        if self.image != old.image {
+            changes.push(format!("image {} -> {}", old.image, self.image));
+        }
+        let names: std::collections::BTreeSet<&String> =
+            self.env.keys().chain(old.env.keys()).collect();
+        for name in names {
+            match (old.env.get(name), self.env.get(name)) {
+                (None, Some(_)) => changes.push(format!("env {name} added")),
+                (Some(_), None) => changes.push(format!("env {name} removed")),
+                (Some(a), Some(b)) if a != b => changes.push(format!("env {name} changed")),
+                _ => {}
+            }
+        }
+        let lists: [(&str, &Vec<String>, &Vec<String>); 5] = [
+            ("mounts", &old.mounts, &self.mounts),
+            ("ports", &old.publish, &self.publish),
+            ("runArgs", &old.run_args, &self.run_args),
+            ("capAdd", &old.cap_add, &self.cap_add),
+            ("securityOpt", &old.security_opt, &self.security_opt),
+        ];
+        for (what, before, after) in lists {
+            if before != after {
+                changes.push(format!(
+                    "{what} [{}] -> [{}]",
+                    before.join(", "),
+                    after.join(", ")
+                ));
+            }
+        }
+        if self.user != old.user {
+            changes.push(format!(
+                "user {} -> {}",
+                old.user.as_deref().unwrap_or("(image default)"),
+                self.user.as_deref().unwrap_or("(image default)")
+            ));
+        }
+        for (what, before, after) in [
+            ("init", old.init, self.init),
+            ("privileged", old.privileged, self.privileged),
+            (
+                "overrideCommand",
+                old.override_command,
+                self.override_command,
+            ),
+        ] {
+            if before != after {
+                changes.push(format!("{what} {before} -> {after}"));
+            }
+        }
+        if changes.is_empty() {
+            changes.push("the container options changed".into());
+        }
+        changes
+    }
+}
+
+/// The container's name: readable, and unique per workspace (from its devcontainerId).
+pub fn container_name(workspace_name: &str, devcontainer_id: &str) -> String {
+    format!(
+        "devboot-{}-{}",
+        slug(workspace_name),
+        &devcontainer_id[..devcontainer_id.len().min(8)]
+    )
+}
+
+/// Lower-case letters, digits and `-`, for names docker and file systems accept.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() {
+        "workspace".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ContainerSpec {
+        ContainerSpec {
+            image: "img".into(),
+            env: [("A".to_string(), "1".to_string())].into(),
+            mounts: vec!["type=bind,source=/w,target=/workspaces/w".into()],
+            publish: vec!["127.0.0.1:4567:4567".into()],
+            init: true,
+            override_command: true,
+            ..ContainerSpec::default()
+        }
+    }
+
+    #[test]
+    fn hash_changes_with_anything_that_matters() {
+        let a = spec();
+        let mut b = spec();
+        assert_eq!(a.hash(), b.hash());
+        b.env.insert("A".into(), "2".into());
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(b.changes_from(&a), vec!["env A changed"]);
+    }
+
+    #[test]
+    fn run_args_keep_the_container_alive() {
+        let args = spec().run_args("devboot-x-1", &BTreeMap::new());
+        let joined = args.join(" ");
+        assert!(joined.contains("--entrypoint /bin/sh img -c"), "{joined}");
+        assert!(joined.contains("-p 127.0.0.1:4567:4567"), "{joined}");
+        assert!(joined.contains("--init"), "{joined}");
+    }
+
+    #[test]
+    fn slugs_and_names() {
+        assert_eq!(slug("Cruddur Backend!"), "cruddur-backend");
+        assert_eq!(slug("..."), "workspace");
+        assert_eq!(
+            container_name("My App", "0ns9efvs2cg8"),
+            "devboot-my-app-0ns9efvs"
+        );
+    }
+}

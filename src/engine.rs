@@ -1,0 +1,305 @@
+//! The container engine: the `docker` or `podman` CLI, and nothing else talks to it.
+//!
+//! devboot shells out (as the reference CLI and `DevPod` do) so that contexts, `DOCKER_HOST`,
+//! credential helpers and podman work unchanged. Every call goes through [`Engine::call`],
+//! which counts calls (`-v` prints the count) and turns "cannot reach the daemon" into one
+//! clear error. `inspect` output is parsed with serde (see `inspect.rs`), never scraped.
+
+mod inspect;
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use inspect::{ContainerInfo, ContainerState};
+
+use crate::workspace::EnvMap;
+
+/// Which CLI devboot drives. Podman takes the same arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineKind {
+    Docker,
+    Podman,
+}
+
+impl EngineKind {
+    pub fn program(self) -> &'static str {
+        match self {
+            EngineKind::Docker => "docker",
+            EngineKind::Podman => "podman",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Neither CLI is installed (or the chosen one is not).
+    #[error("no container engine found (tried: {})", tried.join(", "))]
+    NotFound { tried: Vec<String> },
+    /// The CLI is there but its daemon does not answer.
+    #[error("the {program} engine does not answer")]
+    NotRunning { program: String, stderr: String },
+    /// An engine command failed.
+    #[error("`{command}` failed (exit code {code})")]
+    Failed {
+        command: String,
+        code: i32,
+        stderr: String,
+    },
+    /// The engine printed something devboot cannot read.
+    #[error("cannot read the output of `{command}`")]
+    BadOutput { command: String, detail: String },
+    #[error("cannot run {program}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl EngineError {
+    /// The engine's own words, for `caused by:`.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            EngineError::NotRunning { stderr, .. } | EngineError::Failed { stderr, .. } => {
+                Some(stderr.trim())
+            }
+            EngineError::BadOutput { detail, .. } => Some(detail),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// A container engine CLI.
+#[derive(Debug)]
+pub struct Engine {
+    pub kind: EngineKind,
+    pub program: PathBuf,
+    calls: AtomicUsize,
+}
+
+impl Engine {
+    /// Finds the engine: `choice` (from `--engine` or `DEVBOOT_ENGINE`), else docker, else
+    /// podman. Only looks at `PATH`; the daemon is not contacted until the first real call,
+    /// so a warm `up` spends no call on a ping.
+    pub fn detect(choice: Option<EngineKind>, path_env: Option<&OsStr>) -> Result<Engine> {
+        let candidates = match choice {
+            Some(kind) => vec![kind],
+            None => vec![EngineKind::Docker, EngineKind::Podman],
+        };
+        let cwd = std::env::current_dir().unwrap_or_default();
+        for kind in &candidates {
+            let found = match path_env {
+                Some(path) => which::which_in(kind.program(), Some(path), &cwd),
+                None => which::which(kind.program()),
+            };
+            if let Ok(program) = found {
+                return Ok(Engine {
+                    kind: *kind,
+                    program,
+                    calls: AtomicUsize::new(0),
+                });
+            }
+        }
+        Err(EngineError::NotFound {
+            tried: candidates.iter().map(|k| k.program().to_string()).collect(),
+        })
+    }
+
+    /// How many engine commands devboot has run so far.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// A command for this engine, counted as one call. For calls whose output is streamed.
+    pub fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut cmd = Command::new(&self.program);
+        cmd.args(args);
+        cmd
+    }
+
+    /// Runs an engine command to completion and returns its stdout; a non-zero exit is an
+    /// error carrying the engine's stderr.
+    pub fn call<I, S>(&self, args: I) -> Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let output = self.output(args)?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    fn output<I, S>(&self, args: I) -> Result<Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<S> = args.into_iter().collect();
+        let mut cmd = self.command(&args);
+        let output = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| EngineError::Spawn {
+                program: self.program_name(),
+                source,
+            })?;
+        if output.status.success() {
+            return Ok(output);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        if is_daemon_down(&stderr) {
+            return Err(EngineError::NotRunning {
+                program: self.program_name(),
+                stderr,
+            });
+        }
+        Err(EngineError::Failed {
+            command: self.describe(&args),
+            code: output.status.code().unwrap_or(-1),
+            stderr,
+        })
+    }
+
+    pub fn program_name(&self) -> String {
+        self.kind.program().to_string()
+    }
+
+    /// `docker a b c` as shown in messages, with `-e NAME=value` values hidden.
+    pub fn describe<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
+        let mut words = vec![self.program_name()];
+        let mut hide_next = false;
+        for arg in args {
+            let arg = arg.as_ref().to_string_lossy();
+            if hide_next {
+                let name = arg.split('=').next().unwrap_or_default();
+                words.push(format!("{name}=…"));
+                hide_next = false;
+                continue;
+            }
+            hide_next = arg == "-e" || arg == "--env";
+            words.push(arg.into_owned());
+        }
+        shell_words::join(words)
+    }
+
+    /// Inspects a container by id or name; `None` when there is no such container.
+    pub fn inspect_container(&self, id: &str) -> Result<Option<ContainerInfo>> {
+        let args = ["container", "inspect", id];
+        match self.output(args) {
+            Ok(output) => {
+                let list: Vec<ContainerInfo> =
+                    serde_json::from_slice(&output.stdout).map_err(|e| EngineError::BadOutput {
+                        command: self.describe(&args),
+                        detail: e.to_string(),
+                    })?;
+                Ok(list.into_iter().next())
+            }
+            Err(EngineError::Failed { stderr, .. }) if is_no_such(&stderr) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Ids of all containers (running or not) carrying every one of `labels`.
+    pub fn find_by_labels(&self, labels: &[(String, String)]) -> Result<Vec<String>> {
+        let mut args = vec![
+            "ps".to_string(),
+            "-a".into(),
+            "-q".into(),
+            "--no-trunc".into(),
+        ];
+        for (key, value) in labels {
+            args.push("--filter".into());
+            args.push(format!("label={key}={value}"));
+        }
+        Ok(self
+            .call(&args)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
+    /// True when the image is present locally.
+    pub fn image_exists(&self, image: &str) -> Result<bool> {
+        match self.output(["image", "inspect", "--format", "{{.Id}}", image]) {
+            Ok(_) => Ok(true),
+            Err(EngineError::Failed { stderr, .. }) if is_no_such(&stderr) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Ids of containers (running ones) that publish `host_port` on the host, with names.
+    pub fn containers_publishing(&self, host_port: u16) -> Result<Vec<String>> {
+        let out = self.call([
+            "ps",
+            "--filter",
+            &format!("publish={host_port}"),
+            "--format",
+            "{{.Names}}",
+        ])?;
+        Ok(out
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
+    pub fn start(&self, id: &str) -> Result<()> {
+        self.call(["start", id]).map(drop)
+    }
+
+    pub fn stop(&self, id: &str) -> Result<()> {
+        self.call(["stop", "--time", "5", id]).map(drop)
+    }
+
+    pub fn remove(&self, id: &str) -> Result<()> {
+        self.call(["rm", "-f", "-v", id]).map(drop)
+    }
+
+    /// Runs a command in a container and captures its output (for small bookkeeping
+    /// scripts, not user tasks).
+    pub fn exec_capture(
+        &self,
+        id: &str,
+        user: Option<&str>,
+        env: &EnvMap,
+        argv: &[&str],
+    ) -> Result<String> {
+        let mut args: Vec<String> = vec!["exec".into()];
+        if let Some(user) = user {
+            args.push("-u".into());
+            args.push(user.into());
+        }
+        for (k, v) in env {
+            args.push("-e".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push(id.into());
+        args.extend(argv.iter().map(|s| (*s).to_string()));
+        self.call(&args)
+    }
+}
+
+/// The engine CLI's way of saying its daemon is not there.
+fn is_daemon_down(stderr: &str) -> bool {
+    stderr.contains("Cannot connect to the Docker daemon")
+        || stderr.contains("Is the docker daemon running")
+        || stderr.contains("error during connect")
+        || stderr.contains("unable to connect to Podman")
+        || stderr.contains("connect: no such file or directory")
+}
+
+fn is_no_such(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("no such") || s.contains("not found") || s.contains("does not exist")
+}

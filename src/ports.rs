@@ -1,0 +1,269 @@
+//! Ports: where each configured port is published on the host, the URL that reaches it in
+//! the current environment (Gitpod, Codespaces, or a plain machine), `${portUrl:N}` in
+//! config values, and waiting until a port answers.
+//!
+//! The URL is always built from the *host* port: that is the port Gitpod's and Codespaces'
+//! proxies forward, and the one a browser on a laptop opens.
+
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use crate::workspace::{EnvMap, Port, Visibility};
+
+/// Where devboot runs, which decides what a port's URL looks like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Environment {
+    /// `GITPOD_WORKSPACE_ID` and `GITPOD_WORKSPACE_CLUSTER_HOST` are set.
+    Gitpod {
+        workspace_id: String,
+        cluster_host: String,
+    },
+    /// `CODESPACES=true` with `CODESPACE_NAME` and `GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN`.
+    Codespaces {
+        name: String,
+        domain: String,
+    },
+    Local,
+}
+
+impl Environment {
+    pub fn detect(host_env: &EnvMap) -> Self {
+        let get = |k: &str| host_env.get(k).filter(|v| !v.is_empty()).cloned();
+        if let (Some(workspace_id), Some(cluster_host)) = (
+            get("GITPOD_WORKSPACE_ID"),
+            get("GITPOD_WORKSPACE_CLUSTER_HOST"),
+        ) {
+            return Environment::Gitpod {
+                workspace_id,
+                cluster_host,
+            };
+        }
+        if get("CODESPACES").as_deref() == Some("true")
+            && let (Some(name), Some(domain)) = (
+                get("CODESPACE_NAME"),
+                get("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN"),
+            )
+        {
+            return Environment::Codespaces { name, domain };
+        }
+        Environment::Local
+    }
+
+    /// The URL of a host port here.
+    pub fn url(&self, host_port: u16) -> String {
+        match self {
+            Environment::Gitpod {
+                workspace_id,
+                cluster_host,
+            } => {
+                format!("https://{host_port}-{workspace_id}.{cluster_host}")
+            }
+            Environment::Codespaces { name, domain } => {
+                format!("https://{name}-{host_port}.{domain}")
+            }
+            Environment::Local => format!("http://localhost:{host_port}"),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Environment::Gitpod { .. } => "gitpod",
+            Environment::Codespaces { .. } => "codespaces",
+            Environment::Local => "local",
+        }
+    }
+}
+
+/// A configured port as published on the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub port: Port,
+    /// Host address: from the config when it says, else from the visibility.
+    pub host_ip: String,
+    /// First host port (the range keeps its length).
+    pub host_port: u16,
+}
+
+impl Binding {
+    /// The `docker run -p` value.
+    pub fn publish_arg(&self) -> String {
+        let port = &self.port;
+        if port.is_range() {
+            let host_end = self.host_port + (port.end - port.port);
+            format!(
+                "{}:{}-{}:{}-{}",
+                self.host_ip, self.host_port, host_end, port.port, port.end
+            )
+        } else {
+            format!("{}:{}:{}", self.host_ip, self.host_port, port.port)
+        }
+    }
+
+    /// Host port of a container port inside this binding.
+    pub fn host_port_of(&self, container_port: u16) -> Option<u16> {
+        (self.port.port..=self.port.end)
+            .contains(&container_port)
+            .then(|| self.host_port + (container_port - self.port.port))
+    }
+
+    /// The address to probe for readiness: loopback unless the binding names an address.
+    pub fn probe_addr(&self) -> SocketAddr {
+        let ip = match self.host_ip.as_str() {
+            "0.0.0.0" | "" | "127.0.0.1" => "127.0.0.1",
+            "::" => "::1",
+            other => other,
+        };
+        (ip, self.host_port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], self.host_port)))
+    }
+}
+
+/// How every published port of `ports` is bound on the host, `offset` added to host ports.
+pub fn bindings(ports: &[Port], offset: u16) -> Vec<Binding> {
+    ports
+        .iter()
+        .filter(|p| p.publish)
+        .map(|port| Binding {
+            host_ip: port.host_ip.clone().unwrap_or_else(|| {
+                match port.visibility {
+                    Visibility::Public => "0.0.0.0",
+                    Visibility::Private => "127.0.0.1",
+                }
+                .to_string()
+            }),
+            host_port: port.host_port.unwrap_or(port.port).saturating_add(offset),
+            port: port.clone(),
+        })
+        .collect()
+}
+
+/// The URL of container port `port` in `environment`, through its binding; a port that is
+/// not configured keeps its number (plus the offset).
+pub fn url_of(bindings: &[Binding], environment: &Environment, port: u16, offset: u16) -> String {
+    let host_port = bindings
+        .iter()
+        .find_map(|b| b.host_port_of(port))
+        .unwrap_or_else(|| port.saturating_add(offset));
+    environment.url(host_port)
+}
+
+/// Replaces every `${portUrl:N}` in `value` with that port's URL. Anything else is left.
+pub fn expand_port_urls(value: &str, url: impl Fn(u16) -> String) -> String {
+    const START: &str = "${portUrl:";
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find(START) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + START.len()..];
+        if let Some((port, end)) = after
+            .find('}')
+            .and_then(|end| Some((after[..end].trim().parse::<u16>().ok()?, end)))
+        {
+            out.push_str(&url(port));
+            rest = &after[end + 1..];
+        } else {
+            out.push_str(START);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Waits until `addr` accepts a TCP connection, or `deadline` passes.
+pub fn wait_tcp(addr: SocketAddr, deadline: Instant) -> bool {
+    let mut pause = Duration::from_millis(20);
+    loop {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::OnOpen;
+
+    fn port(n: u16, end: u16, visibility: Visibility) -> Port {
+        Port {
+            port: n,
+            end,
+            host_port: None,
+            host_ip: None,
+            label: None,
+            description: None,
+            visibility,
+            on_open: OnOpen::Notify,
+            protocol: None,
+            publish: true,
+        }
+    }
+
+    #[test]
+    fn urls_per_environment() {
+        let env = |pairs: &[(&str, &str)]| -> EnvMap {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect()
+        };
+        let gitpod = Environment::detect(&env(&[
+            ("GITPOD_WORKSPACE_ID", "me-cruddur-abc"),
+            ("GITPOD_WORKSPACE_CLUSTER_HOST", "ws-eu11.gitpod.io"),
+        ]));
+        assert_eq!(
+            gitpod.url(4567),
+            "https://4567-me-cruddur-abc.ws-eu11.gitpod.io"
+        );
+        let codespaces = Environment::detect(&env(&[
+            ("CODESPACES", "true"),
+            ("CODESPACE_NAME", "octo-space"),
+            ("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN", "app.github.dev"),
+        ]));
+        assert_eq!(
+            codespaces.url(3000),
+            "https://octo-space-3000.app.github.dev"
+        );
+        assert_eq!(
+            Environment::detect(&EnvMap::new()).url(3000),
+            "http://localhost:3000"
+        );
+    }
+
+    #[test]
+    fn bindings_follow_visibility_offset_and_ranges() {
+        let b = bindings(
+            &[
+                port(4567, 4567, Visibility::Public),
+                port(3000, 3010, Visibility::Private),
+            ],
+            10,
+        );
+        assert_eq!(b[0].publish_arg(), "0.0.0.0:4577:4567");
+        assert_eq!(b[1].publish_arg(), "127.0.0.1:3010-3020:3000-3010");
+        assert_eq!(b[1].host_port_of(3005), Some(3015));
+        assert_eq!(
+            url_of(&b, &Environment::Local, 4567, 10),
+            "http://localhost:4577"
+        );
+    }
+
+    #[test]
+    fn port_url_expansion() {
+        let url = |p: u16| format!("http://localhost:{p}");
+        assert_eq!(
+            expand_port_urls("a ${portUrl:3000} b ${portUrl:x} ${other}", url),
+            "a http://localhost:3000 b ${portUrl:x} ${other}"
+        );
+    }
+}

@@ -1,0 +1,684 @@
+//! `up`: from a loaded workspace to a running container with its tasks started and its
+//! ports answering.
+//!
+//! 1. host hooks (`initializeCommand`);
+//! 2. the wanted container spec and its hash;
+//! 3. find the container (by name, then by the reference CLI's labels);
+//! 4. reuse, start, create or recreate it;
+//! 5. run the lanes that are due;
+//! 6. wait for the ports.
+//!
+//! A warm `up` (nothing to do) costs two engine calls: one inspect, one status exec.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::substitute;
+use crate::container::{self, ContainerSpec, LABEL_HASH, LABEL_SPEC};
+use crate::engine::{ContainerInfo, Engine, EngineError};
+use crate::error::{Error, Result};
+use crate::lifecycle::{self, ContainerFacts, ExecContext, LaneReport, Observed, Output, Runner};
+use crate::ports::{self, Binding, Environment};
+use crate::ui;
+use crate::workspace::{EnvMap, Format, ImageSource, Lane, Visibility, Workspace};
+
+/// What the user asked `up` to do beyond the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Build the image again even when its tag exists (and so make a new container).
+    pub rebuild: bool,
+    /// Always make a new container.
+    pub recreate: bool,
+    /// Keep an existing container even when the config changed.
+    pub no_recreate: bool,
+    /// Added to every host port.
+    pub port_offset: u16,
+    /// How long to wait for ports; `None` does not wait.
+    pub wait: Option<Duration>,
+}
+
+/// What happened to the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    Created,
+    Recreated,
+    Started,
+    Reused,
+}
+
+/// A published port, as reported.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortReport {
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<u16>,
+    pub host_ip: String,
+    pub host_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub visibility: Visibility,
+    pub url: String,
+    /// `ready` (answers), `not ready`, or `not checked` (`--no-wait`).
+    pub state: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpReport {
+    pub container_id: String,
+    pub container_name: String,
+    pub action: Action,
+    pub image: String,
+    pub workspace_folder: String,
+    pub environment: &'static str,
+    pub tasks: Vec<LaneReport>,
+    pub ports: Vec<PortReport>,
+    /// Engine commands run (the warm path's budget is 3).
+    pub engine_calls: usize,
+}
+
+/// The container the config asks for, computed without touching the engine.
+pub struct Target {
+    pub name: String,
+    pub id_labels: BTreeMap<String, String>,
+    pub devcontainer_id: String,
+    pub spec: ContainerSpec,
+    pub bindings: Vec<Binding>,
+    pub environment: Environment,
+    /// `Some` when the image is built from a Dockerfile.
+    pub build: Option<BuildPlan>,
+    pub exec: ExecContext,
+    pub port_offset: u16,
+}
+
+pub struct BuildPlan {
+    pub tag: String,
+    pub dockerfile: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl Target {
+    pub fn new(ws: &Workspace, host_env: &EnvMap, port_offset: u16) -> Result<Target> {
+        let id_labels = substitute::id_labels(&ws.local_folder, &ws.config_file);
+        let devcontainer_id = substitute::devcontainer_id(&id_labels);
+        let name = container::container_name(&ws.name, &devcontainer_id);
+        let environment = Environment::detect(host_env);
+        let bindings = ports::bindings(&ws.ports, port_offset);
+        let url = |port: u16| ports::url_of(&bindings, &environment, port, port_offset);
+        let expand = |env: &EnvMap| -> EnvMap {
+            env.iter()
+                .map(|(k, v)| (k.clone(), ports::expand_port_urls(v, url)))
+                .collect()
+        };
+
+        let (image, build) = match &ws.image {
+            ImageSource::Reference { image } => (image.clone(), None),
+            ImageSource::Dockerfile {
+                dockerfile,
+                context,
+                args,
+                target,
+                cache_from,
+                options,
+            } => {
+                let text =
+                    std::fs::read(dockerfile).map_err(|e| Error::io("read", dockerfile, e))?;
+                let mut build_args = vec![
+                    "build".to_string(),
+                    "-f".into(),
+                    dockerfile.display().to_string(),
+                ];
+                for (k, v) in args {
+                    build_args.extend(["--build-arg".into(), format!("{k}={v}")]);
+                }
+                if let Some(target) = target {
+                    build_args.extend(["--target".into(), target.clone()]);
+                }
+                for c in cache_from {
+                    build_args.extend(["--cache-from".into(), c.clone()]);
+                }
+                build_args.extend(options.iter().cloned());
+                let mut hasher = Sha256::new();
+                hasher.update(&text);
+                hasher.update(build_args.join("\0").as_bytes());
+                hasher.update(context.display().to_string().as_bytes());
+                let digest = hasher.finalize();
+                let hash = digest[..6].iter().fold(String::new(), |mut s, b| {
+                    let _ = write!(s, "{b:02x}");
+                    s
+                });
+                let tag = format!("devboot-{}-{hash}", container::slug(&ws.name));
+                build_args.extend(["-t".into(), tag.clone(), context.display().to_string()]);
+                (
+                    tag.clone(),
+                    Some(BuildPlan {
+                        tag,
+                        dockerfile: dockerfile.clone(),
+                        args: build_args,
+                    }),
+                )
+            }
+            ImageSource::Compose { .. } => {
+                return Err(Error::Unsupported {
+                    what: "a Docker Compose based devcontainer.json".into(),
+                    help: "use `image` or `build.dockerfile` in devcontainer.json, or run `docker compose up` yourself".into(),
+                });
+            }
+        };
+
+        let mut env = expand(&ws.container_env);
+        if ws.format == Format::Gitpod {
+            gitpod_env(&mut env, host_env, &ws.name, &devcontainer_id);
+        }
+        let mut mounts = Vec::new();
+        if let Some(mount) = &ws.mount {
+            mounts.push(mount.spec.clone().unwrap_or_else(|| {
+                format!(
+                    "type=bind,source={},target={}",
+                    mount.source.display(),
+                    mount.target
+                )
+            }));
+        }
+        mounts.extend(ws.options.mounts.iter().cloned());
+        let spec = ContainerSpec {
+            image,
+            env,
+            mounts,
+            publish: bindings.iter().map(Binding::publish_arg).collect(),
+            user: ws.options.container_user.clone(),
+            run_args: ws.options.run_args.clone(),
+            init: ws.options.init,
+            privileged: ws.options.privileged,
+            cap_add: ws.options.cap_add.clone(),
+            security_opt: ws.options.security_opt.clone(),
+            override_command: ws.options.override_command,
+        };
+        let exec = ExecContext {
+            user: ws
+                .options
+                .remote_user
+                .clone()
+                .or_else(|| ws.options.container_user.clone()),
+            folder: ws.folder.clone(),
+            env: expand(&ws.remote_env),
+        };
+        Ok(Target {
+            name,
+            id_labels,
+            devcontainer_id,
+            spec,
+            bindings,
+            environment,
+            build,
+            exec,
+            port_offset,
+        })
+    }
+
+    /// The `${portUrl:N}`-expanded env of a lane.
+    pub fn lane_env(&self, lane: &Lane) -> EnvMap {
+        let url =
+            |port: u16| ports::url_of(&self.bindings, &self.environment, port, self.port_offset);
+        lane.env
+            .iter()
+            .map(|(k, v)| (k.clone(), ports::expand_port_urls(v, url)))
+            .collect()
+    }
+
+    /// Finds the workspace's container: by devboot's name first (one call when it exists),
+    /// then by the reference CLI's labels (a container VS Code or `devcontainer up` made).
+    pub fn find(&self, engine: &Engine) -> Result<Option<ContainerInfo>, EngineError> {
+        if let Some(info) = engine.inspect_container(&self.name)? {
+            return Ok(Some(info));
+        }
+        let labels: Vec<(String, String)> = self.id_labels.clone().into_iter().collect();
+        for id in engine.find_by_labels(&labels)? {
+            if let Some(info) = engine.inspect_container(&id)?
+                && info.state.status != "removing"
+            {
+                return Ok(Some(info));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The variables Gitpod tasks rely on. Inside a real Gitpod workspace the host's values
+/// pass through (so URLs built from them stay right); elsewhere stable stand-ins are made.
+fn gitpod_env(env: &mut EnvMap, host_env: &EnvMap, name: &str, devcontainer_id: &str) {
+    let passed = [
+        "GITPOD_WORKSPACE_ID",
+        "GITPOD_WORKSPACE_URL",
+        "GITPOD_WORKSPACE_CLUSTER_HOST",
+        "GITPOD_HOST",
+    ];
+    let mut any = false;
+    for key in passed {
+        if let Some(v) = host_env.get(key).filter(|v| !v.is_empty()) {
+            env.entry(key.to_string()).or_insert_with(|| v.clone());
+            any = true;
+        }
+    }
+    if !any {
+        let id = format!("{}-{}", container::slug(name), &devcontainer_id[..11]);
+        env.entry("GITPOD_WORKSPACE_ID".into()).or_insert(id);
+        env.entry("GITPOD_WORKSPACE_URL".into())
+            .or_insert_with(|| "http://localhost".into());
+    }
+}
+
+/// Brings the workspace up.
+pub fn up(
+    engine: &Engine,
+    ws: &Workspace,
+    host_env: &EnvMap,
+    options: &UpOptions,
+) -> Result<UpReport> {
+    let target = Target::new(ws, host_env, options.port_offset)?;
+    let output = Output::new(ws);
+    let _lock = lock(host_env, &target.devcontainer_id)?;
+
+    // initializeCommand: on the host, at every up, before any container work.
+    let host_facts = ContainerFacts {
+        id: String::new(),
+        created: String::new(),
+        started: String::new(),
+    };
+    let runner = Runner {
+        engine,
+        workspace: ws,
+        facts: &host_facts,
+        exec: &target.exec,
+        lane_env: &|lane: &Lane| target.lane_env(lane),
+        host_env,
+        output: &output,
+    };
+    let host = runner.run_host(&Observed::default());
+    if !host.failures.is_empty() {
+        return Err(Error::TasksFailed {
+            failures: host.failures,
+            container: "(not created)".into(),
+        });
+    }
+
+    let existing = target.find(engine)?;
+    let (info, action) = match existing {
+        Some(info) if options.recreate => {
+            ui::note(&format!(
+                "recreating container {} as --recreate asks",
+                info.short_name()
+            ));
+            (
+                recreate(engine, &target, &info, options)?,
+                Action::Recreated,
+            )
+        }
+        Some(info) => match info.label(LABEL_HASH) {
+            Some(hash) if hash != target.spec.hash() && !options.no_recreate => {
+                let old: Option<ContainerSpec> = info
+                    .label(LABEL_SPEC)
+                    .and_then(|s| serde_json::from_str(s).ok());
+                let changes = old
+                    .map(|o| target.spec.changes_from(&o))
+                    .unwrap_or_default();
+                ui::note(&format!(
+                    "the config changed since container {} was made ({}); recreating it (--no-recreate keeps it)",
+                    info.short_name(),
+                    if changes.is_empty() {
+                        "details unknown".into()
+                    } else {
+                        changes.join("; ")
+                    }
+                ));
+                (
+                    recreate(engine, &target, &info, options)?,
+                    Action::Recreated,
+                )
+            }
+            Some(hash) if hash != target.spec.hash() => {
+                ui::note(&format!(
+                    "the config changed since container {} was made; keeping it as --no-recreate asks",
+                    info.short_name()
+                ));
+                start_if_stopped(engine, info)?
+            }
+            None if options.rebuild => (
+                recreate(engine, &target, &info, options)?,
+                Action::Recreated,
+            ),
+            None => {
+                ui::note(&format!(
+                    "using container {} made by another tool; devboot cannot tell whether it matches the config (--recreate makes a new one)",
+                    info.short_name()
+                ));
+                start_if_stopped(engine, info)?
+            }
+            Some(_) if options.rebuild && target.build.is_some() => (
+                recreate(engine, &target, &info, options)?,
+                Action::Recreated,
+            ),
+            Some(_) => start_if_stopped(engine, info)?,
+        },
+        None => (create(engine, &target, None, options)?, Action::Created),
+    };
+
+    let facts = ContainerFacts {
+        id: info.id.clone(),
+        created: info.created.clone(),
+        started: info.state.started_at.clone(),
+    };
+    let mut exec = target.exec.clone();
+    let container_env = info.env();
+    for value in exec.env.values_mut() {
+        *value = substitute::resolve_container_env(value, &container_env);
+    }
+    let seen = lifecycle::observe(engine, ws, &facts, exec.user.as_deref())?;
+    let runner = Runner {
+        engine,
+        workspace: ws,
+        facts: &facts,
+        exec: &exec,
+        lane_env: &|lane: &Lane| target.lane_env(lane),
+        host_env,
+        output: &output,
+    };
+    let result = runner.run_container(&seen);
+    lifecycle::commit_markers(engine, &facts, exec.user.as_deref(), &result.markers)?;
+    if !result.failures.is_empty() {
+        return Err(Error::TasksFailed {
+            failures: result.failures,
+            container: info.short_name().to_string(),
+        });
+    }
+    let ports = wait_for_ports(&target, ws, &result.lanes, options.wait)?;
+
+    Ok(UpReport {
+        container_id: info.id.clone(),
+        container_name: info.short_name().to_string(),
+        action,
+        image: target.spec.image.clone(),
+        workspace_folder: ws.folder.clone(),
+        environment: target.environment.name(),
+        tasks: result.lanes,
+        ports,
+        engine_calls: engine.calls(),
+    })
+}
+
+fn start_if_stopped(engine: &Engine, info: ContainerInfo) -> Result<(ContainerInfo, Action)> {
+    if info.state.running {
+        return Ok((info, Action::Reused));
+    }
+    engine.start(&info.id)?;
+    let info = engine
+        .inspect_container(&info.id)?
+        .ok_or_else(|| Error::NoContainer {
+            folder: PathBuf::from(
+                info.label(container::LABEL_LOCAL_FOLDER)
+                    .unwrap_or_default(),
+            ),
+        })?;
+    Ok((info, Action::Started))
+}
+
+fn recreate(
+    engine: &Engine,
+    target: &Target,
+    old: &ContainerInfo,
+    options: &UpOptions,
+) -> Result<ContainerInfo> {
+    // Build first: a failed build leaves the old container as it was.
+    ensure_image(engine, target, options.rebuild)?;
+    check_ports(engine, target, Some(old))?;
+    engine.remove(&old.id)?;
+    create(engine, target, Some(old), options)
+}
+
+/// Makes the container. When `docker run` fails, what it left is removed, so the next
+/// `up` starts clean.
+fn create(
+    engine: &Engine,
+    target: &Target,
+    old: Option<&ContainerInfo>,
+    options: &UpOptions,
+) -> Result<ContainerInfo> {
+    if old.is_none() {
+        ensure_image(engine, target, options.rebuild)?;
+        check_ports(engine, target, None)?;
+    }
+    let args = target.spec.run_args(&target.name, &target.id_labels);
+    if let Err(err) = engine.call(&args) {
+        let _ = engine.remove(&target.name);
+        return Err(err.into());
+    }
+    engine.inspect_container(&target.name)?.ok_or_else(|| {
+        Error::Engine(EngineError::BadOutput {
+            command: engine.describe(&args),
+            detail: format!("container {} is gone right after it was made", target.name),
+        })
+    })
+}
+
+/// Makes sure the image exists: pull a reference that is not local, build a Dockerfile
+/// whose tag is missing (or always with `rebuild`).
+fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<()> {
+    match &target.build {
+        None => {
+            let image = &target.spec.image;
+            if engine.image_exists(image)? {
+                return Ok(());
+            }
+            ui::note(&format!("pulling {image}"));
+            engine
+                .call(["pull", image.as_str()])
+                .map(drop)
+                .map_err(|e| match e {
+                    EngineError::Failed { stderr, .. } => Error::ImageUnavailable {
+                        image: image.clone(),
+                        detail: stderr,
+                    },
+                    e => e.into(),
+                })
+        }
+        Some(build) => {
+            if !rebuild && engine.image_exists(&build.tag)? {
+                return Ok(());
+            }
+            ui::note(&format!(
+                "building {} from {}",
+                build.tag,
+                build.dockerfile.display()
+            ));
+            run_build(engine, build)
+        }
+    }
+}
+
+fn run_build(engine: &Engine, build: &BuildPlan) -> Result<()> {
+    let mut child = engine
+        .command(&build.args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| EngineError::Spawn {
+            program: engine.program_name(),
+            source,
+        })?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let readers: Vec<Box<dyn Read + Send>> = vec![
+        Box::new(child.stdout.take().expect("piped")),
+        Box::new(child.stderr.take().expect("piped")),
+    ];
+    let mut log = String::new();
+    std::thread::scope(|scope| {
+        for reader in readers {
+            let tx = tx.clone();
+            scope.spawn(move || {
+                for line in BufReader::new(reader)
+                    .lines()
+                    .map_while(std::result::Result::ok)
+                {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        drop(tx);
+        for line in rx {
+            ui::line(&format!("build | {line}"));
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let status = child.wait().map_err(|source| EngineError::Spawn {
+        program: engine.program_name(),
+        source,
+    })?;
+    if status.success() {
+        return Ok(());
+    }
+    let dir = crate::dirs::cache_dir(&crate::cli::host_env()).join("logs");
+    let path = dir.join(format!("{}.build.log", build.tag));
+    let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &log));
+    let tail = log
+        .lines()
+        .rev()
+        .take(10)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(String::from)
+        .collect();
+    Err(Error::BuildFailed {
+        dockerfile: build.dockerfile.clone(),
+        code: status.code().unwrap_or(-1),
+        log: path,
+        tail,
+    })
+}
+
+/// Fails before anything is made when a host port is taken by something other than the
+/// workspace's own (old) container.
+fn check_ports(engine: &Engine, target: &Target, ours: Option<&ContainerInfo>) -> Result<()> {
+    for binding in &target.bindings {
+        let last = binding.host_port + (binding.port.end - binding.port.port);
+        for host_port in binding.host_port..=last {
+            let ip = if binding.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                binding.host_ip.as_str()
+            };
+            if std::net::TcpListener::bind((ip, host_port)).is_ok() {
+                continue;
+            }
+            let users = engine.containers_publishing(host_port).unwrap_or_default();
+            if let Some(ours) = ours
+                && users.iter().any(|u| u == ours.short_name())
+            {
+                continue;
+            }
+            return Err(Error::PortTaken {
+                port: host_port,
+                host_ip: ip.to_string(),
+                by: users.into_iter().next(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Waits until every published port accepts a connection.
+fn wait_for_ports(
+    target: &Target,
+    ws: &Workspace,
+    lanes: &[LaneReport],
+    wait: Option<Duration>,
+) -> Result<Vec<PortReport>> {
+    let deadline = wait.map(|w| Instant::now() + w);
+    let mut reports = Vec::new();
+    for binding in &target.bindings {
+        let url = target.environment.url(binding.host_port);
+        let state = match deadline {
+            None => "not checked",
+            Some(deadline) => {
+                if ports::wait_tcp(binding.probe_addr(), deadline) {
+                    "ready"
+                } else {
+                    let task = likely_server(ws, lanes, binding.port.port);
+                    return Err(Error::PortNotReady {
+                        port: binding.port.port,
+                        label: binding.port.label.clone(),
+                        seconds: wait.unwrap_or_default().as_secs(),
+                        task,
+                        tail: Vec::new(),
+                    });
+                }
+            }
+        };
+        reports.push(PortReport {
+            port: binding.port.port,
+            end: binding.port.is_range().then_some(binding.port.end),
+            host_ip: binding.host_ip.clone(),
+            host_port: binding.host_port,
+            label: binding.port.label.clone(),
+            visibility: binding.port.visibility,
+            url,
+            state,
+        });
+    }
+    Ok(reports)
+}
+
+/// The lane most likely to serve `port`: one whose commands mention it, else the only
+/// long-running one.
+fn likely_server(ws: &Workspace, lanes: &[LaneReport], port: u16) -> Option<String> {
+    let needle = port.to_string();
+    for stage in &ws.stages {
+        for lane in &stage.lanes {
+            if lane
+                .steps
+                .iter()
+                .any(|s| s.command.to_string().contains(&needle))
+            {
+                return Some(lane.name.clone());
+            }
+        }
+    }
+    let running: Vec<&LaneReport> = lanes
+        .iter()
+        .filter(|l| l.state == lifecycle::LaneState::Running)
+        .collect();
+    (running.len() == 1).then(|| running[0].name.clone())
+}
+
+/// Holds a per-workspace lock file for the life of `up`: a second `up` waits for it.
+fn lock(host_env: &EnvMap, id: &str) -> Result<std::fs::File> {
+    let dir = crate::dirs::cache_dir(host_env).join("locks");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    let path = dir.join(format!("{id}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            ui::note("another devboot is bringing this workspace up; waiting for it");
+            file.lock().map_err(|e| Error::io("lock", &path, e))?;
+            Ok(file)
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
