@@ -4,10 +4,13 @@
 
 mod config;
 mod down;
+mod env;
 mod exec;
 mod logs;
+mod ports;
 mod status;
 mod up;
+mod url;
 mod validate;
 
 use std::ffi::OsString;
@@ -77,6 +80,12 @@ enum Command {
     Logs(logs::LogsArgs),
     /// Run a command in the workspace's container.
     Exec(exec::ExecArgs),
+    /// Print the workspace environment for a shell, or keep persisted variables.
+    Env(env::EnvArgs),
+    /// Print the URL of a port in this environment (Gitpod, Codespaces, or localhost).
+    Url(url::UrlArgs),
+    /// List the workspace's ports, or wait for one.
+    Ports(ports::PortsArgs),
     /// Print the resolved workspace: what devboot will run, where, with what.
     Config(config::ConfigArgs),
     /// Check config files against the official schemas and devboot's own rules.
@@ -105,6 +114,9 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Status(args) => status::run(&args, &global),
         Command::Logs(args) => logs::run(&args, &global),
         Command::Exec(args) => exec::run(&args, &global),
+        Command::Env(args) => env::run(&args, &global),
+        Command::Url(args) => url::run(&args, &global),
+        Command::Ports(args) => ports::run(&args, &global),
         Command::Config(args) => config::run(&args, &global),
         Command::Validate(args) => validate::run(&args, &global),
     }

@@ -813,6 +813,29 @@ pub fn states(ws: &Workspace, facts: &ContainerFacts, seen: &Observed) -> Vec<La
     out
 }
 
+/// The last `lines` lines of a lane's log (empty when it cannot be read).
+pub fn log_tail(
+    engine: &Engine,
+    facts: &ContainerFacts,
+    user: Option<&str>,
+    id: &str,
+    lines: usize,
+) -> Vec<String> {
+    let path = lane_log(id);
+    let argv = [
+        "sh",
+        "-c",
+        "tail -n \"$1\" \"${HOME:-/tmp}/${2#\"~/\"}\"",
+        "-",
+        &lines.to_string(),
+        &path,
+    ];
+    engine
+        .exec_capture(&facts.id, user, &EnvMap::new(), &argv)
+        .map(|out| out.lines().map(String::from).collect())
+        .unwrap_or_default()
+}
+
 /// Names of the lanes, for `logs` to match against (`name` and id).
 pub fn lane_ids(ws: &Workspace) -> BTreeMap<String, String> {
     ws.stages

@@ -5,6 +5,7 @@
 //! The URL is always built from the *host* port: that is the port Gitpod's and Codespaces'
 //! proxies forward, and the one a browser on a laptop opens.
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
@@ -171,6 +172,38 @@ pub fn expand_port_urls(value: &str, url: impl Fn(u16) -> String) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// True when an HTTP request to `addr` gets any HTTP response (a 404 counts: something
+/// serves HTTP there).
+pub fn http_responds(addr: SocketAddr, timeout: Duration) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.set_write_timeout(Some(timeout));
+    let request = format!(
+        "GET / HTTP/1.0\r\nHost: localhost:{}\r\nUser-Agent: devboot\r\n\r\n",
+        addr.port()
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut head = [0u8; 5];
+    stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
+}
+
+/// Waits until `addr` answers HTTP, or `deadline` passes.
+pub fn wait_http(addr: SocketAddr, deadline: Instant) -> bool {
+    loop {
+        if http_responds(addr, Duration::from_secs(2)) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// Waits until `addr` accepts a TCP connection, or `deadline` passes.

@@ -5,6 +5,7 @@
 //! nothing else ever goes to stdout in that mode.
 
 use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
 use anstyle::{AnsiColor, Style};
 
@@ -14,29 +15,71 @@ use crate::error::{Error, Result};
 const NOTE: Style = AnsiColor::BrightBlue.on_default().bold();
 const WARN: Style = AnsiColor::Yellow.on_default().bold();
 
+/// Secret values, masked in everything printed (set once, before anything runs).
+static SECRETS: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Registers the values to mask. Short values are not masked: they would mask innocent
+/// text everywhere.
+pub fn set_secrets(values: Vec<String>) {
+    let _ = SECRETS.set(
+        values
+            .into_iter()
+            .filter(|v| v.chars().count() >= 4)
+            .collect(),
+    );
+}
+
+/// `text` with every secret value replaced by `****`.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let Some(secrets) = SECRETS
+        .get()
+        .filter(|s| s.iter().any(|v| text.contains(v.as_str())))
+    else {
+        return std::borrow::Cow::Borrowed(text);
+    };
+    let mut out = text.to_string();
+    for value in secrets {
+        out = out.replace(value.as_str(), crate::env::MASK);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Prints a diagnostic on stderr.
 pub fn diagnostic(diagnostic: &Diagnostic) {
     let text = diagnostic::render(diagnostic, true);
-    let _ = anstream::stderr().write_all(text.as_bytes());
+    let _ = anstream::stderr().write_all(redact(&text).as_bytes());
 }
 
 /// Prints `note: <message>` on stderr.
 pub fn note(message: &str) {
-    let _ = writeln!(anstream::stderr(), "{NOTE}note{NOTE:#}: {message}");
+    let _ = writeln!(
+        anstream::stderr(),
+        "{NOTE}note{NOTE:#}: {}",
+        redact(message)
+    );
 }
 
 /// Prints `warning: <message>` on stderr, for runtime warnings that have no file location.
 pub fn warning(message: &str) {
-    let _ = writeln!(anstream::stderr(), "{WARN}warning{WARN:#}: {message}");
+    let _ = writeln!(
+        anstream::stderr(),
+        "{WARN}warning{WARN:#}: {}",
+        redact(message)
+    );
 }
 
 /// Prints a plain line on stderr.
 pub fn line(message: &str) {
-    let _ = writeln!(anstream::stderr(), "{message}");
+    let _ = writeln!(anstream::stderr(), "{}", redact(message));
 }
 
-/// Writes a result to stdout. A closed pipe ends the program quietly.
+/// Writes a result to stdout, secrets masked. A closed pipe ends the program quietly.
 pub fn stdout(text: &str) -> Result<()> {
+    stdout_raw(&redact(text))
+}
+
+/// Writes to stdout exactly `text` (for `devboot env` into a pipe).
+pub fn stdout_raw(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())

@@ -106,8 +106,29 @@ pub struct BuildPlan {
     pub args: Vec<String>,
 }
 
+/// Persisted variables (`devboot env set`) that apply to a workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Persisted {
+    pub values: EnvMap,
+    /// Names set with `--secret`.
+    pub secrets: Vec<String>,
+}
+
+/// Reads the persisted variables of a workspace folder.
+pub fn persisted_env(host_env: &EnvMap, folder: &std::path::Path) -> Result<Persisted> {
+    let path = crate::env::Store::path(&crate::dirs::config_dir(host_env));
+    let stored = crate::env::Store::load(&path)?.for_workspace(folder);
+    let (values, secrets) = crate::env::split_stored(&stored);
+    Ok(Persisted { values, secrets })
+}
+
 impl Target {
-    pub fn new(ws: &Workspace, host_env: &EnvMap, port_offset: u16) -> Result<Target> {
+    pub fn new(
+        ws: &Workspace,
+        host_env: &EnvMap,
+        port_offset: u16,
+        persisted: &Persisted,
+    ) -> Result<Target> {
         let id_labels = substitute::id_labels(&ws.local_folder, &ws.config_file);
         let devcontainer_id = substitute::devcontainer_id(&id_labels);
         let name = container::container_name(&ws.name, &devcontainer_id);
@@ -179,6 +200,7 @@ impl Target {
         if ws.format == Format::Gitpod {
             gitpod_env(&mut env, host_env, &ws.name, &devcontainer_id);
         }
+        env.extend(expand(&persisted.values));
         let mut mounts = Vec::new();
         if let Some(mount) = &ws.mount {
             mounts.push(mount.spec.clone().unwrap_or_else(|| {
@@ -282,9 +304,10 @@ pub fn up(
     engine: &Engine,
     ws: &Workspace,
     host_env: &EnvMap,
+    persisted: &Persisted,
     options: &UpOptions,
 ) -> Result<UpReport> {
-    let target = Target::new(ws, host_env, options.port_offset)?;
+    let target = Target::new(ws, host_env, options.port_offset, persisted)?;
     let output = Output::new(ws);
     let _lock = lock(host_env, &target.devcontainer_id)?;
 
@@ -400,7 +423,24 @@ pub fn up(
             container: info.short_name().to_string(),
         });
     }
-    let ports = wait_for_ports(&target, ws, &result.lanes, options.wait)?;
+    // Hosted visibility and onOpen only when something changed: a warm `up` stays quiet
+    // and fast.
+    let changed = action != Action::Reused || result.lanes.iter().any(|l| l.ran);
+    if changed {
+        crate::expose::apply_visibility(&target.environment, &target.bindings, host_env);
+    }
+    let ports = wait_for_ports(engine, &target, ws, &facts, &result.lanes, options.wait)?;
+    for (binding, report) in target.bindings.iter().zip(&ports) {
+        if report.state == "ready" || options.wait.is_none() {
+            crate::expose::announce(
+                binding,
+                &report.url,
+                changed,
+                action == Action::Created,
+                host_env,
+            );
+        }
+    }
 
     Ok(UpReport {
         container_id: info.id.clone(),
@@ -597,10 +637,20 @@ fn check_ports(engine: &Engine, target: &Target, ours: Option<&ContainerInfo>) -
     Ok(())
 }
 
-/// Waits until every published port accepts a connection.
+/// Whether a port must answer HTTP to count as ready: it says it speaks HTTP, or it has
+/// a name (a named port is a service someone will open).
+fn wants_http(binding: &Binding) -> bool {
+    binding.port.protocol.is_some() || binding.port.label.is_some()
+}
+
+/// Waits until every published port accepts a connection (and answers HTTP when it should),
+/// one progress line per port on a terminal. On timeout the error names the port and shows
+/// the last lines of the task most likely to serve it.
 fn wait_for_ports(
+    engine: &Engine,
     target: &Target,
     ws: &Workspace,
+    facts: &ContainerFacts,
     lanes: &[LaneReport],
     wait: Option<Duration>,
 ) -> Result<Vec<PortReport>> {
@@ -611,18 +661,40 @@ fn wait_for_ports(
         let state = match deadline {
             None => "not checked",
             Some(deadline) => {
-                if ports::wait_tcp(binding.probe_addr(), deadline) {
-                    "ready"
-                } else {
+                let label = binding
+                    .port
+                    .label
+                    .as_ref()
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default();
+                let progress = indicatif::ProgressBar::new_spinner().with_message(format!(
+                    "waiting for port {}{label} on {}",
+                    binding.port.port,
+                    binding.probe_addr()
+                ));
+                progress.enable_steady_tick(Duration::from_millis(120));
+                let addr = binding.probe_addr();
+                let ready = ports::wait_tcp(addr, deadline)
+                    && (!wants_http(binding) || ports::wait_http(addr, deadline));
+                progress.finish_and_clear();
+                if !ready {
                     let task = likely_server(ws, lanes, binding.port.port);
+                    let tail = task
+                        .as_ref()
+                        .and_then(|t| lifecycle::lane_ids(ws).get(t).cloned())
+                        .map(|id| {
+                            lifecycle::log_tail(engine, facts, target.exec.user.as_deref(), &id, 15)
+                        })
+                        .unwrap_or_default();
                     return Err(Error::PortNotReady {
                         port: binding.port.port,
                         label: binding.port.label.clone(),
                         seconds: wait.unwrap_or_default().as_secs(),
                         task,
-                        tail: Vec::new(),
+                        tail,
                     });
                 }
+                "ready"
             }
         };
         reports.push(PortReport {
@@ -637,6 +709,49 @@ fn wait_for_ports(
         });
     }
     Ok(reports)
+}
+
+/// Where each port of a container stands now, without waiting: `not served` (nothing
+/// accepts connections), `served` (something does), `ready` (and answers HTTP when the
+/// port should). Host ports are read from the container when it publishes them.
+pub fn observe_ports(target: &Target, info: Option<&ContainerInfo>) -> Vec<PortReport> {
+    let mut out = Vec::new();
+    for binding in &target.bindings {
+        let key = format!("{}/tcp", binding.port.port);
+        let published = info
+            .and_then(|i| i.network_settings.ports.get(&key))
+            .and_then(Option::as_ref)
+            .and_then(|b| b.first());
+        let mut bound = binding.clone();
+        if let Some(p) = published {
+            bound.host_port = p.host_port.parse().unwrap_or(binding.host_port);
+            bound.host_ip = if p.host_ip.is_empty() {
+                "0.0.0.0".into()
+            } else {
+                p.host_ip.clone()
+            };
+        }
+        let running = info.is_some_and(|i| i.state.running);
+        let addr = bound.probe_addr();
+        let state = if !running || !ports::wait_tcp(addr, Instant::now()) {
+            "not served"
+        } else if wants_http(&bound) && !ports::http_responds(addr, Duration::from_millis(500)) {
+            "served"
+        } else {
+            "ready"
+        };
+        out.push(PortReport {
+            port: binding.port.port,
+            end: binding.port.is_range().then_some(binding.port.end),
+            host_ip: bound.host_ip.clone(),
+            host_port: bound.host_port,
+            label: binding.port.label.clone(),
+            visibility: binding.port.visibility,
+            url: target.environment.url(bound.host_port),
+            state,
+        });
+    }
+    out
 }
 
 /// The lane most likely to serve `port`: one whose commands mention it, else the only

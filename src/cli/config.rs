@@ -34,7 +34,8 @@ pub(crate) struct WarningJson {
 }
 
 pub(crate) fn run(args: &ConfigArgs, global: &Global) -> Result<u8> {
-    let loaded = config::load(&global.load_options()?)?;
+    let mut loaded = config::load(&global.load_options()?)?;
+    mask_secrets(&mut loaded.workspace);
     if let Some(note) = &loaded.note {
         ui::note(note);
     }
@@ -53,6 +54,15 @@ pub(crate) fn run(args: &ConfigArgs, global: &Global) -> Result<u8> {
         ui::stdout(&summary(&loaded.workspace))?;
     }
     Ok(exit::OK)
+}
+
+/// Values of secret-looking variables are never printed.
+fn mask_secrets(ws: &mut Workspace) {
+    ws.container_env = crate::env::masked(&ws.container_env, &[]);
+    ws.remote_env = crate::env::masked(&ws.remote_env, &[]);
+    for lane in ws.stages.iter_mut().flat_map(|s| s.lanes.iter_mut()) {
+        lane.env = crate::env::masked(&lane.env, &[]);
+    }
 }
 
 pub(crate) fn warnings_json(loaded: &Loaded) -> Vec<WarningJson> {

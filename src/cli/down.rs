@@ -5,7 +5,7 @@ use crate::cli::Global;
 use crate::config;
 use crate::error::{Error, Result, exit};
 use crate::ui;
-use crate::up::Target;
+use crate::up::{Persisted, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownArgs {
@@ -18,7 +18,12 @@ pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
     let options = global.load_options()?;
     let loaded = config::load(&options)?;
     let engine = global.engine(&options.host_env)?;
-    let target = Target::new(&loaded.workspace, &options.host_env, 0)?;
+    let target = Target::new(
+        &loaded.workspace,
+        &options.host_env,
+        0,
+        &Persisted::default(),
+    )?;
     let Some(info) = target.find(&engine)? else {
         return Err(Error::NoContainer {
             folder: options.workspace_folder,

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use crate::cli::Global;
 use crate::config::{self, substitute};
 use crate::error::{Error, Result};
-use crate::up::Target;
+use crate::up::{Persisted, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExecArgs {
@@ -19,7 +19,12 @@ pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
     let options = global.load_options()?;
     let loaded = config::load(&options)?;
     let engine = global.engine(&options.host_env)?;
-    let target = Target::new(&loaded.workspace, &options.host_env, 0)?;
+    let target = Target::new(
+        &loaded.workspace,
+        &options.host_env,
+        0,
+        &Persisted::default(),
+    )?;
     let Some(info) = target.find(&engine)?.filter(|i| i.state.running) else {
         return Err(Error::NoContainer {
             folder: options.workspace_folder,

@@ -7,7 +7,7 @@ use crate::cli::Global;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::lifecycle;
-use crate::up::Target;
+use crate::up::{Persisted, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct LogsArgs {
@@ -26,7 +26,7 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
     let loaded = config::load(&options)?;
     let ws = &loaded.workspace;
     let engine = global.engine(&options.host_env)?;
-    let target = Target::new(ws, &options.host_env, 0)?;
+    let target = Target::new(ws, &options.host_env, 0, &Persisted::default())?;
     let Some(info) = target.find(&engine)? else {
         return Err(Error::NoContainer {
             folder: options.workspace_folder,

@@ -1,7 +1,6 @@
 //! `devboot status [--json]`: the container, each task and hook, each port.
 
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
@@ -9,9 +8,8 @@ use crate::cli::Global;
 use crate::config;
 use crate::error::{Result, exit};
 use crate::lifecycle::{self, ContainerFacts, LaneReport, LaneState};
-use crate::ports;
 use crate::ui;
-use crate::up::{PortReport, Target};
+use crate::up::{self, Persisted, PortReport, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct StatusArgs {
@@ -36,7 +34,7 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
     let loaded = config::load(&options)?;
     let ws = &loaded.workspace;
     let engine = global.engine(&options.host_env)?;
-    let target = Target::new(ws, &options.host_env, 0)?;
+    let target = Target::new(ws, &options.host_env, 0, &Persisted::default())?;
     let info = target.find(&engine)?;
     let mut status = Status {
         state: info
@@ -66,37 +64,8 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
                 }
             }
         }
-        // Ports as the container really publishes them.
-        for binding in &target.bindings {
-            let key = format!("{}/tcp", binding.port.port);
-            let published = info
-                .network_settings
-                .ports
-                .get(&key)
-                .and_then(|b| b.as_ref())
-                .and_then(|b| b.first());
-            let host_port = published
-                .and_then(|b| b.host_port.parse().ok())
-                .unwrap_or(binding.host_port);
-            let mut bound = binding.clone();
-            bound.host_port = host_port;
-            let ready = info.state.running
-                && ports::wait_tcp(
-                    bound.probe_addr(),
-                    Instant::now() + Duration::from_millis(200),
-                );
-            status.ports.push(PortReport {
-                port: binding.port.port,
-                end: binding.port.is_range().then_some(binding.port.end),
-                host_ip: published.map_or(binding.host_ip.clone(), |b| b.host_ip.clone()),
-                host_port,
-                label: binding.port.label.clone(),
-                visibility: binding.port.visibility,
-                url: target.environment.url(host_port),
-                state: if ready { "ready" } else { "not served" },
-            });
-        }
     }
+    status.ports = up::observe_ports(&target, info.as_ref());
     if args.json {
         let mut text = serde_json::to_string(&status).expect("status serializes");
         text.push('\n');
