@@ -114,6 +114,7 @@ fi
 
 step "base image: importing into $engine as $image"
 started="$(ms_now)"
+log="$DEVBOOT_CACHE/import-$engine.log"
 description="Offline stand-in for python:3, built by devboot scripts/base-image.sh: \
 Debian $suite minbase with Debian's python3, python3-flask, python3-flask-cors, python3-pip, procps"
 "$engine" import \
@@ -124,5 +125,5 @@ Debian $suite minbase with Debian's python3, python3-flask, python3-flask-cors, 
   --change "LABEL org.opencontainers.image.title=\"devboot/python-flask\" \
 org.opencontainers.image.description=\"$description\" \
 dev.devboot.rootfs=\"$suite-$key\"" \
-  "$tarball" "$image" >/dev/null
+  "$tarball" "$image" >"$log" 2>&1 || { tail_log "$log"; die "$engine import failed (log: $log)"; }
 note "imported in $(elapsed_since "$started")"
