@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Builds the base image devboot/python-flask:bookworm, or reuses it if the
+# engine already has it.
+#
+# Why a stand-in: no image registry is reachable here (no Docker Hub), so the
+# example app cannot start FROM python:3.x. This image is Debian bookworm
+# (debootstrap, minbase) with Debian's python3 (3.11), Flask 2.2 and
+# flask-cors 3.0.10, plus pip and procps: everything the Cruddur example
+# backend needs, all from the Debian mirror, which is reachable.
+#
+# The rootfs tarball is cached in $DEVBOOT_CACHE/rootfs/, so importing it a
+# second time (into podman, or after `docker image rm`) takes seconds.
+#
+# usage: scripts/base-image.sh [--engine docker|podman] [--rebuild]
+#   --engine   import into this engine (default: docker)
+#   --rebuild  debootstrap a new rootfs and import it again, even if cached
+# env: DEVBOOT_BASE_IMAGE (image name), DEVBOOT_DEBIAN_MIRROR, DEVBOOT_CACHE
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+image="${DEVBOOT_BASE_IMAGE:-devboot/python-flask:bookworm}"
+mirror="${DEVBOOT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+suite=bookworm
+packages=python3,python3-flask,python3-flask-cors,python3-pip,procps
+# Bump when the rootfs recipe below changes, so cached tarballs are rebuilt.
+recipe=1
+
+engine=docker
+rebuild=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --engine) engine="${2:?--engine needs docker or podman}"; shift 2 ;;
+    --engine=*) engine="${1#*=}"; shift ;;
+    --rebuild) rebuild=1; shift ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) die "unknown argument '$1'" "usage: $0 [--engine docker|podman] [--rebuild]" ;;
+  esac
+done
+case "$engine" in
+  docker | podman) ;;
+  *) die "unknown engine '$engine'" "use --engine docker or --engine podman" ;;
+esac
+
+if ! { command -v "$engine" && "$engine" info; } >/dev/null 2>&1; then
+  die "$engine does not answer" "start it first: scripts/engine.sh (docker) or scripts/podman.sh (podman)"
+fi
+
+has_image() { "$engine" image inspect "$image" >/dev/null 2>&1; }
+
+if [ "$rebuild" -eq 0 ] && has_image; then
+  step "base image: $image present in $engine, reusing it"
+  exit 0
+fi
+
+mkdir -p "$DEVBOOT_CACHE/rootfs"
+# One build at a time: parallel test runs must not debootstrap twice.
+exec 9>"$DEVBOOT_CACHE/base-image.lock"
+if ! flock -n 9; then
+  step "base image: waiting for another scripts/base-image.sh run"
+  flock 9
+  if [ "$rebuild" -eq 0 ] && has_image; then
+    note "$image is there now, reusing it"
+    exit 0
+  fi
+fi
+
+key="$(printf '%s\n' "$suite" "$packages" "$recipe" | sha256sum | cut -c1-12)"
+tarball="$DEVBOOT_CACHE/rootfs/python-flask-$suite-$key.tar"
+root=""
+
+cleanup() {
+  [ -n "$root" ] && [ -d "$root" ] || return 0
+  # A failed debootstrap can leave proc/sys/dev mounted inside the target.
+  local mnt
+  while read -r mnt; do
+    as_root umount -l "$mnt" 2>/dev/null || true
+  done < <(awk -v r="$root/" 'index($2, r) == 1 { print $2 }' /proc/mounts | sort -r)
+  as_root rm -rf --one-file-system "$root"
+  rm -f "$tarball.tmp"
+}
+trap cleanup EXIT
+
+build_rootfs() {
+  local log="$DEVBOOT_CACHE/debootstrap.log" started
+  started="$(ms_now)"
+  if ! find_bin debootstrap >/dev/null; then
+    step "base image: installing debootstrap with apt"
+    apt_install debootstrap debian-archive-keyring gpgv
+  fi
+  step "base image: debootstrap $suite minbase + $packages (about a minute; log: $log)"
+  root="$(mktemp -d "$DEVBOOT_CACHE/rootfs/build.XXXXXX")"
+  if ! as_root "$(find_bin debootstrap)" --variant=minbase --include="$packages" \
+    "$suite" "$root" "$mirror" >"$log" 2>&1; then
+    tail_log "$log"
+    [ -f "$root/debootstrap/debootstrap.log" ] && tail_log "$root/debootstrap/debootstrap.log"
+    die "debootstrap failed (full log: $log)"
+  fi
+  # What an image does not need: downloaded .debs, package lists (like the
+  # official debian images, `apt-get update` first), the host's resolver.
+  as_root find "$root/var/cache/apt/archives" "$root/var/lib/apt/lists" \
+    -maxdepth 1 -type f ! -name lock -delete
+  as_root truncate -s 0 "$root/etc/resolv.conf"
+  as_root tar --numeric-owner -C "$root" -cf - . >"$tarball.tmp"
+  mv "$tarball.tmp" "$tarball"
+  note "rootfs $(du -h "$tarball" | cut -f1) in $(elapsed_since "$started"): $tarball"
+}
+
+if [ "$rebuild" -eq 1 ] || [ ! -s "$tarball" ]; then
+  build_rootfs
+else
+  note "reusing cached rootfs $tarball"
+fi
+
+step "base image: importing into $engine as $image"
+started="$(ms_now)"
+log="$DEVBOOT_CACHE/import-$engine.log"
+description="Offline stand-in for python:3, built by devboot scripts/base-image.sh: \
+Debian $suite minbase with Debian's python3, python3-flask, python3-flask-cors, python3-pip, procps"
+"$engine" import \
+  --change 'CMD ["/bin/bash"]' \
+  --change 'ENV LANG=C.UTF-8' \
+  --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'WORKDIR /' \
+  --change "LABEL org.opencontainers.image.title=\"devboot/python-flask\" \
+org.opencontainers.image.description=\"$description\" \
+dev.devboot.rootfs=\"$suite-$key\"" \
+  "$tarball" "$image" >"$log" 2>&1 || { tail_log "$log"; die "$engine import failed (log: $log)"; }
+note "imported in $(elapsed_since "$started")"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's test command (README and CI): make a container engine answer
+# and the base image exist, then check formatting, lint with warnings denied,
+# and run the tests. Works on a fresh Debian machine with only a Rust toolchain.
+#
+# usage: scripts/test.sh [ARGS...]   (ARGS go to cargo test, e.g. a test name)
+set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/engine.sh
+scripts/base-image.sh
+
+# rustfmt and clippy are rustup components a minimal toolchain may lack.
+ensure_component() {
+  local component="$1" subcommand="$2"
+  cargo "$subcommand" --version >/dev/null 2>&1 && return 0
+  step "rustup component add $component"
+  rustup component add "$component" ||
+    die "cargo $subcommand is missing and 'rustup component add $component' failed"
+}
+ensure_component rustfmt fmt
+ensure_component clippy clippy
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --quiet --all-targets -- -D warnings
+
+step "cargo test${*:+ $*}"
+cargo test "$@"
