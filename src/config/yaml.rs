@@ -58,11 +58,17 @@ pub fn parse(file: &Arc<SourceFile>, diagnostics: &mut Diagnostics) -> Option<Do
             } else {
                 "a single value"
             };
+            // Its first line is enough to show what the file starts with.
+            let first_line = file
+                .text
+                .get(span.start..span.end)
+                .and_then(|text| text.find('\n'))
+                .map_or(span.end, |i| span.start + i);
             builder.diagnostics.push(
                 Diagnostic::error(format!(
                     "the file must be a mapping of keys like `tasks:` and `ports:`, not {what}"
                 ))
-                .at(Location::new(file, span))
+                .at(Location::new(file, Span::new(span.start, first_line)))
                 .help("write the top-level keys at the start of their lines, like `tasks:`, `ports:` or `image:`"),
             );
             return None;
@@ -439,11 +445,13 @@ impl<'a> Builder<'a, '_> {
                     (Some(index.parse().ok()?), rest)
                 };
                 let token = rest.split('/').next()?;
-                merged_keys.contains(&(index, token.to_string())).then(|| Entry {
-                    pointer: format!("{pointer}/{rest}"),
-                    key: e.key,
-                    value: e.value,
-                })
+                merged_keys
+                    .contains(&(index, token.to_string()))
+                    .then(|| Entry {
+                        pointer: format!("{pointer}/{rest}"),
+                        key: e.key,
+                        value: e.value,
+                    })
             })
             .collect();
         self.entries.extend(copied);
