@@ -913,6 +913,8 @@ fn with_help(diagnostic: Diagnostic) -> Diagnostic {
         "add it; see ".to_string() + REFERENCE
     } else if message.contains("unknown variant") {
         "use one of the values listed".into()
+    } else if message.contains("expected a sequence") {
+        "write a list, one item per line starting with `- `".into()
     } else if message.contains("expected a string") {
         "write a string; put the value in quotes if it looks like a number or a boolean".into()
     } else {
@@ -1437,6 +1439,10 @@ mod tests {
         assert_eq!(
             helps[1],
             "write a string; put the value in quotes if it looks like a number or a boolean"
+        );
+        assert_eq!(
+            helps[3],
+            "write a list, one item per line starting with `- `"
         );
         assert_eq!(helps[4], "did you mean `command`?");
     }

@@ -644,7 +644,7 @@ fn merge_sources(value: &Value) -> Option<Vec<&Map<String, Value>>> {
 /// JSON has no infinity or NaN, so `.inf` and `.nan` are kept as their text: a field that
 /// wants a number then reports them. A float with no fraction (`1.0`, `1e3`) becomes an
 /// integer, as it is in JavaScript (and so in Gitpod, which JSON-encodes task env values).
-pub(crate) fn plain_scalar(text: &str) -> Value {
+fn plain_scalar(text: &str) -> Value {
     match plain_kind(text) {
         PlainKind::Null => Value::Null,
         PlainKind::Bool(b) => Value::Bool(b),
@@ -655,7 +655,7 @@ pub(crate) fn plain_scalar(text: &str) -> Value {
 }
 
 #[derive(Debug, PartialEq)]
-pub(crate) enum PlainKind {
+enum PlainKind {
     Null,
     Bool(bool),
     Int(Number),
@@ -663,7 +663,7 @@ pub(crate) enum PlainKind {
     Str,
 }
 
-pub(crate) fn plain_kind(text: &str) -> PlainKind {
+fn plain_kind(text: &str) -> PlainKind {
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return PlainKind::Null,
         "true" | "True" | "TRUE" => return PlainKind::Bool(true),
