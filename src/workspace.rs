@@ -62,7 +62,11 @@ pub struct Workspace {
 
 /// Where the container image comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum ImageSource {
     /// A ready image, used as is when present and pulled otherwise.
     Reference { image: String },
