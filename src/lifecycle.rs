@@ -794,8 +794,8 @@ pub fn states(ws: &Workspace, facts: &ContainerFacts, seen: &Observed) -> Vec<La
             let status = seen.lanes.get(&id).filter(|s| s.start == facts.started);
             let state = match (plan.run, status) {
                 (None, _) => plan.state,
-                (Some(_), Some(s)) if s.exit.is_some_and(|c| c != 0) => LaneState::Failed,
                 (Some(Reason::Restart), _) => LaneState::Stopped,
+                (Some(_), Some(s)) if s.exit.is_some_and(|c| c != 0) => LaneState::Failed,
                 (Some(_), _) => LaneState::Pending,
             };
             out.push(LaneReport {

@@ -206,11 +206,31 @@ pub fn wait_http(addr: SocketAddr, deadline: Instant) -> bool {
     }
 }
 
-/// Waits until `addr` accepts a TCP connection, or `deadline` passes.
+/// True when a server listens behind `addr`. Connecting is not enough: docker's userland
+/// proxy accepts on the host port while nothing listens in the container, then closes the
+/// connection at once. So a connection that is closed right away does not count; one that
+/// stays open (the server waits for us) or sends data (the server speaks first) does.
+pub fn tcp_served(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+    let mut byte = [0u8; 1];
+    match stream.read(&mut byte) {
+        Ok(0) => false,
+        Ok(_) => true,
+        Err(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+/// Waits until a server listens behind `addr` (see [`tcp_served`]), or `deadline` passes.
 pub fn wait_tcp(addr: SocketAddr, deadline: Instant) -> bool {
     let mut pause = Duration::from_millis(20);
     loop {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+        if tcp_served(addr) {
             return true;
         }
         let now = Instant::now();

@@ -1,0 +1,254 @@
+//! `devboot up` end to end: the real binary, the real engine, real HTTP requests to the
+//! published port. Each test publishes its ports shifted by its own `--port-offset`, so
+//! tests running in parallel never collide.
+
+use std::time::Duration;
+
+use crate::engine::{Repo, assert_home_feed, get, get_ok};
+
+const GITPOD: &str = r#"image: devboot/python-flask:bookworm
+tasks:
+  - name: backend
+    env:
+      FRONTEND_URL: "${portUrl:3000}"
+      BACKEND_URL: "${portUrl:4567}"
+    before: echo before >> /tmp/before-count
+    init: echo init >> /tmp/init-count && python3 -m compileall -q backend-flask
+    command: cd backend-flask && python3 -m flask run --host=0.0.0.0 --port=4567
+ports:
+  - port: 4567
+    name: backend
+    visibility: public
+"#;
+
+fn offset_args(offset: u16) -> Vec<String> {
+    vec!["--port-offset".into(), offset.to_string()]
+}
+
+/// The lifecycle every config variant must get right: first up, warm up, a killed server,
+/// down and up, a config edit.
+fn lifecycle_scenario(
+    repo: &Repo,
+    offset: u16,
+    once_counter: &str,
+    start_counter: &str,
+    edit: &dyn Fn(&Repo),
+) {
+    let port = 4567 + offset;
+    let frontend = format!("http://localhost:{}", 3000 + offset);
+
+    // First up: JSON on stdout only, the backend answers, and it got its env.
+    let run = repo.devboot(
+        ["up", "--json"]
+            .into_iter()
+            .map(String::from)
+            .chain(offset_args(offset)),
+    );
+    run.status(0);
+    let report = run.json();
+    assert_eq!(report["outcome"], "success", "{}", run.stdout);
+    assert_eq!(report["action"], "created");
+    assert_eq!(
+        run.stdout.trim().lines().count(),
+        1,
+        "stdout holds one JSON object only"
+    );
+    let response = get(
+        "127.0.0.1",
+        port,
+        "/api/activities/home",
+        &[("Origin", &frontend)],
+    )
+    .unwrap();
+    assert_home_feed(&response);
+    assert_eq!(
+        response.header("Access-Control-Allow-Origin"),
+        Some(frontend.as_str()),
+        "FRONTEND_URL reached flask"
+    );
+    let id = repo.container();
+    assert_eq!(report["containerId"], id.as_str());
+    assert_eq!(
+        (repo.count(once_counter), repo.count(start_counter)),
+        (1, 1)
+    );
+
+    // Warm up: same container, nothing run again.
+    let run = repo.devboot(
+        ["up", "--json"]
+            .into_iter()
+            .map(String::from)
+            .chain(offset_args(offset)),
+    );
+    run.status(0);
+    assert_eq!(run.json()["action"], "reused");
+    assert_eq!(repo.container(), id);
+    assert_eq!(
+        (repo.count(once_counter), repo.count(start_counter)),
+        (1, 1)
+    );
+
+    // The server dies: the next up restarts it (and says so), without the run-once work.
+    repo.sh("pkill -f '^python3 -m flask'; sleep 0.5");
+    let down = get("127.0.0.1", port, "/api/activities/home", &[]);
+    assert!(
+        down.as_ref().map_or(true, |r| r.status != 200),
+        "flask is down: {down:?}"
+    );
+    let status = repo.devboot(["status", "--json"]).json();
+    let states: Vec<&str> = status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.contains(&"stopped"),
+        "status shows the dead server: {status}"
+    );
+    let run = repo.devboot(
+        ["up"]
+            .into_iter()
+            .map(String::from)
+            .chain(offset_args(offset)),
+    );
+    run.status(0).stderr_has("restarting");
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+    assert_eq!(repo.count(once_counter), 1);
+    let status = repo.devboot(["status", "--json"]).json();
+    assert_eq!(status["state"], "running");
+    assert!(
+        status["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["state"] == "running"),
+        "{status}"
+    );
+    assert_eq!(status["ports"][0]["state"], "ready", "{status}");
+
+    // down, then up: the same container starts again; per-start work runs, run-once not.
+    let starts = repo.count(start_counter);
+    repo.devboot(["down"])
+        .status(0)
+        .stdout_has("stopped container");
+    assert_eq!(repo.devboot(["status", "--json"]).json()["state"], "exited");
+    let run = repo.devboot(
+        ["up", "--json"]
+            .into_iter()
+            .map(String::from)
+            .chain(offset_args(offset)),
+    );
+    run.status(0);
+    assert_eq!(run.json()["action"], "started");
+    assert_eq!(repo.container(), id);
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+    assert_eq!(repo.count(once_counter), 1);
+    assert_eq!(repo.count(start_counter), starts + 1);
+
+    // A config edit makes a new container, and says what changed.
+    edit(repo);
+    let run = repo.devboot(
+        ["up", "--json"]
+            .into_iter()
+            .map(String::from)
+            .chain(offset_args(offset)),
+    );
+    run.status(0).stderr_has("recreating");
+    assert_eq!(run.json()["action"], "recreated");
+    let new_id = repo.container();
+    assert_ne!(new_id, id);
+    assert_eq!(
+        repo.count(once_counter),
+        1,
+        "run-once work runs once in the new container"
+    );
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+
+    repo.devboot(["down", "--remove"]).status(0);
+    assert!(repo.containers().is_empty());
+}
+
+#[test]
+fn gitpod_config_lifecycle() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", GITPOD);
+    lifecycle_scenario(
+        &repo,
+        20000,
+        "/tmp/init-count",
+        "/tmp/before-count",
+        &|repo| {
+            repo.write(
+                ".gitpod.yml",
+                &GITPOD.replace("image:", "env:\n  GREETING: hello\nimage:"),
+            );
+        },
+    );
+}
+
+#[test]
+fn a_failing_init_fails_up_and_is_retried() {
+    let repo = Repo::example();
+    let failing = GITPOD.replace(
+        "echo init >> /tmp/init-count",
+        "echo init >> /tmp/init-count && test -f /tmp/fixed",
+    );
+    repo.write(".gitpod.yml", &failing);
+    let run = repo.devboot(["up", "--port-offset", "20010", "--wait-timeout", "5"]);
+    run.status(1)
+        .stderr_has("task `backend` failed in `init` with exit code 1");
+    assert_eq!(
+        repo.containers().len(),
+        1,
+        "the container stays for the retry"
+    );
+    repo.sh("touch /tmp/fixed");
+    let run = repo.devboot(["up", "--port-offset", "20010"]);
+    run.status(0).stderr_has("running again");
+    assert_eq!(
+        repo.count("/tmp/init-count"),
+        2,
+        "init ran again after its failure"
+    );
+    assert_home_feed(&get_ok(
+        4567 + 20010,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+}
+
+#[test]
+fn json_error_goes_to_stdout_and_logs_to_stderr() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", "image: devboot/does-not-exist:never\n");
+    let run = repo.devboot(["up", "--json"]);
+    run.status(1);
+    let value = run.json();
+    assert_eq!(value["outcome"], "error");
+    assert!(
+        value["message"]
+            .as_str()
+            .unwrap()
+            .contains("devboot/does-not-exist:never"),
+        "{value}"
+    );
+    run.stderr_has("error: image devboot/does-not-exist:never is not available");
+    assert!(repo.containers().is_empty(), "nothing was made");
+}
