@@ -4,3 +4,4 @@
 #![allow(unreachable_pub)]
 
 mod harness;
+mod schema;
