@@ -6,4 +6,5 @@
 mod engine;
 mod gitpod;
 mod harness;
+mod schema;
 mod up;
