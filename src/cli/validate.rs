@@ -70,7 +70,6 @@ fn check_file(
     let Some(document) = config::parse(&file, format, &mut diagnostics) else {
         return diagnostics;
     };
-    schema::check(&document, format, &mut diagnostics);
     let context = Context {
         local_folder: workspace_folder_of(path),
         config_file: path.to_path_buf(),
@@ -84,6 +83,27 @@ fn check_file(
             config::devcontainer::lower(&document, &context, &mut diagnostics);
         }
     }
+    // The schema often sees what the model's own rules already said, in vaguer words:
+    // keep the model's diagnostic and drop the schema's at the same place.
+    let mut from_schema = Diagnostics::default();
+    schema::check(&document, format, &mut from_schema);
+    let taken: Vec<usize> = diagnostics
+        .0
+        .iter()
+        .filter_map(|d| d.location.as_ref().map(|l| l.span.start))
+        .collect();
+    for d in from_schema.0 {
+        if !d
+            .location
+            .as_ref()
+            .is_some_and(|l| taken.contains(&l.span.start))
+        {
+            diagnostics.push(d);
+        }
+    }
+    diagnostics
+        .0
+        .sort_by_key(|d| d.location.as_ref().map_or(0, |l| l.span.start));
     diagnostics
 }
 
