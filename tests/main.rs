@@ -3,4 +3,5 @@
 // Test helpers are `pub` for the test modules; the crate lint is about the library.
 #![allow(unreachable_pub)]
 
+mod devcontainer;
 mod harness;
