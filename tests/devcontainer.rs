@@ -192,7 +192,7 @@ fn missing_dockerfile() {
         .args(["validate", CONFIG])
         .run();
     let expected = format!(
-        r#"error: Dockerfile `Dockerfile` not found
+        r#"error: cannot find the Dockerfile `Dockerfile`
  --> .devcontainer/devcontainer.json:2:28
   |
 2 |   "build": {{ "dockerfile": "Dockerfile" }}
@@ -612,7 +612,7 @@ const EXPECTED_WILD_FAILURES: &[(&str, &str, &str)] = &[
     ),
     (
         "9brada6__tabs-with-posts.json",
-        "compose file `../../../../docker-compose.yml` not found",
+        "cannot find the compose file `../../../../docker-compose.yml`",
         "`dockerComposeFile` points four folders above the repository root, outside the checkout",
     ),
     (

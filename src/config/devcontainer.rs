@@ -12,7 +12,7 @@
 //! Compose; `workspaceMount: ""` means no mount.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -289,6 +289,12 @@ pub fn lower(
     };
     warn_about_properties(doc, written, diagnostics);
     let kind = Kind::of(written);
+    // `${localWorkspaceFolder}` and the id labels use the folder as `path.resolve` gives it.
+    let context = &Context {
+        local_folder: substitute::normalize(&context.local_folder),
+        config_file: substitute::normalize(&context.config_file),
+        host_env: context.host_env.clone(),
+    };
 
     // `${containerWorkspaceFolder}` is the workspace folder with only the local variables
     // resolved, as in the reference CLI (the later passes then run over it like any string).
@@ -584,7 +590,7 @@ fn compose_source(
 
 /// A file the config names that does not exist. The help names the absolute path looked for.
 fn not_found(doc: &Document, pointer: &str, what: &str, written: &str, path: &Path) -> Diagnostic {
-    Diagnostic::error(format!("{what} `{written}` not found"))
+    Diagnostic::error(format!("cannot find the {what} `{written}`"))
         .at(doc.value_location(pointer))
         .label("no such file")
         .help(format!(
@@ -691,17 +697,7 @@ fn mount_source_target(spec: &str) -> (Option<String>, Option<String>) {
 
 /// `path` against `base` unless absolute, with `.` and `..` resolved as `path.resolve` does.
 fn resolve(base: &Path, path: &str) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in base.join(path).components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    substitute::normalize(&base.join(path))
 }
 
 /// `containerEnv` / `remoteEnv`.
@@ -1073,7 +1069,7 @@ mod tests {
         let (ws, d) = Fixture::new().lower(text);
         assert!(ws.is_none());
         let error = &d.0[0];
-        assert_eq!(error.message, "Dockerfile `Nope` not found");
+        assert_eq!(error.message, "cannot find the Dockerfile `Nope`");
         let span = error.location.as_ref().unwrap().span;
         assert_eq!(&text[span.start..span.end], "\"Nope\"");
         assert!(
@@ -1144,8 +1140,8 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "error: compose file `a.yml` not found",
-                "error: compose file `b.yml` not found",
+                "error: cannot find the compose file `a.yml`",
+                "error: cannot find the compose file `b.yml`",
                 "error: `dockerComposeFile` needs `service`",
             ]
         );

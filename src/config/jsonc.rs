@@ -92,7 +92,8 @@ pub fn parse(file: &Arc<SourceFile>, diagnostics: &mut Diagnostics) -> Option<Do
         return None;
     };
     if !matches!(root, Node::Object(_)) {
-        let range = node_range(&root);
+        // The first character only: the whole value may be the whole file.
+        let range = first_char(text, node_range(&root));
         diagnostics.push(
             Diagnostic::error("the file must contain a JSON object")
                 .at(parser.location(range))
@@ -103,7 +104,7 @@ pub fn parse(file: &Arc<SourceFile>, diagnostics: &mut Diagnostics) -> Option<Do
     }
 
     let mut spans = SpanIndex::default();
-    let value = parser.build(&root, String::new(), None, &mut spans, diagnostics);
+    let value = parser.build(&root, "", None, &mut spans, diagnostics);
     Some(Document {
         file: Arc::clone(file),
         value,
@@ -159,13 +160,13 @@ impl Parser<'_> {
     fn build(
         &self,
         node: &Node<'_>,
-        pointer: String,
+        pointer: &str,
         key: Option<Range>,
         spans: &mut SpanIndex,
         diagnostics: &mut Diagnostics,
     ) -> serde_json::Value {
         spans.insert(
-            pointer.clone(),
+            pointer.to_string(),
             key.map(|k| self.span(k)),
             self.span(node_range(node)),
         );
@@ -173,9 +174,10 @@ impl Parser<'_> {
             Node::NullKeyword(_) => serde_json::Value::Null,
             Node::BooleanLit(b) => serde_json::Value::Bool(b.value),
             Node::StringLit(s) => serde_json::Value::String(s.value.to_string()),
-            Node::NumberLit(n) => match n.value.parse::<serde_json::Number>() {
-                Ok(number) => serde_json::Value::Number(number),
-                Err(_) => {
+            Node::NumberLit(n) => {
+                if let Ok(number) = n.value.parse::<serde_json::Number>() {
+                    serde_json::Value::Number(number)
+                } else {
                     diagnostics.push(
                         Diagnostic::error(format!("number `{}` is out of range", n.value))
                             .at(self.location(n.range))
@@ -183,15 +185,15 @@ impl Parser<'_> {
                     );
                     serde_json::Value::Null
                 }
-            },
+            }
             Node::Array(array) => serde_json::Value::Array(
                 array
                     .elements
                     .iter()
                     .enumerate()
                     .map(|(i, element)| {
-                        let at = pointer_push(&pointer, &i.to_string());
-                        self.build(element, at, None, spans, diagnostics)
+                        let at = pointer_push(pointer, &i.to_string());
+                        self.build(element, &at, None, spans, diagnostics)
                     })
                     .collect(),
             ),
@@ -208,8 +210,8 @@ impl Parser<'_> {
                     } else {
                         seen.insert(name, name_range);
                     }
-                    let at = pointer_push(&pointer, name);
-                    let value = self.build(&prop.value, at, Some(name_range), spans, diagnostics);
+                    let at = pointer_push(pointer, name);
+                    let value = self.build(&prop.value, &at, Some(name_range), spans, diagnostics);
                     map.insert(name.to_string(), value);
                 }
                 serde_json::Value::Object(map)
@@ -478,7 +480,7 @@ mod tests {
         (doc, diagnostics)
     }
 
-    fn slice<'t>(text: &'t str, span: Span) -> &'t str {
+    fn slice(text: &str, span: Span) -> &str {
         &text[span.start..span.end]
     }
 
@@ -519,7 +521,14 @@ mod tests {
     #[test]
     fn key_order_is_kept() {
         let (doc, _) = parse_text(r#"{"b": 1, "a": 2, "c": 3}"#);
-        let keys: Vec<_> = doc.unwrap().value.as_object().unwrap().keys().cloned().collect();
+        let keys: Vec<_> = doc
+            .unwrap()
+            .value
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         assert_eq!(keys, ["b", "a", "c"]);
     }
 
@@ -556,7 +565,10 @@ mod tests {
         let text = "{\n  \"a\": 1\n  \"b\": 2\n}";
         let d = only_error(text);
         assert_eq!(d.message, "missing comma");
-        assert_eq!(d.location.unwrap().span, Span::at(text.find('1').unwrap() + 1));
+        assert_eq!(
+            d.location.unwrap().span,
+            Span::at(text.find('1').unwrap() + 1)
+        );
         let (message, _) = error_at("[\"a\" \"b\"]");
         assert_eq!(message, "missing comma");
     }
@@ -600,7 +612,10 @@ mod tests {
         );
         // Closed, but on another line: still not JSON.
         let (message, at) = error_at("{\"a\": \"x\ny\"}");
-        assert_eq!((message.as_str(), at.as_str()), ("unterminated string", "\"x"));
+        assert_eq!(
+            (message.as_str(), at.as_str()),
+            ("unterminated string", "\"x")
+        );
     }
 
     #[test]
@@ -661,7 +676,10 @@ mod tests {
                 "image".into()
             )
         );
-        assert_eq!(error_at("{\"a\": 'x'}").0, "strings must be in double quotes");
+        assert_eq!(
+            error_at("{\"a\": 'x'}").0,
+            "strings must be in double quotes"
+        );
         assert_eq!(error_at("{\"a\": 0x1}").0, "invalid number");
         assert_eq!(error_at("{\"a\": yes}").0, "unexpected `yes`");
         assert_eq!(
@@ -683,7 +701,23 @@ mod tests {
         let (doc, diagnostics) = parse_text(text);
         let doc = doc.unwrap();
         assert_eq!(slice(text, doc.spans.get("/a").unwrap().value), "1");
-        assert_eq!(slice(text, diagnostics.0[0].location.clone().unwrap().span), ",");
+        assert_eq!(
+            slice(text, diagnostics.0[0].location.clone().unwrap().span),
+            ","
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for open in ["[", "{\"a\":"] {
+            let text = open.repeat(100_000);
+            let d = only_error(&text);
+            assert!(d.is_error());
+        }
+        // Just under the parser's limit: parsed, and the tree is built without trouble.
+        let text = format!("{{\"a\":{}1{}}}", "[".repeat(500), "]".repeat(500));
+        let (doc, diagnostics) = parse_text(&text);
+        assert!(doc.is_some() && diagnostics.is_empty(), "{diagnostics:?}");
     }
 
     #[test]

@@ -156,7 +156,9 @@ pub fn resolve_local(text: &str, vars: &Variables<'_>) -> String {
 
 /// The second pass: `${devcontainerId}`.
 pub fn resolve_devcontainer_id(text: &str, id: &str) -> String {
-    replace_with(text, |o| (o.name == "devcontainerId").then(|| id.to_string()))
+    replace_with(text, |o| {
+        (o.name == "devcontainerId").then(|| id.to_string())
+    })
 }
 
 /// The pass after the container started: `${containerEnv:NAME[:default]}` from the
@@ -204,20 +206,20 @@ pub fn substitute_document(
     vars: &Variables<'_>,
     diagnostics: &mut Diagnostics,
 ) -> serde_json::Value {
-    walk(doc, &doc.value, String::new(), None, vars, diagnostics)
+    walk(doc, &doc.value, "", None, vars, diagnostics)
 }
 
 fn walk(
     doc: &Document,
     value: &serde_json::Value,
-    pointer: String,
+    pointer: &str,
     top: Option<&str>,
     vars: &Variables<'_>,
     diagnostics: &mut Diagnostics,
 ) -> serde_json::Value {
     match value {
         serde_json::Value::String(text) => {
-            check(doc, &pointer, text, top.unwrap_or_default(), diagnostics);
+            check(doc, pointer, text, top.unwrap_or_default(), diagnostics);
             let local = resolve_local(text, vars);
             serde_json::Value::String(match vars.devcontainer_id {
                 Some(id) => resolve_devcontainer_id(&local, id),
@@ -229,17 +231,17 @@ fn walk(
                 .iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let at = pointer_push(&pointer, &i.to_string());
-                    walk(doc, item, at, top, vars, diagnostics)
+                    let at = pointer_push(pointer, &i.to_string());
+                    walk(doc, item, &at, top, vars, diagnostics)
                 })
                 .collect(),
         ),
         serde_json::Value::Object(map) => serde_json::Value::Object(
             map.iter()
                 .map(|(key, item)| {
-                    let at = pointer_push(&pointer, key);
+                    let at = pointer_push(pointer, key);
                     let top = top.or(Some(key.as_str()));
-                    (key.clone(), walk(doc, item, at, top, vars, diagnostics))
+                    (key.clone(), walk(doc, item, &at, top, vars, diagnostics))
                 })
                 .collect(),
         ),
@@ -256,15 +258,13 @@ fn check(doc: &Document, pointer: &str, text: &str, top: &str, diagnostics: &mut
         match o.name {
             "env" | "localEnv" | "containerEnv" if o.args.first().is_none_or(|n| n.is_empty()) => {
                 diagnostics.push(
-                    Diagnostic::error(format!(
-                        "`{written}` names no environment variable"
-                    ))
-                    .at(location())
-                    .label("no variable name")
-                    .help(format!(
-                        "write `${{{}:NAME}}` or `${{{}:NAME:default}}`",
-                        o.name, o.name
-                    )),
+                    Diagnostic::error(format!("`{written}` names no environment variable"))
+                        .at(location())
+                        .label("no variable name")
+                        .help(format!(
+                            "write `${{{}:NAME}}` or `${{{}:NAME:default}}`",
+                            o.name, o.name
+                        )),
                 );
             }
             "containerEnv" if !AFTER_START.contains(&top) => {
@@ -286,10 +286,9 @@ fn check(doc: &Document, pointer: &str, text: &str, top: &str, diagnostics: &mut
                 if suggestion.is_none() && SHELL_OR_FOREIGN.contains(&top) {
                     continue;
                 }
-                let mut d = Diagnostic::warning(format!(
-                    "unknown variable `{written}` is left as written"
-                ))
-                .at(location());
+                let mut d =
+                    Diagnostic::warning(format!("unknown variable `{written}` is left as written"))
+                        .at(location());
                 d = match suggestion {
                     Some(known) => d.help(format!("did you mean `${{{known}}}`?")),
                     None if name == "templateOption" => d.help(
@@ -310,9 +309,17 @@ fn check(doc: &Document, pointer: &str, text: &str, top: &str, diagnostics: &mut
 
 /// The location of one `${...}` inside a string value: exact when the string literal has no
 /// escapes (its text is the value), else the whole string.
-fn occurrence_location(doc: &Document, pointer: &str, text: &str, range: &Range<usize>) -> Location {
+fn occurrence_location(
+    doc: &Document,
+    pointer: &str,
+    text: &str,
+    range: &Range<usize>,
+) -> Location {
     let span = doc.spans.value_or_parent(pointer);
-    let literal = doc.file.text.get(span.start + 1..span.end.saturating_sub(1));
+    let literal = doc
+        .file
+        .text
+        .get(span.start + 1..span.end.saturating_sub(1));
     if span.end >= span.start + 2 && literal == Some(text) {
         let start = span.start + 1;
         return Location::new(&doc.file, Span::new(start + range.start, start + range.end));
@@ -324,7 +331,11 @@ fn occurrence_location(doc: &Document, pointer: &str, text: &str, range: &Range<
 fn basename(path: &str) -> String {
     let trimmed = path.trim_end_matches('/');
     if trimmed.is_empty() {
-        return if path.is_empty() { String::new() } else { "/".into() };
+        return if path.is_empty() {
+            String::new()
+        } else {
+            "/".into()
+        };
     }
     trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()
 }
@@ -346,7 +357,7 @@ pub fn id_labels(local_folder: &Path, config_file: &Path) -> BTreeMap<String, St
 }
 
 /// `path.resolve` without the file system: `.` dropped, `..` applied, no trailing slash.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
@@ -358,6 +369,18 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// The container's environment as `docker inspect` gives it (`Config.Env`, `NAME=value`
+/// strings), for [`resolve_container_env`]. An entry without `=` is a variable set to "".
+pub fn container_env_from_config(entries: &[String]) -> EnvMap {
+    entries
+        .iter()
+        .map(|entry| {
+            let (name, value) = entry.split_once('=').unwrap_or((entry, ""));
+            (name.to_string(), value.to_string())
+        })
+        .collect()
 }
 
 /// `${devcontainerId}` (spec `devcontainer-id-variable.md`): the SHA-256 of the labels as
@@ -430,7 +453,10 @@ mod tests {
             ("${localWorkspaceFolderBasename}", "project"),
             ("${containerWorkspaceFolder}", "/workspaces/project"),
             ("${containerWorkspaceFolderBasename}", "project"),
-            ("a${localWorkspaceFolderBasename}b${localEnv:HOME}c", "aprojectb/home/mec"),
+            (
+                "a${localWorkspaceFolderBasename}b${localEnv:HOME}c",
+                "aprojectb/home/mec",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(local(text, &host, folder), want, "{text}");
@@ -447,7 +473,11 @@ mod tests {
         assert_eq!(local("${localEnv:U:{x}", &host, None), "{x");
         // A variable never spans a line break; a later one on the line still resolves.
         assert_eq!(
-            local("${localEnv:U\n} ${localWorkspaceFolderBasename}", &host, None),
+            local(
+                "${localEnv:U\n} ${localWorkspaceFolderBasename}",
+                &host,
+                None
+            ),
             "${localEnv:U\n} project"
         );
         // Unknown names and not-yet-known values stay as written.
@@ -456,9 +486,15 @@ mod tests {
             local("${containerWorkspaceFolder}", &host, None),
             "${containerWorkspaceFolder}"
         );
-        assert_eq!(local("${containerEnv:PATH}", &host, None), "${containerEnv:PATH}");
+        assert_eq!(
+            local("${containerEnv:PATH}", &host, None),
+            "${containerEnv:PATH}"
+        );
         // Arguments after a name that takes none are ignored.
-        assert_eq!(local("${localWorkspaceFolderBasename:x}", &host, None), "project");
+        assert_eq!(
+            local("${localWorkspaceFolderBasename:x}", &host, None),
+            "project"
+        );
         assert_eq!(local("$${localEnv:U:a}", &host, None), "$a");
         assert_eq!(local("${", &host, None), "${");
     }
@@ -486,6 +522,20 @@ mod tests {
         assert_eq!(
             resolve_container_env_text("${containerEnv} ${localEnv:X}", &container),
             "${containerEnv} ${localEnv:X}"
+        );
+    }
+
+    #[test]
+    fn container_env_comes_from_docker_inspect_entries() {
+        let entries = ["PATH=/usr/bin:/bin", "EMPTY=", "EQ=a=b", "BARE"].map(String::from);
+        assert_eq!(
+            container_env_from_config(&entries),
+            env(&[
+                ("PATH", "/usr/bin:/bin"),
+                ("EMPTY", ""),
+                ("EQ", "a=b"),
+                ("BARE", "")
+            ])
         );
     }
 
