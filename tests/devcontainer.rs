@@ -929,8 +929,117 @@ fn mutation() -> impl Strategy<Value = String> {
     )
 }
 
+/// Property names lowering looks at (and some it warns about), for structured inputs.
+const KEYS: &[&str] = &[
+    "name",
+    "image",
+    "build",
+    "dockerfile",
+    "dockerFile",
+    "context",
+    "args",
+    "target",
+    "cacheFrom",
+    "options",
+    "dockerComposeFile",
+    "service",
+    "runServices",
+    "workspaceFolder",
+    "workspaceMount",
+    "mounts",
+    "type",
+    "source",
+    "forwardPorts",
+    "appPort",
+    "portsAttributes",
+    "label",
+    "protocol",
+    "onAutoForward",
+    "visibility",
+    "requireLocalPort",
+    "containerEnv",
+    "remoteEnv",
+    "containerUser",
+    "remoteUser",
+    "runArgs",
+    "overrideCommand",
+    "init",
+    "privileged",
+    "capAdd",
+    "securityOpt",
+    "initializeCommand",
+    "onCreateCommand",
+    "postCreateCommand",
+    "postStartCommand",
+    "features",
+    "3000",
+    "1-2",
+    "0",
+];
+
+/// Arbitrary JSON whose object keys are property names and whose strings look like the
+/// values lowering parses (ports, mounts, variables).
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        (0u32..70_000).prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number)),
+        r"[a-z0-9:./\$\{\}\[\]=,-]{0,20}".prop_map(serde_json::Value::from),
+        prop::sample::select(vec![
+            "",
+            "Dockerfile",
+            "3000",
+            "localhost:3000",
+            "db:1",
+            "0.0.0.0:1:1",
+            "[::]:1-2:1-2/udp",
+            "type=bind,source=/a,target=/b",
+            "${localEnv:X}",
+            "${localEnv}",
+            "${containerEnv:P}",
+            "${devcontainerId}",
+            "${containerWorkspaceFolder}",
+            "openBrowser",
+            "ignore",
+            "public",
+        ])
+        .prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::from),
+            prop::collection::vec((prop::sample::select(KEYS), inner), 0..6).prop_map(|entries| {
+                serde_json::Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                )
+            }),
+        ]
+    })
+}
+
+fn config_object() -> impl Strategy<Value = String> {
+    prop::collection::vec((prop::sample::select(KEYS), json_value()), 0..12).prop_map(|entries| {
+        let map: serde_json::Map<String, serde_json::Value> = entries
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn lowering_never_panics_on_structured_configs(text in config_object()) {
+        parse_and_lower(&text);
+    }
 
     #[test]
     fn never_panics_on_arbitrary_text(text in "\\PC{0,200}") {

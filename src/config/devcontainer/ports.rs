@@ -3,7 +3,9 @@
 //! one list of [`Port`]s by port number, first seen first.
 //!
 //! An `appPort` number N is published on 127.0.0.1 only, as the reference CLI does
-//! (`-p 127.0.0.1:N:N`); a `portsAttributes` key that is a port or a range adds that port;
+//! (`-p 127.0.0.1:N:N`). An `appPort` string is read as `docker run -p` reads it, but without
+//! an address it gets none (the model then binds by visibility, loopback by default) where
+//! Docker would bind every address. A `portsAttributes` key that is a port or a range adds it;
 //! a key that is a pattern (matched by VS Code against process command lines) is reported and
 //! not acted on. `visibility` is devboot's own attribute (Codespaces has it in its UI).
 
@@ -318,7 +320,19 @@ fn app_port(
             Some(port)
         }
         RawPort::Text(text) => match parse_publish(&text) {
-            Ok(port) => Some(port),
+            Ok((port, random_host_port)) => {
+                if random_host_port {
+                    diagnostics.push(
+                        Diagnostic::warning(format!(
+                            "`{text}`: a random host port is not supported; host port {} is used",
+                            port.port
+                        ))
+                        .at(doc.value_location(pointer))
+                        .help("name the host port: `\"8080:80\"`"),
+                    );
+                }
+                Some(port)
+            }
             Err(Unsupported::Protocol(protocol)) => {
                 diagnostics.push(
                     Diagnostic::warning(format!(
@@ -348,8 +362,9 @@ enum Unsupported {
 }
 
 /// Parses a `docker run -p` value: `[ip:][hostPort:]containerPort[/tcp]`, where ports may be
-/// ranges `a-b` and an IPv6 address is written in brackets.
-fn parse_publish(text: &str) -> Result<Port, Unsupported> {
+/// ranges `a-b` and an IPv6 address is written in brackets. The flag is set when the host
+/// port is empty (`ip::port`), which asks Docker for a random one; devboot uses the same port.
+fn parse_publish(text: &str) -> Result<(Port, bool), Unsupported> {
     let (spec, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
     if !protocol.eq_ignore_ascii_case("tcp") {
         return Err(Unsupported::Protocol(protocol.to_string()));
@@ -373,6 +388,7 @@ fn parse_publish(text: &str) -> Result<Port, Unsupported> {
     };
     let (port, end) =
         port_range(container).ok_or(Unsupported::Invalid("has no valid container port"))?;
+    let random_host_port = host.is_some_and(str::is_empty);
     let host_port = match host.filter(|h| !h.is_empty()) {
         None => None,
         Some(host) => {
@@ -392,7 +408,7 @@ fn parse_publish(text: &str) -> Result<Port, Unsupported> {
         }
         out.host_ip = Some(ip.to_string());
     }
-    Ok(out)
+    Ok((out, random_host_port))
 }
 
 /// `3000` or `3000-3010`.
@@ -583,7 +599,7 @@ mod tests {
 
     #[test]
     fn app_port_forms() {
-        let (ws, _) = lower_ok(
+        let (ws, warnings) = lower_ok(
             r#"{"image": "x", "appPort": [4000, "0.0.0.0:4567:4567", "8080:80", "4001", "127.0.0.1::4002", "[::1]:9000-9001:7000-7001/tcp", "[::]:5000:5000"]}"#,
         );
         let local = Some("127.0.0.1".to_string());
@@ -645,6 +661,12 @@ mod tests {
                     OnOpen::Notify,
                     true
                 ),
+            ]
+        );
+        assert_eq!(
+            warnings,
+            [
+                "warning: `127.0.0.1::4002`: a random host port is not supported; host port 4002 is used"
             ]
         );
         let (ws, _) = lower_ok(r#"{"image": "x", "appPort": 3000}"#);
@@ -782,7 +804,9 @@ mod tests {
 
     #[test]
     fn publish_values_parse() {
-        let port = parse_publish("1.2.3.4:81:80").ok().unwrap();
+        let (port, random) = parse_publish("1.2.3.4:81:80").ok().unwrap();
+        assert!(!random);
+        assert!(parse_publish("1.2.3.4::80").ok().unwrap().1);
         assert_eq!(
             (port.port, port.host_port, port.host_ip.as_deref()),
             (80, Some(81), Some("1.2.3.4"))
