@@ -40,7 +40,7 @@ const HOOKS: [(&str, Phase); 6] = [
     ("postAttachCommand", Phase::PostAttachCommand),
 ];
 
-/// Properties devboot lowers into the model.
+/// Properties devboot reads (`$schema` needs nothing more than being known).
 const LOWERED: [&str; 25] = [
     "$schema",
     "name",
@@ -327,7 +327,7 @@ pub fn lower(
         devcontainer_id: Some(&id),
         ..local_vars
     };
-    let value = substitute::substitute_document(doc, &vars, diagnostics);
+    let value = substitute::substitute_document(doc, &vars, &is_used, diagnostics);
     let root = value.as_object()?;
     let fields = Fields { doc, root };
 
@@ -368,11 +368,16 @@ pub fn lower(
     (diagnostics.errors().count() == errors_before).then_some(workspace)
 }
 
+/// Whether devboot reads a top-level property.
+fn is_used(key: &str) -> bool {
+    LOWERED.contains(&key) || HOOKS.iter().any(|(hook, _)| *hook == key)
+}
+
 /// One warning per top-level property devboot does not act on, located at its key.
 fn warn_about_properties(doc: &Document, root: &Map<String, Value>, diagnostics: &mut Diagnostics) {
     for key in root.keys() {
         let at = doc.key_location(&pointer_push("", key));
-        if LOWERED.contains(&key.as_str()) || HOOKS.iter().any(|(hook, _)| hook == key) {
+        if is_used(key) {
             continue;
         }
         if let Some((_, why, help)) = IGNORED.iter().find(|(name, _, _)| name == key) {
@@ -1415,9 +1420,7 @@ mod tests {
             "runServices",
         ];
         for key in schema {
-            let known = LOWERED.contains(&key)
-                || HOOKS.iter().any(|(hook, _)| *hook == key)
-                || IGNORED.iter().any(|(name, _, _)| *name == key);
+            let known = is_used(key) || IGNORED.iter().any(|(name, _, _)| *name == key);
             assert!(known, "{key}");
         }
     }

@@ -12,8 +12,9 @@
 //! - the passes run one after another on the result of the previous one: local variables, then
 //!   `${devcontainerId}`, then (once the container runs) `${containerEnv:...}`.
 //!
-//! Unknown variables stay as written; devboot warns about them (except in commands, where
-//! `${NAME}` is the shell's). `${localEnv}` without a name is an error, as in the reference.
+//! Unknown variables stay as written; devboot warns about them, except in commands (where
+//! `${NAME}` is the shell's) and in properties it ignores. `${localEnv}` without a name is an
+//! error everywhere, as in the reference.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -50,18 +51,15 @@ const KNOWN: [&str; 8] = [
     "containerEnv",
 ];
 
-/// Top-level properties whose strings run through a shell or are only read by other tools:
-/// there `${NAME}` is usually the shell's own syntax, so an unknown name is not worth a warning.
-const SHELL_OR_FOREIGN: [&str; 9] = [
+/// Top-level properties whose strings run through a shell: there `${NAME}` is usually the
+/// shell's own syntax, so an unknown name is not worth a warning.
+const COMMANDS: [&str; 6] = [
     "initializeCommand",
     "onCreateCommand",
     "updateContentCommand",
     "postCreateCommand",
     "postStartCommand",
     "postAttachCommand",
-    "customizations",
-    "settings",
-    "extensions",
 ];
 
 /// Top-level properties used after the container started, where `${containerEnv:NAME}` can be
@@ -198,60 +196,89 @@ pub fn resolve_container_env(workspace: &mut Workspace, container_env: &EnvMap) 
     }
 }
 
-/// Substitutes the load-time variables in every string of the document (keys excepted), and
-/// reports, located, unknown variables, variables without a name, and `${containerEnv:...}`
-/// where it cannot be resolved.
+/// Substitutes the load-time variables in every string of the document (keys excepted), as
+/// the reference CLI does, and reports, located: a variable without a name (an error, as
+/// there) anywhere; unknown variables and `${containerEnv:...}` where it cannot be resolved
+/// only in the top-level properties for which `used` is true (the others are ignored, and
+/// warned about as a whole by the caller).
 pub fn substitute_document(
     doc: &Document,
     vars: &Variables<'_>,
+    used: &dyn Fn(&str) -> bool,
     diagnostics: &mut Diagnostics,
 ) -> serde_json::Value {
-    walk(doc, &doc.value, "", None, vars, diagnostics)
+    let walker = Walker { doc, vars, used };
+    walker.walk(&doc.value, "", None, diagnostics)
 }
 
-fn walk(
-    doc: &Document,
-    value: &serde_json::Value,
-    pointer: &str,
-    top: Option<&str>,
-    vars: &Variables<'_>,
-    diagnostics: &mut Diagnostics,
-) -> serde_json::Value {
-    match value {
-        serde_json::Value::String(text) => {
-            check(doc, pointer, text, top.unwrap_or_default(), diagnostics);
-            let local = resolve_local(text, vars);
-            serde_json::Value::String(match vars.devcontainer_id {
-                Some(id) => resolve_devcontainer_id(&local, id),
-                None => local,
-            })
+struct Walker<'a> {
+    doc: &'a Document,
+    vars: &'a Variables<'a>,
+    used: &'a dyn Fn(&str) -> bool,
+}
+
+impl Walker<'_> {
+    fn walk(
+        &self,
+        value: &serde_json::Value,
+        pointer: &str,
+        top: Option<&str>,
+        diagnostics: &mut Diagnostics,
+    ) -> serde_json::Value {
+        let top_key = top.unwrap_or_default();
+        match value {
+            serde_json::Value::String(text) => {
+                let place = Place {
+                    top: top_key,
+                    used: (self.used)(top_key),
+                };
+                check(self.doc, pointer, text, &place, diagnostics);
+                let local = resolve_local(text, self.vars);
+                serde_json::Value::String(match self.vars.devcontainer_id {
+                    Some(id) => resolve_devcontainer_id(&local, id),
+                    None => local,
+                })
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let at = pointer_push(pointer, &i.to_string());
+                        self.walk(item, &at, top, diagnostics)
+                    })
+                    .collect(),
+            ),
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.iter()
+                    .map(|(key, item)| {
+                        let at = pointer_push(pointer, key);
+                        let top = top.or(Some(key.as_str()));
+                        (key.clone(), self.walk(item, &at, top, diagnostics))
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
         }
-        serde_json::Value::Array(items) => serde_json::Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let at = pointer_push(pointer, &i.to_string());
-                    walk(doc, item, &at, top, vars, diagnostics)
-                })
-                .collect(),
-        ),
-        serde_json::Value::Object(map) => serde_json::Value::Object(
-            map.iter()
-                .map(|(key, item)| {
-                    let at = pointer_push(pointer, key);
-                    let top = top.or(Some(key.as_str()));
-                    (key.clone(), walk(doc, item, &at, top, vars, diagnostics))
-                })
-                .collect(),
-        ),
-        other => other.clone(),
     }
+}
+
+/// The top-level property a string is in, and whether the caller uses it.
+struct Place<'a> {
+    top: &'a str,
+    used: bool,
 }
 
 /// Reports the problems of the variables in one string value, found on the text as written
 /// (not on what a variable's value brought in).
-fn check(doc: &Document, pointer: &str, text: &str, top: &str, diagnostics: &mut Diagnostics) {
+fn check(
+    doc: &Document,
+    pointer: &str,
+    text: &str,
+    place: &Place<'_>,
+    diagnostics: &mut Diagnostics,
+) {
+    let top = place.top;
     for o in occurrences(text) {
         let written = &text[o.range.clone()];
         let location = || occurrence_location(doc, pointer, text, &o.range);
@@ -267,6 +294,7 @@ fn check(doc: &Document, pointer: &str, text: &str, top: &str, diagnostics: &mut
                         )),
                 );
             }
+            _ if !place.used => {}
             "containerEnv" if !AFTER_START.contains(&top) => {
                 diagnostics.push(
                     Diagnostic::warning(format!(
@@ -283,7 +311,7 @@ fn check(doc: &Document, pointer: &str, text: &str, top: &str, diagnostics: &mut
             name if KNOWN.contains(&name) => {}
             name => {
                 let suggestion = KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name));
-                if suggestion.is_none() && SHELL_OR_FOREIGN.contains(&top) {
+                if suggestion.is_none() && COMMANDS.contains(&top) {
                     continue;
                 }
                 let mut d =
@@ -590,7 +618,8 @@ mod tests {
             container_folder: Some("/workspaces/w"),
             devcontainer_id: Some("ID"),
         };
-        let value = substitute_document(&doc, &vars, &mut diagnostics);
+        let used = |key: &str| key != "customizations";
+        let value = substitute_document(&doc, &vars, &used, &mut diagnostics);
         (value, diagnostics, text.to_string())
     }
 
@@ -649,6 +678,18 @@ mod tests {
             Some("did you mean `${localWorkspaceFolderBasename}`?")
         );
         assert!(diagnostics.0.iter().all(|d| !d.is_error()));
+    }
+
+    #[test]
+    fn ignored_properties_get_errors_but_no_warnings() {
+        let (_, diagnostics, _) = substitute(
+            r#"{"customizations": {"a": "${nope}", "b": "${containerEnv:X}", "c": "${env}"}}"#,
+        );
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert_eq!(
+            diagnostics.0[0].message,
+            "`${env}` names no environment variable"
+        );
     }
 
     #[test]
