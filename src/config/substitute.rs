@@ -319,6 +319,10 @@ fn check(
                         .at(location());
                 d = match suggestion {
                     Some(known) => d.help(format!("did you mean `${{{known}}}`?")),
+                    None if looks_like_env_var(name) && o.args.is_empty() => d.help(format!(
+                        "for the container's variable write `${{containerEnv:{name}}}`, \
+                         for the host's `${{localEnv:{name}}}`"
+                    )),
                     None if name == "templateOption" => d.help(
                         "`${templateOption:...}` is filled in when a Dev Container Template \
                          is applied; this file looks like a template source",
@@ -333,6 +337,14 @@ fn check(
             }
         }
     }
+}
+
+/// `PATH`, `JAVA_HOME`: what a shell variable is usually called.
+fn looks_like_env_var(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// The location of one `${...}` inside a string value: exact when the string literal has no
@@ -676,6 +688,12 @@ mod tests {
         assert_eq!(
             diagnostics.0[0].help.as_deref(),
             Some("did you mean `${localWorkspaceFolderBasename}`?")
+        );
+        assert_eq!(
+            diagnostics.0[1].help.as_deref(),
+            Some(
+                "for the container's variable write `${containerEnv:PATH}`, for the host's `${localEnv:PATH}`"
+            )
         );
         assert!(diagnostics.0.iter().all(|d| !d.is_error()));
     }
