@@ -225,15 +225,7 @@ impl Target {
             security_opt: ws.options.security_opt.clone(),
             override_command: ws.options.override_command,
         };
-        let exec = ExecContext {
-            user: ws
-                .options
-                .remote_user
-                .clone()
-                .or_else(|| ws.options.container_user.clone()),
-            folder: ws.folder.clone(),
-            env: expand(&ws.remote_env),
-        };
+        let exec = exec_context(ws, &expand);
         Ok(Target {
             name,
             id_labels,
@@ -245,6 +237,22 @@ impl Target {
             exec,
             port_offset,
         })
+    }
+
+    /// How commands run in `container`: `${containerEnv:...}` in `remoteEnv`, `remoteUser`
+    /// and the folder resolved against its environment.
+    pub fn exec_in(&self, ws: &Workspace, container: &ContainerInfo) -> (Workspace, ExecContext) {
+        let mut resolved = ws.clone();
+        substitute::resolve_container_env(&mut resolved, &container.env());
+        let url =
+            |port: u16| ports::url_of(&self.bindings, &self.environment, port, self.port_offset);
+        let expand = |env: &EnvMap| -> EnvMap {
+            env.iter()
+                .map(|(k, v)| (k.clone(), ports::expand_port_urls(v, url)))
+                .collect()
+        };
+        let exec = exec_context(&resolved, &expand);
+        (resolved, exec)
     }
 
     /// The `${portUrl:N}`-expanded env of a lane.
@@ -272,6 +280,18 @@ impl Target {
             }
         }
         Ok(None)
+    }
+}
+
+fn exec_context(ws: &Workspace, expand: &dyn Fn(&EnvMap) -> EnvMap) -> ExecContext {
+    ExecContext {
+        user: ws
+            .options
+            .remote_user
+            .clone()
+            .or_else(|| ws.options.container_user.clone()),
+        folder: ws.folder.clone(),
+        env: expand(&ws.remote_env),
     }
 }
 
@@ -400,11 +420,8 @@ pub fn up(
         created: info.created.clone(),
         started: info.state.started_at.clone(),
     };
-    let mut exec = target.exec.clone();
-    let container_env = info.env();
-    for value in exec.env.values_mut() {
-        *value = substitute::resolve_container_env(value, &container_env);
-    }
+    let (resolved, exec) = target.exec_in(ws, &info);
+    let ws = &resolved;
     let seen = lifecycle::observe(engine, ws, &facts, exec.user.as_deref())?;
     let runner = Runner {
         engine,

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::cli::Global;
-use crate::config::{self, substitute};
+use crate::config;
 use crate::error::{Error, Result};
 use crate::up::{Persisted, Target};
 
@@ -34,19 +34,13 @@ pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         argv.push("-t".into());
     }
-    argv.extend(["-w".into(), target.exec.folder.clone()]);
-    if let Some(user) = &target.exec.user {
+    let (_, exec) = target.exec_in(&loaded.workspace, &info);
+    argv.extend(["-w".into(), exec.folder.clone()]);
+    if let Some(user) = &exec.user {
         argv.extend(["-u".into(), user.clone()]);
     }
-    let container_env = info.env();
-    for (k, v) in &target.exec.env {
-        argv.extend([
-            "-e".into(),
-            format!(
-                "{k}={}",
-                substitute::resolve_container_env(v, &container_env)
-            ),
-        ]);
+    for (k, v) in &exec.env {
+        argv.extend(["-e".into(), format!("{k}={v}")]);
     }
     argv.push(info.id.clone());
     argv.extend(args.command.iter().cloned());

@@ -87,17 +87,13 @@ fn check_file(
     // keep the model's diagnostic and drop the schema's at the same place.
     let mut from_schema = Diagnostics::default();
     schema::check(&document, format, &mut from_schema);
-    let taken: Vec<usize> = diagnostics
-        .0
-        .iter()
-        .filter_map(|d| d.location.as_ref().map(|l| l.span.start))
-        .collect();
+    // Same place means the same line: the model points at a key, the schema at its value.
+    let line_of = |d: &crate::diagnostic::Diagnostic| {
+        d.location.as_ref().map(|l| l.file.line_col(l.span.start).0)
+    };
+    let taken: Vec<usize> = diagnostics.0.iter().filter_map(line_of).collect();
     for d in from_schema.0 {
-        if !d
-            .location
-            .as_ref()
-            .is_some_and(|l| taken.contains(&l.span.start))
-        {
+        if !line_of(&d).is_some_and(|line| taken.contains(&line)) {
             diagnostics.push(d);
         }
     }

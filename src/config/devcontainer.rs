@@ -1,15 +1,1081 @@
-//! STUB (being written): lowers a parsed file into the [`Workspace`] model.
+//! Lowering a parsed `devcontainer.json` into the [`Workspace`] model.
+//!
+//! Order: warn about properties devboot does not act on, substitute `${...}` variables
+//! (`substitute.rs`) on the whole value, then read each property into its raw type (type errors
+//! located by `typed.rs`) and lower it. Every property of the spec's base schema is either
+//! lowered or named in a warning: nothing a user wrote is dropped silently
+//! (`reference/devcontainer.md` §a lists what the reference CLI does with each).
+//!
+//! What the reference CLI does and devboot follows: a Dockerfile wins over `image`, which wins
+//! over `dockerComposeFile`; `build.context` defaults to the Dockerfile's folder; an `appPort`
+//! number is published on 127.0.0.1 only; `overrideCommand` defaults to true except with
+//! Compose; `workspaceMount: ""` means no mount.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
 
 use crate::config::Context;
-use crate::config::source::Document;
-use crate::diagnostic::Diagnostics;
-use crate::workspace::Workspace;
+use crate::config::source::{Document, Location, Span, pointer_push};
+use crate::config::substitute::{self, Variables};
+use crate::config::typed::{self, display_pointer};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::workspace::{
+    Command, ContainerOptions, EnvMap, Format, Lane, Mount, Phase, Stage, Step, Workspace,
+};
 
+mod image;
+mod ports;
+
+/// The lifecycle hooks, in the order they run.
+const HOOKS: [(&str, Phase); 6] = [
+    ("initializeCommand", Phase::InitializeCommand),
+    ("onCreateCommand", Phase::OnCreateCommand),
+    ("updateContentCommand", Phase::UpdateContentCommand),
+    ("postCreateCommand", Phase::PostCreateCommand),
+    ("postStartCommand", Phase::PostStartCommand),
+    ("postAttachCommand", Phase::PostAttachCommand),
+];
+
+/// Properties devboot reads (`$schema` needs nothing more than being known).
+const LOWERED: [&str; 25] = [
+    "$schema",
+    "name",
+    "image",
+    "build",
+    "dockerFile",
+    "context",
+    "dockerComposeFile",
+    "service",
+    "runServices",
+    "workspaceFolder",
+    "workspaceMount",
+    "mounts",
+    "forwardPorts",
+    "appPort",
+    "portsAttributes",
+    "containerEnv",
+    "remoteEnv",
+    "containerUser",
+    "remoteUser",
+    "runArgs",
+    "overrideCommand",
+    "init",
+    "privileged",
+    "capAdd",
+    "securityOpt",
+    // And the lifecycle hooks of HOOKS.
+];
+
+const FEATURES: &str = "Dev Container Features are not installed by devboot";
+
+/// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
+/// name, why, and what to do instead.
+const IGNORED: [(&str, &str, Option<&str>); 13] = [
+    (
+        "features",
+        FEATURES,
+        Some("install the tools in the Dockerfile or in `onCreateCommand`"),
+    ),
+    ("overrideFeatureInstallOrder", FEATURES, None),
+    (
+        "customizations",
+        "tool-specific settings are not used by devboot",
+        None,
+    ),
+    (
+        "extensions",
+        "legacy VS Code setting (now `customizations.vscode.extensions`), not used by devboot",
+        None,
+    ),
+    (
+        "settings",
+        "legacy VS Code setting (now `customizations.vscode.settings`), not used by devboot",
+        None,
+    ),
+    (
+        "devPort",
+        "legacy VS Code setting, not used by devboot",
+        None,
+    ),
+    (
+        "hostRequirements",
+        "devboot does not check host resources or request GPUs",
+        Some("add `--gpus=all` to `runArgs` when the container needs a GPU"),
+    ),
+    (
+        "waitFor",
+        "devboot runs every hook before `devboot up` returns",
+        None,
+    ),
+    (
+        "shutdownAction",
+        "devboot stops the container only when told to",
+        None,
+    ),
+    (
+        "userEnvProbe",
+        "devboot does not read variables from the user's login shell",
+        Some("set the variables the hooks need in `remoteEnv`"),
+    ),
+    (
+        "updateRemoteUserUID",
+        "devboot does not change the container user's UID",
+        None,
+    ),
+    (
+        "secrets",
+        "devboot does not ask for secrets",
+        Some("pass them with `remoteEnv` and `${localEnv:NAME}`"),
+    ),
+    (
+        "otherPortsAttributes",
+        "devboot only publishes the ports it is given",
+        None,
+    ),
+];
+
+/// Where the image comes from, decided by which keys are present (values are checked later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Dockerfile,
+    Image,
+    Compose,
+    Missing,
+}
+
+impl Kind {
+    /// The reference CLI's precedence: a Dockerfile (`build.dockerfile` or legacy
+    /// `dockerFile`), else `image`, else `dockerComposeFile`.
+    fn of(root: &Map<String, Value>) -> Kind {
+        // `null` counts as absent, as it does when the property is read.
+        let set = |value: Option<&Value>| value.is_some_and(|v| !v.is_null());
+        let build_dockerfile = set(root.get("build").and_then(|b| b.get("dockerfile")));
+        if build_dockerfile || set(root.get("dockerFile")) {
+            Kind::Dockerfile
+        } else if set(root.get("image")) {
+            Kind::Image
+        } else if set(root.get("dockerComposeFile")) {
+            Kind::Compose
+        } else {
+            Kind::Missing
+        }
+    }
+}
+
+/// An entry of `mounts` in object form.
+#[derive(Debug, Deserialize)]
+struct RawMount {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    source: Option<String>,
+    target: Option<String>,
+}
+
+/// Reads top-level properties of the substituted value into raw types, pushing located type
+/// errors.
+struct Fields<'d> {
+    doc: &'d Document,
+    root: &'d Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn has(&self, key: &str) -> bool {
+        self.root.contains_key(key)
+    }
+
+    /// The property as `T`; absent and `null` are `None`.
+    fn get<T: DeserializeOwned>(&self, key: &str, diagnostics: &mut Diagnostics) -> Option<T> {
+        let value = self.root.get(key).filter(|v| !v.is_null())?;
+        read(self.doc, &pointer_push("", key), value, diagnostics)
+    }
+
+    fn string(&self, key: &str, diagnostics: &mut Diagnostics) -> Option<String> {
+        self.get(key, diagnostics)
+    }
+
+    fn strings(&self, key: &str, diagnostics: &mut Diagnostics) -> Vec<String> {
+        self.get(key, diagnostics).unwrap_or_default()
+    }
+
+    fn flag(&self, key: &str, diagnostics: &mut Diagnostics) -> Option<bool> {
+        self.get(key, diagnostics)
+    }
+}
+
+/// Deserializes `value` (found at `pointer`) into `T`, pushing a located error on failure.
+fn read<T: DeserializeOwned>(
+    doc: &Document,
+    pointer: &str,
+    value: &Value,
+    diagnostics: &mut Diagnostics,
+) -> Option<T> {
+    typed::deserialize_at(doc, pointer, value)
+        .map_err(|d| diagnostics.push(d))
+        .ok()
+}
+
+/// Like [`read`], for a struct: serde would also fill a struct from an array (`["x"]` as its
+/// first field), so anything but an object is a type error here.
+fn read_object<T: DeserializeOwned>(
+    doc: &Document,
+    pointer: &str,
+    value: &Value,
+    diagnostics: &mut Diagnostics,
+) -> Option<T> {
+    if value.is_object() {
+        read(doc, pointer, value, diagnostics)
+    } else {
+        read::<Map<String, Value>>(doc, pointer, value, diagnostics);
+        None
+    }
+}
+
+/// Lowers a parsed `devcontainer.json`. Returns `None` when lowering found an error (all of
+/// them are in `diagnostics`).
 pub fn lower(
     doc: &Document,
     context: &Context,
     diagnostics: &mut Diagnostics,
 ) -> Option<Workspace> {
-    let _ = (doc, context, diagnostics);
-    None
+    let errors_before = diagnostics.errors().count();
+    let Some(written) = doc.value.as_object() else {
+        diagnostics.push(
+            Diagnostic::error("the file must contain a JSON object")
+                .at(opening(doc))
+                .help("put the settings in one object: `{ \"image\": \"...\", ... }`"),
+        );
+        return None;
+    };
+    warn_about_properties(doc, written, diagnostics);
+    let kind = Kind::of(written);
+    // `${localWorkspaceFolder}` and the id labels use the folder as `path.resolve` gives it.
+    let context = &Context {
+        local_folder: substitute::normalize(&context.local_folder),
+        config_file: substitute::normalize(&context.config_file),
+        host_env: context.host_env.clone(),
+    };
+
+    // `${containerWorkspaceFolder}` is the workspace folder with only the local variables
+    // resolved, as in the reference CLI (the later passes then run over it like any string).
+    let local_vars = Variables {
+        host_env: &context.host_env,
+        local_folder: &context.local_folder,
+        container_folder: None,
+        devcontainer_id: None,
+    };
+    let container_folder = {
+        let local: Map<String, Value> = ["workspaceFolder", "workspaceMount"]
+            .into_iter()
+            .filter_map(|key| {
+                let value = match written.get(key)? {
+                    Value::String(s) => Value::String(substitute::resolve_local(s, &local_vars)),
+                    other => other.clone(),
+                };
+                Some((key.to_string(), value))
+            })
+            .collect();
+        let fields = Fields { doc, root: &local };
+        layout(&fields, kind, context, &mut Diagnostics::default()).1
+    };
+    let id = substitute::devcontainer_id(&substitute::id_labels(
+        &context.local_folder,
+        &context.config_file,
+    ));
+    let vars = Variables {
+        container_folder: Some(&container_folder),
+        devcontainer_id: Some(&id),
+        ..local_vars
+    };
+    let value = substitute::substitute_document(doc, &vars, &is_used, diagnostics);
+    let root = value.as_object()?;
+    let fields = Fields { doc, root };
+
+    let image = image::source(&fields, kind, context, diagnostics);
+    let (mount, folder) = layout(&fields, kind, context, diagnostics);
+    let name = fields.string("name", diagnostics).unwrap_or_else(|| {
+        context.local_folder.file_name().map_or_else(
+            || "workspace".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    });
+    let container_env = env_map(&fields, "containerEnv", diagnostics);
+    let remote_env = env_map(&fields, "remoteEnv", diagnostics);
+    let stages = stages(&fields, diagnostics);
+    let ports = ports::lower(&fields, kind, diagnostics);
+    let options = options(&fields, kind, diagnostics);
+
+    let Some(image) = image else {
+        if diagnostics.errors().count() == errors_before {
+            diagnostics.push(image::missing(doc));
+        }
+        return None;
+    };
+    let workspace = Workspace {
+        format: Format::Devcontainer,
+        name,
+        config_file: context.config_file.clone(),
+        local_folder: context.local_folder.clone(),
+        image,
+        mount,
+        folder,
+        container_env,
+        remote_env,
+        stages,
+        ports,
+        options,
+    };
+    (diagnostics.errors().count() == errors_before).then_some(workspace)
+}
+
+/// Whether devboot reads a top-level property.
+fn is_used(key: &str) -> bool {
+    LOWERED.contains(&key) || HOOKS.iter().any(|(hook, _)| *hook == key)
+}
+
+/// One warning per top-level property devboot does not act on, located at its key.
+fn warn_about_properties(doc: &Document, root: &Map<String, Value>, diagnostics: &mut Diagnostics) {
+    for key in root.keys() {
+        let at = doc.key_location(&pointer_push("", key));
+        if is_used(key) {
+            continue;
+        }
+        if let Some((_, why, help)) = IGNORED.iter().find(|(name, _, _)| name == key) {
+            let mut d = Diagnostic::warning(format!("`{key}` is ignored: {why}")).at(at);
+            if let Some(help) = help {
+                d = d.help(*help);
+            }
+            diagnostics.push(d);
+        } else {
+            diagnostics.push(
+                Diagnostic::warning(format!("unknown property `{key}` is ignored"))
+                    .at(at)
+                    .help("devboot reads the properties of the Dev Container spec: https://containers.dev/implementors/json_reference/"),
+            );
+        }
+    }
+}
+
+/// A warning for a property that is present but not used with this kind of config.
+fn not_used(fields: &Fields<'_>, key: &str, why: &str, diagnostics: &mut Diagnostics) {
+    if fields.has(key) {
+        diagnostics.push(
+            Diagnostic::warning(format!("`{key}` is ignored: {why}"))
+                .at(fields.doc.key_location(&pointer_push("", key))),
+        );
+    }
+}
+
+/// The first character of the root object: a place for "something is missing in here" that
+/// does not quote the whole file.
+fn opening(doc: &Document) -> Location {
+    let span = doc.spans.value_or_parent("");
+    let len = doc
+        .file
+        .text
+        .get(span.start..)
+        .and_then(|rest| rest.chars().next())
+        .map_or(0, char::len_utf8);
+    Location::new(&doc.file, Span::new(span.start, span.start + len))
+}
+
+fn push_ignored(fields: &Fields<'_>, pointer: &str, why: &str, diagnostics: &mut Diagnostics) {
+    diagnostics.push(
+        Diagnostic::warning(format!("`{}` is ignored: {why}", display_pointer(pointer)))
+            .at(fields.doc.key_location(pointer)),
+    );
+}
+
+/// The repository mount and the folder in the container.
+fn layout(
+    fields: &Fields<'_>,
+    kind: Kind,
+    context: &Context,
+    diagnostics: &mut Diagnostics,
+) -> (Option<Mount>, String) {
+    let workspace_folder = fields
+        .string("workspaceFolder", diagnostics)
+        .filter(|f| !f.is_empty());
+    if kind == Kind::Compose {
+        // Compose mounts the sources itself (its `volumes:`); the CLI's default folder is `/`.
+        return (None, workspace_folder.unwrap_or_else(|| "/".into()));
+    }
+    let basename = context
+        .local_folder
+        .file_name()
+        .map_or_else(|| "workspace".into(), |n| n.to_string_lossy().into_owned());
+    let default_target = format!("/workspaces/{basename}");
+    let mount = match fields.string("workspaceMount", diagnostics) {
+        None => Some(Mount {
+            source: context.local_folder.clone(),
+            target: default_target.clone(),
+            spec: None,
+        }),
+        Some(spec) if spec.is_empty() => None,
+        Some(spec) => {
+            let (source, target) = mount_source_target(&spec);
+            if let Some(target) = target {
+                Some(Mount {
+                    source: PathBuf::from(source.unwrap_or_default()),
+                    target,
+                    spec: Some(spec),
+                })
+            } else {
+                diagnostics.push(
+                    Diagnostic::error("`workspaceMount` has no target")
+                        .at(fields.doc.value_location("/workspaceMount"))
+                        .help("write it as `source=${localWorkspaceFolder},target=/workspace,type=bind`"),
+                );
+                None
+            }
+        }
+    };
+    let folder = workspace_folder
+        .or_else(|| mount.as_ref().map(|m| m.target.clone()))
+        .unwrap_or(default_target);
+    (mount, folder)
+}
+
+/// The `source`/`src` and `target`/`dst`/`destination` fields of a `--mount` value.
+fn mount_source_target(spec: &str) -> (Option<String>, Option<String>) {
+    let (mut source, mut target) = (None, None);
+    for field in spec.split(',') {
+        let (key, value) = field.split_once('=').unwrap_or((field, ""));
+        let value = value.trim_matches('"').to_string();
+        match key.trim().to_ascii_lowercase().as_str() {
+            "source" | "src" => source = Some(value),
+            "target" | "dst" | "destination" => target = Some(value).filter(|t| !t.is_empty()),
+            _ => {}
+        }
+    }
+    (source, target)
+}
+
+/// `path` against `base` unless absolute, with `.` and `..` resolved as `path.resolve` does.
+fn resolve(base: &Path, path: &str) -> PathBuf {
+    substitute::normalize(&base.join(path))
+}
+
+/// `containerEnv` / `remoteEnv`.
+fn env_map(fields: &Fields<'_>, key: &str, diagnostics: &mut Diagnostics) -> EnvMap {
+    match fields.root.get(key) {
+        Some(value) => env_map_at(fields.doc, &pointer_push("", key), value, diagnostics),
+        None => EnvMap::new(),
+    }
+}
+
+/// An object of variables. Numbers and booleans are taken as their text, as the reference CLI
+/// does; `null` (allowed in `remoteEnv`) cannot unset anything here, so it is skipped with a
+/// warning.
+fn env_map_at(
+    doc: &Document,
+    pointer: &str,
+    value: &Value,
+    diagnostics: &mut Diagnostics,
+) -> EnvMap {
+    let mut out = EnvMap::new();
+    let Some(map) = value.as_object() else {
+        read::<Map<String, Value>>(doc, pointer, value, diagnostics);
+        return out;
+    };
+    for (name, value) in map {
+        let at = pointer_push(pointer, name);
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Null if pointer == "/remoteEnv" => {
+                diagnostics.push(
+                    Diagnostic::warning(format!("`remoteEnv.{name}` is null, so it is not set"))
+                        .at(doc.key_location(&at))
+                        .help(
+                            "devboot cannot unset a variable; remove the entry or give it a value",
+                        ),
+                );
+                continue;
+            }
+            other => {
+                read::<String>(doc, &at, other, diagnostics);
+                continue;
+            }
+        };
+        out.insert(name.clone(), text);
+    }
+    out
+}
+
+fn stages(fields: &Fields<'_>, diagnostics: &mut Diagnostics) -> Vec<Stage> {
+    let mut stages = Vec::new();
+    for (hook, phase) in HOOKS {
+        let Some(value) = fields.root.get(hook) else {
+            continue;
+        };
+        let pointer = pointer_push("", hook);
+        let lanes: Vec<Lane> = match value {
+            Value::Object(entries) => entries
+                .iter()
+                .filter_map(|(name, value)| {
+                    let at = pointer_push(&pointer, name);
+                    let command = command(fields.doc, &at, value, false, diagnostics)?;
+                    Some(lane(name, phase, command))
+                })
+                .collect(),
+            Value::Null => Vec::new(),
+            value => command(fields.doc, &pointer, value, true, diagnostics)
+                .map(|command| lane(hook, phase, command))
+                .into_iter()
+                .collect(),
+        };
+        if !lanes.is_empty() {
+            stages.push(Stage {
+                name: hook.to_string(),
+                lanes,
+            });
+        }
+    }
+    stages
+}
+
+fn lane(name: &str, phase: Phase, command: Command) -> Lane {
+    Lane {
+        name: name.to_string(),
+        env: EnvMap::new(),
+        steps: vec![Step { phase, command }],
+    }
+}
+
+/// One command: a string runs in a shell, an array without one. Empty ones are skipped, as
+/// in the reference CLI.
+fn command(
+    doc: &Document,
+    pointer: &str,
+    value: &Value,
+    object_allowed: bool,
+    diagnostics: &mut Diagnostics,
+) -> Option<Command> {
+    match value {
+        Value::String(script) if script.is_empty() => None,
+        Value::String(script) => Some(Command::Shell(script.clone())),
+        Value::Array(_) => read::<Vec<String>>(doc, pointer, value, diagnostics)
+            .filter(|argv| !argv.is_empty())
+            .map(Command::Exec),
+        _ => {
+            let expected = if object_allowed {
+                "a string, an array of strings, or an object of them"
+            } else {
+                "a string or an array of strings"
+            };
+            diagnostics.push(
+                Diagnostic::error(format!(
+                    "{}: expected {expected}",
+                    display_pointer(pointer)
+                ))
+                .at(doc.value_location(pointer))
+                .help("a string runs in a shell; an array runs without one; an object runs its entries in parallel"),
+            );
+            None
+        }
+    }
+}
+
+fn options(fields: &Fields<'_>, kind: Kind, diagnostics: &mut Diagnostics) -> ContainerOptions {
+    let mut mounts = Vec::new();
+    if let Some(items) = fields.get::<Vec<Value>>("mounts", diagnostics) {
+        for (i, item) in items.iter().enumerate() {
+            let pointer = format!("/mounts/{i}");
+            if let Some(mount) = mount_option(fields.doc, &pointer, item, diagnostics) {
+                mounts.push(mount);
+            }
+        }
+    }
+    let run_args = if kind == Kind::Compose {
+        Vec::new()
+    } else {
+        fields.strings("runArgs", diagnostics)
+    };
+    ContainerOptions {
+        container_user: fields.string("containerUser", diagnostics),
+        remote_user: fields.string("remoteUser", diagnostics),
+        run_args,
+        privileged: fields.flag("privileged", diagnostics).unwrap_or(false),
+        init: fields.flag("init", diagnostics).unwrap_or(false),
+        cap_add: fields.strings("capAdd", diagnostics),
+        security_opt: fields.strings("securityOpt", diagnostics),
+        mounts,
+        override_command: fields
+            .flag("overrideCommand", diagnostics)
+            .unwrap_or(kind != Kind::Compose),
+    }
+}
+
+/// A `mounts` entry as a `--mount` value: strings as written, objects as
+/// `type=..,source=..,target=..`.
+fn mount_option(
+    doc: &Document,
+    pointer: &str,
+    value: &Value,
+    diagnostics: &mut Diagnostics,
+) -> Option<String> {
+    if let Value::String(spec) = value {
+        return Some(spec.clone());
+    }
+    if !value.is_object() {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "{}: expected a `--mount` string or an object with `type`, `source` and `target`",
+                display_pointer(pointer)
+            ))
+            .at(doc.value_location(pointer)),
+        );
+        return None;
+    }
+    if let Some(map) = value.as_object() {
+        for key in map
+            .keys()
+            .filter(|k| !["type", "source", "target"].contains(&k.as_str()))
+        {
+            diagnostics.push(
+                Diagnostic::warning(format!(
+                    "unknown property `{}` is ignored",
+                    display_pointer(&pointer_push(pointer, key))
+                ))
+                .at(doc.key_location(&pointer_push(pointer, key)))
+                .help("an object mount has only `type`, `source` and `target`; write other options as a `--mount` string"),
+            );
+        }
+    }
+    let raw: RawMount = read_object(doc, pointer, value, diagnostics)?;
+    let mut missing = Vec::new();
+    if raw.kind.is_none() {
+        missing.push("`type`");
+    }
+    if raw.target.is_none() {
+        missing.push("`target`");
+    }
+    if !missing.is_empty() {
+        diagnostics.push(
+            Diagnostic::error(format!(
+                "{}: the mount has no {}",
+                display_pointer(pointer),
+                missing.join(" and ")
+            ))
+            .at(doc.value_location(pointer))
+            .help("write `{ \"type\": \"volume\", \"source\": \"name\", \"target\": \"/path\" }`"),
+        );
+        return None;
+    }
+    let mut spec = format!("type={}", raw.kind.unwrap_or_default());
+    if let Some(source) = raw.source {
+        spec.push_str(",source=");
+        spec.push_str(&source);
+    }
+    spec.push_str(",target=");
+    spec.push_str(&raw.target.unwrap_or_default());
+    Some(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::jsonc;
+    use crate::config::source::SourceFile;
+    use crate::workspace::{ImageSource, Port};
+
+    /// A workspace folder with `.devcontainer/devcontainer.json` and any sibling files.
+    pub(super) struct Fixture {
+        dir: tempfile::TempDir,
+        host_env: EnvMap,
+    }
+
+    impl Fixture {
+        pub(super) fn new() -> Self {
+            Self {
+                dir: tempfile::tempdir().unwrap(),
+                host_env: EnvMap::from([("USER".to_string(), "me".to_string())]),
+            }
+        }
+
+        pub(super) fn folder(&self) -> PathBuf {
+            self.dir.path().join("project")
+        }
+
+        pub(super) fn file(self, rel: &str, text: &str) -> Self {
+            let path = self.folder().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+            self
+        }
+
+        pub(super) fn lower(&self, text: &str) -> (Option<Workspace>, Diagnostics) {
+            let config_file = self.folder().join(".devcontainer/devcontainer.json");
+            let file = SourceFile::new(&config_file, text);
+            let mut diagnostics = Diagnostics::default();
+            let doc = jsonc::parse(&file, &mut diagnostics).expect("test configs parse");
+            let context = Context {
+                local_folder: self.folder(),
+                config_file,
+                host_env: self.host_env.clone(),
+            };
+            let workspace = lower(&doc, &context, &mut diagnostics);
+            (workspace, diagnostics)
+        }
+    }
+
+    pub(super) fn lower_ok(text: &str) -> (Workspace, Vec<String>) {
+        let (workspace, diagnostics) = Fixture::new().lower(text);
+        let workspace = workspace.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        (workspace, messages(&diagnostics))
+    }
+
+    pub(super) fn lower_err(text: &str) -> Vec<String> {
+        let (workspace, diagnostics) = Fixture::new().lower(text);
+        assert!(workspace.is_none());
+        assert!(diagnostics.has_errors());
+        messages(&diagnostics)
+    }
+
+    pub(super) fn messages(diagnostics: &Diagnostics) -> Vec<String> {
+        diagnostics
+            .0
+            .iter()
+            .map(|d| {
+                let kind = if d.is_error() { "error" } else { "warning" };
+                format!("{kind}: {}", d.message)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn image_config_with_defaults() {
+        let (ws, warnings) = lower_ok(r#"{"image": "ubuntu"}"#);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(ws.format, Format::Devcontainer);
+        assert_eq!(ws.name, "project");
+        assert_eq!(
+            ws.image,
+            ImageSource::Reference {
+                image: "ubuntu".into()
+            }
+        );
+        let mount = ws.mount.unwrap();
+        assert_eq!(mount.target, "/workspaces/project");
+        assert!(mount.source.ends_with("project"));
+        assert_eq!(mount.spec, None);
+        assert_eq!(ws.folder, "/workspaces/project");
+        assert!(ws.stages.is_empty() && ws.ports.is_empty());
+        assert!(ws.options.override_command);
+        assert!(!ws.options.privileged && !ws.options.init);
+    }
+
+    #[test]
+    fn workspace_mount_and_folder() {
+        let (ws, _) = lower_ok(
+            r#"{"image": "x", "workspaceMount": "type=bind,src=${localWorkspaceFolder},dst=/code,consistency=cached"}"#,
+        );
+        let mount = ws.mount.unwrap();
+        assert!(mount.source.ends_with("project"));
+        assert_eq!(mount.target, "/code");
+        assert!(mount.spec.unwrap().starts_with("type=bind,src=/"));
+        assert_eq!(ws.folder, "/code");
+
+        let (ws, _) = lower_ok(r#"{"image": "x", "workspaceMount": "", "workspaceFolder": ""}"#);
+        assert_eq!(
+            (ws.mount, ws.folder.as_str()),
+            (None, "/workspaces/project")
+        );
+
+        assert_eq!(
+            lower_err(r#"{"image": "x", "workspaceMount": "type=volume,source=v"}"#),
+            ["error: `workspaceMount` has no target"]
+        );
+        assert_eq!(
+            mount_source_target("source=\"/a b\",destination=/c"),
+            (Some("/a b".into()), Some("/c".into()))
+        );
+    }
+
+    #[test]
+    fn container_workspace_folder_is_the_resolved_workspace_folder() {
+        let (ws, _) = lower_ok(
+            r#"{"image": "x", "workspaceFolder": "/src/${localEnv:USER}", "containerEnv": {"W": "${containerWorkspaceFolder}", "B": "${containerWorkspaceFolderBasename}"}}"#,
+        );
+        assert_eq!(ws.folder, "/src/me");
+        assert_eq!(ws.container_env["W"], "/src/me");
+        assert_eq!(ws.container_env["B"], "me");
+    }
+
+    #[test]
+    fn devcontainer_id_is_substituted_everywhere() {
+        let fixture = Fixture::new();
+        let (ws, _) = fixture.lower(
+            r#"{"image": "x", "mounts": ["source=cache-${devcontainerId},target=/c,type=volume"]}"#,
+        );
+        let id = substitute::devcontainer_id(&substitute::id_labels(
+            &fixture.folder(),
+            &fixture.folder().join(".devcontainer/devcontainer.json"),
+        ));
+        assert_eq!(id.len(), 52);
+        assert_eq!(
+            ws.unwrap().options.mounts,
+            [format!("source=cache-{id},target=/c,type=volume")]
+        );
+    }
+
+    #[test]
+    fn env_maps_take_numbers_and_skip_null_with_a_warning() {
+        let (ws, warnings) = lower_ok(
+            r#"{"image": "x", "containerEnv": {"N": 3, "B": true, "S": "s"}, "remoteEnv": {"GONE": null, "P": "${containerEnv:PATH}"}}"#,
+        );
+        assert_eq!(
+            ws.container_env,
+            EnvMap::from([
+                ("B".into(), "true".into()),
+                ("N".into(), "3".into()),
+                ("S".into(), "s".into()),
+            ])
+        );
+        assert_eq!(
+            ws.remote_env,
+            EnvMap::from([("P".into(), "${containerEnv:PATH}".into())])
+        );
+        assert_eq!(
+            warnings,
+            ["warning: `remoteEnv.GONE` is null, so it is not set"]
+        );
+        assert_eq!(
+            lower_err(r#"{"image": "x", "containerEnv": {"A": ["x"], "B": null}}"#),
+            [
+                "error: containerEnv.A: invalid type: sequence, expected a string",
+                "error: containerEnv.B: invalid type: null, expected a string",
+            ]
+        );
+        assert_eq!(
+            lower_err(r#"{"image": "x", "remoteEnv": []}"#),
+            ["error: remoteEnv: invalid type: sequence, expected a map"]
+        );
+    }
+
+    #[test]
+    fn hooks_become_stages_in_spec_order() {
+        let (ws, _) = lower_ok(
+            r#"{"image": "x", "postStartCommand": "b", "initializeCommand": ["a", "1"], "postCreateCommand": {"x": "1", "y": ["2"], "z": [], "w": ""}, "onCreateCommand": "", "updateContentCommand": null, "postAttachCommand": []}"#,
+        );
+        let stage = |name: &str, lanes: Vec<Lane>| Stage {
+            name: name.into(),
+            lanes,
+        };
+        let exec = |argv: &[&str]| Command::Exec(argv.iter().map(ToString::to_string).collect());
+        assert_eq!(
+            ws.stages,
+            [
+                stage(
+                    "initializeCommand",
+                    vec![lane(
+                        "initializeCommand",
+                        Phase::InitializeCommand,
+                        exec(&["a", "1"])
+                    )]
+                ),
+                stage(
+                    "postCreateCommand",
+                    vec![
+                        lane("x", Phase::PostCreateCommand, Command::Shell("1".into())),
+                        lane("y", Phase::PostCreateCommand, exec(&["2"])),
+                    ]
+                ),
+                stage(
+                    "postStartCommand",
+                    vec![lane(
+                        "postStartCommand",
+                        Phase::PostStartCommand,
+                        Command::Shell("b".into())
+                    )]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn wrong_hook_types_are_located_errors() {
+        let text = r#"{"image": "x", "postCreateCommand": 3, "postStartCommand": {"a": {"b": 1}}, "postAttachCommand": ["a", 1]}"#;
+        let (ws, d) = Fixture::new().lower(text);
+        assert!(ws.is_none());
+        assert_eq!(
+            messages(&d),
+            [
+                "error: postCreateCommand: expected a string, an array of strings, or an object of them",
+                "error: postStartCommand.a: expected a string or an array of strings",
+                "error: postAttachCommand[1]: invalid type: integer `1`, expected a string",
+            ]
+        );
+        let span = d.0[1].location.as_ref().unwrap().span;
+        assert_eq!(&text[span.start..span.end], r#"{"b": 1}"#);
+    }
+
+    #[test]
+    fn container_options() {
+        let (ws, warnings) = lower_ok(
+            r#"{"image": "x", "containerUser": "c", "remoteUser": "r", "runArgs": ["--net=host"], "privileged": true, "init": true, "capAdd": ["SYS_PTRACE"], "securityOpt": ["seccomp=unconfined"], "overrideCommand": false,
+                "mounts": ["type=tmpfs,target=/t", {"type": "volume", "source": "v", "target": "/v"}, {"type": "volume", "target": "/anon", "consistency": "cached"}]}"#,
+        );
+        assert_eq!(
+            ws.options,
+            ContainerOptions {
+                container_user: Some("c".into()),
+                remote_user: Some("r".into()),
+                run_args: vec!["--net=host".into()],
+                privileged: true,
+                init: true,
+                cap_add: vec!["SYS_PTRACE".into()],
+                security_opt: vec!["seccomp=unconfined".into()],
+                mounts: vec![
+                    "type=tmpfs,target=/t".into(),
+                    "type=volume,source=v,target=/v".into(),
+                    "type=volume,target=/anon".into(),
+                ],
+                override_command: false,
+            }
+        );
+        assert_eq!(
+            warnings,
+            ["warning: unknown property `mounts[2].consistency` is ignored"]
+        );
+        assert_eq!(
+            lower_err(r#"{"image": "x", "mounts": [{"source": "v"}, 3]}"#),
+            [
+                "error: mounts[0]: the mount has no `type` and `target`",
+                "error: mounts[1]: expected a `--mount` string or an object with `type`, `source` and `target`",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_property_devboot_does_not_use_is_named_in_a_warning() {
+        let ignored: Vec<String> = IGNORED
+            .iter()
+            .map(|(key, _, _)| format!("\"{key}\": {{}}"))
+            .collect();
+        let text = format!(
+            r#"{{"image": "x", "$schema": "s", {}, "x-tool": 1}}"#,
+            ignored.join(", ")
+        );
+        let (_, warnings) = lower_ok(&text);
+        assert_eq!(warnings.len(), IGNORED.len() + 1, "{warnings:?}");
+        for ((key, why, _), warning) in IGNORED.iter().zip(&warnings) {
+            assert_eq!(warning, &format!("warning: `{key}` is ignored: {why}"));
+        }
+        assert_eq!(
+            warnings.last().unwrap(),
+            "warning: unknown property `x-tool` is ignored"
+        );
+    }
+
+    #[test]
+    fn every_property_of_the_base_schema_is_lowered_or_ignored() {
+        // The base schema's property names (schemas/devContainer.base.schema.json).
+        let schema = [
+            "$schema",
+            "name",
+            "features",
+            "overrideFeatureInstallOrder",
+            "secrets",
+            "forwardPorts",
+            "portsAttributes",
+            "otherPortsAttributes",
+            "updateRemoteUserUID",
+            "containerEnv",
+            "containerUser",
+            "mounts",
+            "init",
+            "privileged",
+            "capAdd",
+            "securityOpt",
+            "remoteEnv",
+            "remoteUser",
+            "initializeCommand",
+            "onCreateCommand",
+            "updateContentCommand",
+            "postCreateCommand",
+            "postStartCommand",
+            "postAttachCommand",
+            "waitFor",
+            "userEnvProbe",
+            "hostRequirements",
+            "customizations",
+            "appPort",
+            "runArgs",
+            "shutdownAction",
+            "overrideCommand",
+            "workspaceFolder",
+            "workspaceMount",
+            "build",
+            "dockerFile",
+            "context",
+            "image",
+            "dockerComposeFile",
+            "service",
+            "runServices",
+        ];
+        for key in schema {
+            let known = is_used(key) || IGNORED.iter().any(|(name, _, _)| *name == key);
+            assert!(known, "{key}");
+        }
+    }
+
+    #[test]
+    fn container_env_is_resolved_in_what_runs_after_start() {
+        let (mut ws, _) = lower_ok(
+            r#"{"image": "x", "remoteUser": "${containerEnv:U}", "remoteEnv": {"P": "${containerEnv:PATH}:/x"},
+                "initializeCommand": "echo ${containerEnv:PATH}", "postCreateCommand": ["echo", "${containerEnv:PATH}"]}"#,
+        );
+        let container = EnvMap::from([
+            ("PATH".to_string(), "/bin".to_string()),
+            ("U".to_string(), "dev".to_string()),
+        ]);
+        substitute::resolve_container_env(&mut ws, &container);
+        assert_eq!(ws.remote_env["P"], "/bin:/x");
+        assert_eq!(ws.options.remote_user.as_deref(), Some("dev"));
+        // The host runs initializeCommand before there is a container.
+        assert_eq!(
+            ws.stages[0].lanes[0].steps[0].command,
+            Command::Shell("echo ${containerEnv:PATH}".into())
+        );
+        assert_eq!(
+            ws.stages[1].lanes[0].steps[0].command,
+            Command::Exec(vec!["echo".into(), "/bin".into()])
+        );
+    }
+
+    #[test]
+    fn substitution_happens_before_typing() {
+        let mut fixture = Fixture::new();
+        fixture.host_env.insert("PORT".into(), "8080".into());
+        let (ws, d) = fixture.lower(
+            r#"{"image": "x", "forwardPorts": ["${localEnv:PORT}"], "appPort": "${localEnv:PORT}"}"#,
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let ports: Vec<&Port> = ws.as_ref().unwrap().ports.iter().collect();
+        assert_eq!(ports.len(), 1);
+        assert_eq!(ports[0].port, 8080);
+    }
+
+    #[test]
+    fn a_non_object_document_is_an_error() {
+        let file = SourceFile::new("/w/devcontainer.json", "[1]");
+        let doc = Document {
+            file,
+            value: serde_json::json!([1]),
+            spans: crate::config::source::SpanIndex::default(),
+        };
+        let context = Context {
+            local_folder: "/w".into(),
+            config_file: "/w/devcontainer.json".into(),
+            host_env: EnvMap::new(),
+        };
+        let mut diagnostics = Diagnostics::default();
+        assert!(lower(&doc, &context, &mut diagnostics).is_none());
+        assert!(diagnostics.has_errors());
+    }
 }
