@@ -308,6 +308,28 @@ fn check(
                     ),
                 );
             }
+            // devboot's own: the URL of a port wherever the workspace runs, resolved by
+            // `up` in the environment it gives the container and the commands it runs.
+            "portUrl" => {
+                let port = o.args.first().and_then(|a| a.trim().parse::<u16>().ok());
+                if port.is_none_or(|p| p == 0) {
+                    diagnostics.push(
+                        Diagnostic::warning(format!(
+                            "`{written}` names no port, so it stays as written"
+                        ))
+                        .at(location())
+                        .help("write `${portUrl:4567}` with the port number in the container"),
+                    );
+                } else if !matches!(top, "containerEnv" | "remoteEnv") {
+                    diagnostics.push(
+                        Diagnostic::warning(format!(
+                            "`{written}` is only resolved in `containerEnv` and `remoteEnv`, so here it stays as written"
+                        ))
+                        .at(location())
+                        .help("set a variable to it in `containerEnv` and use that variable here"),
+                    );
+                }
+            }
             name if KNOWN.contains(&name) => {}
             name => {
                 let suggestion = KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name));
@@ -330,7 +352,8 @@ fn check(
                     None => d.help(
                         "devcontainer.json knows localEnv, localWorkspaceFolder, \
                          localWorkspaceFolderBasename, containerWorkspaceFolder, \
-                         containerWorkspaceFolderBasename, devcontainerId and containerEnv",
+                         containerWorkspaceFolderBasename, devcontainerId and containerEnv, \
+                         and devboot adds portUrl",
                     ),
                 };
                 diagnostics.push(d);
