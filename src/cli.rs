@@ -3,12 +3,15 @@
 //! domain modules take.
 
 mod config;
+mod convert;
 mod down;
 mod env;
 mod exec;
+mod init;
 mod logs;
 mod ports;
 mod status;
+mod templates;
 mod up;
 mod url;
 mod validate;
@@ -45,7 +48,7 @@ pub(crate) struct Global {
     /// The config file to use, instead of discovering one.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Which config format to use when the folder has both.
+    /// Which config format to use when the folder has both (for `init`: which to write).
     #[arg(long, global = true, value_enum)]
     format: Option<FormatArg>,
     /// Say more: `-v` prints how many engine commands ran.
@@ -66,6 +69,8 @@ enum EngineArg {
 enum FormatArg {
     Gitpod,
     Devcontainer,
+    /// Both formats (only `init` writes both).
+    Both,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +95,12 @@ enum Command {
     Config(config::ConfigArgs),
     /// Check config files against the official schemas and devboot's own rules.
     Validate(validate::ValidateArgs),
+    /// Write a .gitpod.yml and/or devcontainer.json for this repository from a template.
+    Init(init::InitArgs),
+    /// List the templates `devboot init` can write.
+    Templates(templates::TemplatesArgs),
+    /// Print the workspace's config in the other format (.gitpod.yml <-> devcontainer.json).
+    Convert(convert::ConvertArgs),
 }
 
 /// Parses the command line. On `--help`, `--version` or a usage error, clap's text is
@@ -119,6 +130,9 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Ports(args) => ports::run(&args, &global),
         Command::Config(args) => config::run(&args, &global),
         Command::Validate(args) => validate::run(&args, &global),
+        Command::Init(args) => init::run(&args, &global),
+        Command::Templates(args) => templates::run(&args, &global),
+        Command::Convert(args) => convert::run(&args, &global),
     }
 }
 
@@ -146,10 +160,12 @@ impl Global {
         Ok(LoadOptions {
             workspace_folder: normalize(&folder),
             config: self.config.clone(),
-            format: self.format.map(|f| match f {
-                FormatArg::Gitpod => Format::Gitpod,
-                FormatArg::Devcontainer => Format::Devcontainer,
-            }),
+            format: match self.format {
+                Some(FormatArg::Gitpod) => Some(Format::Gitpod),
+                Some(FormatArg::Devcontainer) => Some(Format::Devcontainer),
+                // `both` is for `init`, which reads it itself; to the others it says nothing.
+                Some(FormatArg::Both) | None => None,
+            },
             host_env: host_env(),
         })
     }

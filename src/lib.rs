@@ -8,6 +8,8 @@
 pub mod cli;
 pub mod config;
 pub mod container;
+pub mod convert;
+pub mod detect;
 pub mod diagnostic;
 pub mod dirs;
 pub mod engine;
@@ -16,6 +18,7 @@ pub mod error;
 pub mod expose;
 pub mod lifecycle;
 pub mod ports;
+pub mod template;
 pub mod ui;
 pub mod up;
 pub mod workspace;
