@@ -229,15 +229,11 @@ mod tests {
             "a\"b",
             "'q'",
             "end ",
+            "3000-3010",
         ] {
             assert!(scalar(s).starts_with('"'), "{s:?} -> {}", scalar(s));
         }
-        for s in [
-            "npm start",
-            "3000-3010",
-            "gitpod/workspace-full:latest",
-            "a=b",
-        ] {
+        for s in ["npm start", "gitpod/workspace-full:latest", "a=b"] {
             assert_eq!(scalar(s), s);
         }
     }
