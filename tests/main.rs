@@ -3,9 +3,11 @@
 // Test helpers are `pub` for the test modules; the crate lint is about the library.
 #![allow(unreachable_pub)]
 
+mod convert;
 mod devcontainer;
 mod engine;
 mod gitpod;
 mod harness;
+mod init;
 mod schema;
 mod up;

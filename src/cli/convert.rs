@@ -18,7 +18,8 @@ pub(crate) struct ConvertArgs {
     /// The format to write.
     #[arg(long, value_enum)]
     to: ToArg,
-    /// Write the file here (relative to the current folder) instead of printing it.
+    /// Write the file here (relative to the workspace folder, as --config is) instead of
+    /// printing it.
     #[arg(long, short, value_name = "PATH")]
     output: Option<PathBuf>,
     /// Replace the --output file when it exists and differs.
@@ -58,7 +59,7 @@ pub(crate) fn run(args: &ConvertArgs, global: &Global) -> Result<u8> {
         ui::diagnostic(warning);
     }
     let output = match &args.output {
-        Some(path) => std::path::absolute(path).map_err(|e| Error::io("resolve", path, e))?,
+        Some(path) => options.workspace_folder.join(path),
         None => convert::default_output(&options.workspace_folder, to),
     };
     let conversion = convert::convert(&loaded, to, &output);

@@ -39,6 +39,9 @@ const NOT_CARRIED: &[(&str, &str)] = &[
     ("experimentalNetwork", "deprecated in Gitpod too"),
 ];
 
+/// Variables the container sets itself, which a task's env changes only for that task.
+const OWN_VARS: &[&str] = &["PATH", "HOME", "USER", "SHELL", "PWD", "HOSTNAME"];
+
 /// Variables Gitpod sets for the checkout; the same folder is `${containerWorkspaceFolder}`.
 const ROOT_VARS: [&str; 2] = ["GITPOD_REPO_ROOT", "THEIA_WORKSPACE_ROOT"];
 
@@ -130,6 +133,16 @@ pub(super) fn convert(loaded: &Loaded, output: &Path) -> Conversion {
                 ));
             }
         }
+        if command.is_some()
+            && init.as_deref().is_some_and(|init| {
+                init.split(['\n', ';', '&', '|'])
+                    .any(|part| part.trim_start().starts_with("cd "))
+            })
+        {
+            warnings.push(format!(
+                "task `{name}`: a `cd` in `init` carries over to `command` in a Gitpod terminal (on the first start only); here each hook starts in the workspace folder"
+            ));
+        }
         if before.is_some() && init.is_some() {
             warnings.push(format!(
                 "task `{name}`: Gitpod runs `before` ahead of `init`; here `init` is in onCreateCommand, which runs ahead of postStartCommand, which has `before`"
@@ -189,6 +202,7 @@ pub(super) fn convert(loaded: &Loaded, output: &Path) -> Conversion {
         }
     }
     let mut remote_env = Map::new();
+    let mut moved: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (key, sets) in task_env {
         let first = &sets[0].1;
         let clash_task = sets.iter().find(|(_, v)| v != first);
@@ -206,9 +220,23 @@ pub(super) fn convert(loaded: &Loaded, output: &Path) -> Conversion {
                 "task env `{key}` of task `{}` is left out: the top-level env sets it to {value:?}, and devcontainer.json has one remoteEnv for every hook",
                 sets[0].0
             ));
+        } else if OWN_VARS.contains(&key.as_str()) {
+            warnings.push(format!(
+                "task env `{key}` of task `{}` is left out: in remoteEnv it would replace the container's own {key} for every hook",
+                sets[0].0
+            ));
         } else if container_env.get(&key).is_none() {
+            for (task, _) in &sets {
+                moved.entry(task.clone()).or_default().push(key.clone());
+            }
             remote_env.insert(key, first.clone().into());
         }
+    }
+    for (task, keys) in moved {
+        warnings.push(format!(
+            "the env of task `{task}` ({}) is in remoteEnv, which every hook sees: devcontainer.json has no env for one hook",
+            keys.join(", ")
+        ));
     }
 
     // Ports.
@@ -288,11 +316,15 @@ pub(super) fn post_start_entry(
     command: Option<&str>,
 ) -> Option<String> {
     let background = command.map(|command| {
-        format!(
-            "nohup sh -c {} > /tmp/{}.log 2>&1 &",
-            shell_words::quote(command),
-            slug(task)
-        )
+        if backgrounded(command) {
+            command.to_string()
+        } else {
+            format!(
+                "nohup sh -c {} > /tmp/{}.log 2>&1 &",
+                shell_words::quote(command),
+                slug(task)
+            )
+        }
     });
     // `before` goes in braces, as Gitpod runs it: that also marks it as `before` for the
     // way back.
@@ -302,6 +334,13 @@ pub(super) fn post_start_entry(
         (None, Some(background)) => Some(background),
         (Some(before), Some(background)) => Some(format!("{{\n{before}\n}} && {{ {background} }}")),
     }
+}
+
+/// Whether a script already sends itself to the background (ends with `&`): it is used as
+/// it is, and read back as it is.
+pub(super) fn backgrounded(script: &str) -> bool {
+    let end = script.trim_end();
+    end.ends_with('&') && !end.ends_with("&&")
 }
 
 /// A bash-only construct in a script, for a warning.
@@ -347,6 +386,10 @@ mod tests {
         assert_eq!(
             post_start_entry("t", Some("a\nb\n"), Some("it's")).unwrap(),
             "{\na\nb\n\n} && { nohup sh -c 'it'\\''s' > /tmp/t.log 2>&1 & }"
+        );
+        assert_eq!(
+            post_start_entry("t", None, Some("flask run &")).unwrap(),
+            "flask run &"
         );
     }
 

@@ -13,6 +13,7 @@
 
 use serde_json::{Map, Value};
 
+use super::to_devcontainer::backgrounded;
 use super::yaml_out::{self, Yaml};
 use super::{Conversion, header, on_open_gitpod, relative};
 use crate::config::Loaded;
@@ -401,8 +402,13 @@ fn split_post_start(text: &str) -> (Option<String>, Option<String>) {
     if let Some(inner) = text.strip_prefix("{\n") {
         if let Some(at) = inner.rfind(JOIN) {
             let (before, rest) = (&inner[..at], &inner[at + JOIN.len()..]);
-            if let Some(command) = rest.strip_suffix(" }").and_then(background_command) {
-                return (Some(before.to_string()), Some(command));
+            if let Some(rest) = rest.strip_suffix(" }") {
+                if let Some(command) = background_command(rest) {
+                    return (Some(before.to_string()), Some(command));
+                }
+                if backgrounded(rest) {
+                    return (Some(before.to_string()), Some(rest.to_string()));
+                }
             }
         }
         if let Some(before) = inner.strip_suffix("\n}") {
@@ -446,6 +452,8 @@ mod tests {
             (Some("a\nb\n"), None),
             (Some("x() {\n y\n}"), Some("it's\nmulti\n")),
             (Some("echo"), Some("cd a && run")),
+            (None, Some("cd a && nohup run > /tmp/a.log 2>&1 &")),
+            (Some("echo"), Some("run &\n")),
         ] {
             let entry = post_start_entry("t", before, command).unwrap();
             assert_eq!(

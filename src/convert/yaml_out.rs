@@ -133,8 +133,8 @@ fn plain(s: &str) -> bool {
         return false;
     };
     (first.is_ascii_alphabetic() || first == '/' || first == '_' || first == '.')
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:@+ ,=".contains(c))
+        // Inside a plain scalar (block context) only `: ` and ` #` mean something.
+        && s.chars().all(|c| c.is_ascii_graphic() || c == ' ')
         && !s.ends_with([' ', ':'])
         && !s.contains(": ")
         && !s.contains(" #")
@@ -226,14 +226,19 @@ mod tests {
             "x #y",
             "- a",
             "*x",
-            "a\"b",
             "'q'",
             "end ",
             "3000-3010",
         ] {
             assert!(scalar(s).starts_with('"'), "{s:?} -> {}", scalar(s));
         }
-        for s in ["npm start", "gitpod/workspace-full:latest", "a=b"] {
+        for s in [
+            "npm start",
+            "gitpod/workspace-full:latest",
+            "a=b",
+            "a\"b",
+            "cd a && nohup run > /tmp/a.log 2>&1 &",
+        ] {
             assert_eq!(scalar(s), s);
         }
     }
