@@ -77,8 +77,6 @@ enum EngineArg {
 enum FormatArg {
     Gitpod,
     Devcontainer,
-    /// Both formats (only `init` writes both).
-    Both,
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,12 +166,10 @@ impl Global {
         Ok(LoadOptions {
             workspace_folder: normalize(&folder),
             config: self.config.clone(),
-            format: match self.format {
-                Some(FormatArg::Gitpod) => Some(Format::Gitpod),
-                Some(FormatArg::Devcontainer) => Some(Format::Devcontainer),
-                // `both` is for `init`, which reads it itself; to the others it says nothing.
-                Some(FormatArg::Both) | None => None,
-            },
+            format: self.format.map(|f| match f {
+                FormatArg::Gitpod => Format::Gitpod,
+                FormatArg::Devcontainer => Format::Devcontainer,
+            }),
             host_env: host_env(),
         })
     }

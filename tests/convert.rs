@@ -110,7 +110,7 @@ fn kept(config: &Value, folder: &Path) -> Kept {
 }
 
 fn config_json(dir: &Path, format: &str) -> Value {
-    let run = devboot(dir, &["config", "--json", "--format", format]);
+    let run = devboot(dir, &["config", "--json", "--config-format", format]);
     run.status(0);
     run.json()
 }
@@ -338,7 +338,13 @@ fn gitpod_to_devcontainer_maps_and_warns() {
         .file(".gitpod.yml", FULL_GITPOD)
         .file(".gitpod.Dockerfile", "FROM gitpod/workspace-full\n")
         .file(".devcontainer/devcontainer.json", "{}\n")
-        .args(["convert", "--to", "devcontainer", "--format", "gitpod"])
+        .args([
+            "convert",
+            "--to",
+            "devcontainer",
+            "--config-format",
+            "gitpod",
+        ])
         .args(["--output", ".devcontainer/devcontainer.json"]);
     let run = t.run();
     run.status(2).stderr_has("already exists");
@@ -353,7 +359,7 @@ fn gitpod_to_devcontainer_maps_and_warns() {
             "convert",
             "--to",
             "devcontainer",
-            "--format",
+            "--config-format",
             "gitpod",
             "--output",
             ".devcontainer/devcontainer.json",

@@ -128,7 +128,13 @@ fn every_generated_config_validates_without_a_warning() {
 
 fn config(dir: &Path, format: &str) -> Value {
     let run = Test::new()
-        .args(["config", "--json", "--format", format, "--workspace-folder"])
+        .args([
+            "config",
+            "--json",
+            "--config-format",
+            format,
+            "--workspace-folder",
+        ])
         .args([dir.to_str().unwrap()])
         .run();
     run.status(0);

@@ -47,17 +47,13 @@ pub(crate) fn run(args: &ConvertArgs, global: &Global) -> Result<u8> {
                 config::source::display_path(&loaded.workspace.config_file)
             ),
             help: Some(match to {
-                Format::Gitpod => "convert a devcontainer.json: pass --format devcontainer or --config <path> when the folder has both".into(),
-                Format::Devcontainer => "convert a .gitpod.yml: pass --format gitpod or --config <path> when the folder has both".into(),
+                Format::Gitpod => "convert a devcontainer.json: pass --config-format devcontainer or --config <path> when the folder has both".into(),
+                Format::Devcontainer => "convert a .gitpod.yml: pass --config-format gitpod or --config <path> when the folder has both".into(),
             }),
         });
     }
-    if let Some(note) = &loaded.note {
-        ui::note(note);
-    }
-    for warning in loaded.diagnostics.warnings() {
-        ui::diagnostic(warning);
-    }
+    // What loading warns about is what `up` will not do (`validate` shows it); here only
+    // what the other format cannot say is of use.
     let output = match &args.output {
         Some(path) => options.workspace_folder.join(path),
         None => convert::default_output(&options.workspace_folder, to),

@@ -14,7 +14,7 @@ use clap::ValueEnum;
 use dialoguer::console::Term;
 use dialoguer::{Confirm, Input, Select};
 
-use crate::cli::{FormatArg, Global};
+use crate::cli::Global;
 use crate::detect::{self, Detected};
 use crate::error::{Error, Result, exit};
 use crate::template::{self, Answers, FileKind, Formats, RenderedFile, Template};
@@ -26,6 +26,9 @@ pub(crate) struct InitArgs {
     /// Ask nothing: take the flags given and the defaults for the rest.
     #[arg(short, long)]
     yes: bool,
+    /// Which config files to write [default: both].
+    #[arg(long = "format", value_enum, value_name = "FORMAT")]
+    formats: Option<FormatsArg>,
     /// The template to render (see `devboot templates`); default: from what is detected.
     #[arg(long, value_name = "NAME")]
     template: Option<String>,
@@ -53,6 +56,16 @@ pub(crate) struct InitArgs {
     /// Print the files instead of writing them.
     #[arg(long)]
     dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FormatsArg {
+    /// .gitpod.yml
+    Gitpod,
+    /// .devcontainer/devcontainer.json
+    Devcontainer,
+    /// both
+    Both,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -86,12 +99,11 @@ enum Outcome {
 pub(crate) fn run(args: &InitArgs, global: &Global) -> Result<u8> {
     let options = global.load_options()?;
     let folder = options.workspace_folder;
-    let formats = match global.format {
-        None => None,
-        Some(FormatArg::Gitpod) => Some(Formats::Gitpod),
-        Some(FormatArg::Devcontainer) => Some(Formats::Devcontainer),
-        Some(FormatArg::Both) => Some(Formats::Both),
-    };
+    let formats = args.formats.map(|f| match f {
+        FormatsArg::Gitpod => Formats::Gitpod,
+        FormatsArg::Devcontainer => Formats::Devcontainer,
+        FormatsArg::Both => Formats::Both,
+    });
     let interactive = !args.yes && std::io::stdin().is_terminal() && ui::stderr_is_terminal();
     if !args.yes && !interactive {
         return Err(Error::Usage {
