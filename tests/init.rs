@@ -480,7 +480,7 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn spawn(args: &[&str]) -> Terminal {
+    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Terminal {
         let winsize = nix::pty::Winsize {
             ws_row: 40,
             ws_col: 120,
@@ -494,6 +494,7 @@ impl Terminal {
             .env("TERM", "xterm-256color")
             .env("NO_COLOR", "1")
             .env_remove("DEVBOOT_IMAGE")
+            .envs(env.iter().copied())
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave))
@@ -574,7 +575,10 @@ const ENTER: &str = "\r";
 fn init_asks_in_a_terminal() {
     let t = repo(true);
     let dir = t.path().to_str().unwrap().to_string();
-    let mut term = Terminal::spawn(&["init", "--workspace-folder", &dir]);
+    let mut term = Terminal::spawn(
+        &["init", "--workspace-folder", &dir],
+        &[("DEVBOOT_IMAGE", "example.org/team/python:3.12")],
+    );
     term.expect("found a Flask backend in backend-flask/");
     term.expect("Which config files should init write?");
     term.send(&format!("{DOWN}{DOWN}{ENTER}")); // .devcontainer/devcontainer.json
@@ -588,7 +592,8 @@ fn init_asks_in_a_terminal() {
     term.send(&format!("{DOWN}{ENTER}")); // private
     term.expect("Who may open the frontend (port 3000)?");
     term.send(ENTER); // public
-    term.expect("Base image");
+    // The variable's image is offered; typing another one wins.
+    term.expect("Base image [example.org/team/python:3.12]");
     term.send(&format!("{IMAGE}{ENTER}"));
     term.expect("Run `devboot up` at start-up");
     term.send("y");
@@ -626,21 +631,24 @@ fn init_asks_in_a_terminal() {
 fn flags_answer_their_questions_in_a_terminal() {
     let t = repo(false);
     let dir = t.path().to_str().unwrap().to_string();
-    let mut term = Terminal::spawn(&[
-        "init",
-        "--workspace-folder",
-        &dir,
-        "--format",
-        "gitpod",
-        "--template",
-        "flask-backend",
-        "--backend-port",
-        "4999",
-        "--backend-visibility",
-        "public",
-        "--image",
-        IMAGE,
-    ]);
+    let mut term = Terminal::spawn(
+        &[
+            "init",
+            "--workspace-folder",
+            &dir,
+            "--format",
+            "gitpod",
+            "--template",
+            "flask-backend",
+            "--backend-port",
+            "4999",
+            "--backend-visibility",
+            "public",
+            "--image",
+            IMAGE,
+        ],
+        &[],
+    );
     // Only the hook is left to ask.
     term.expect("Run `devboot up` at start-up");
     term.send("n");

@@ -44,8 +44,9 @@ pub(crate) struct InitArgs {
     /// Who may open the frontend's port [default: public].
     #[arg(long, value_enum, value_name = "VISIBILITY")]
     frontend_visibility: Option<VisibilityArg>,
-    /// The base image [default: `$DEVBOOT_IMAGE`, else python:3.11-slim-bookworm].
-    #[arg(long, value_name = "IMAGE", env = template::IMAGE_VAR)]
+    /// The base image [default: the `DEVBOOT_IMAGE` environment variable, else
+    /// python:3.11-slim-bookworm].
+    #[arg(long, value_name = "IMAGE")]
     image: Option<String>,
     /// Run `devboot up` at start-up: a Gitpod task and a VS Code folder-open task.
     #[arg(long)]
@@ -64,7 +65,7 @@ enum FormatsArg {
     Gitpod,
     /// .devcontainer/devcontainer.json
     Devcontainer,
-    /// both
+    /// .gitpod.yml and .devcontainer/devcontainer.json
     Both,
 }
 
@@ -98,7 +99,7 @@ enum Outcome {
 
 pub(crate) fn run(args: &InitArgs, global: &Global) -> Result<u8> {
     let options = global.load_options()?;
-    let folder = options.workspace_folder;
+    let folder = options.workspace_folder.clone();
     let formats = args.formats.map(|f| match f {
         FormatsArg::Gitpod => Formats::Gitpod,
         FormatsArg::Devcontainer => Formats::Devcontainer,
@@ -133,6 +134,14 @@ pub(crate) fn run(args: &InitArgs, global: &Global) -> Result<u8> {
     let detected = detect::detect(&folder);
     say_detected(&detected);
     let mut answers = Answers::defaults(&detected);
+    // Not clap's `env`: a prompt offers the variable's image as its default, a flag skips it.
+    if let Some(image) = options
+        .host_env
+        .get(template::IMAGE_VAR)
+        .filter(|i| !i.is_empty())
+    {
+        answers.image.clone_from(image);
+    }
     answers.name = folder.file_name().map_or_else(
         || "workspace".to_string(),
         |n| n.to_string_lossy().into_owned(),
