@@ -43,6 +43,11 @@ impl Repo {
     /// A copy of `examples/cruddur` (the Flask backend, no config).
     pub fn example() -> Repo {
         require_engine();
+        Repo::example_on(&engine())
+    }
+
+    /// The same, driven through another engine CLI (`podman`).
+    pub fn example_on(engine: &str) -> Repo {
         let dir = tempfile::Builder::new()
             .prefix("devboot-e2e-")
             .tempdir()
@@ -50,7 +55,7 @@ impl Repo {
         copy_dir(&example_dir(), dir.path());
         Repo {
             dir,
-            engine: engine(),
+            engine: engine.to_string(),
         }
     }
 

@@ -27,9 +27,17 @@ fn offset_args(offset: u16) -> Vec<String> {
 
 /// The lifecycle every config variant must get right: first up, warm up, a killed server,
 /// down and up, a config edit.
+/// Where the backend runs: in a task/hook devboot started, or as the image's own command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Task,
+    ImageCommand,
+}
+
 fn lifecycle_scenario(
     repo: &Repo,
     offset: u16,
+    server: Server,
     once_counter: &str,
     start_counter: &str,
     edit: &dyn Fn(&Repo),
@@ -96,23 +104,33 @@ fn lifecycle_scenario(
         "flask is down: {down:?}"
     );
     let status = repo.devboot(["status", "--json"]).json();
-    let states: Vec<&str> = status["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["state"].as_str().unwrap())
-        .collect();
-    assert!(
-        states.contains(&"stopped"),
-        "status shows the dead server: {status}"
-    );
+    if server == Server::Task {
+        let states: Vec<&str> = status["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["state"].as_str().unwrap())
+            .collect();
+        assert!(
+            states.contains(&"stopped"),
+            "status shows the dead server: {status}"
+        );
+    } else {
+        // The server was the container's own command: the container ended with it.
+        assert_eq!(status["state"], "exited", "{status}");
+    }
     let run = repo.devboot(
-        ["up"]
+        ["up", "--json"]
             .into_iter()
             .map(String::from)
             .chain(offset_args(offset)),
     );
-    run.status(0).stderr_has("restarting");
+    run.status(0);
+    if server == Server::Task {
+        run.stderr_has("restarting");
+    } else {
+        assert_eq!(run.json()["action"], "started");
+    }
     assert_home_feed(&get_ok(
         port,
         "/api/activities/home",
@@ -122,14 +140,16 @@ fn lifecycle_scenario(
     assert_eq!(repo.count(once_counter), 1);
     let status = repo.devboot(["status", "--json"]).json();
     assert_eq!(status["state"], "running");
-    assert!(
-        status["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["state"] == "running"),
-        "{status}"
-    );
+    if server == Server::Task {
+        assert!(
+            status["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["state"] == "running"),
+            "{status}"
+        );
+    }
     assert_eq!(status["ports"][0]["state"], "ready", "{status}");
 
     // down, then up: the same container starts again; per-start work runs, run-once not.
@@ -191,12 +211,82 @@ fn gitpod_config_lifecycle() {
     lifecycle_scenario(
         &repo,
         20000,
+        Server::Task,
         "/tmp/init-count",
         "/tmp/before-count",
         &|repo| {
             repo.write(
                 ".gitpod.yml",
                 &GITPOD.replace("image:", "env:\n  GREETING: hello\nimage:"),
+            );
+        },
+    );
+}
+
+const DEVCONTAINER_IMAGE: &str = r#"{
+  // The backend started by a hook, in the background: devboot tracks what it left running.
+  "name": "cruddur-image",
+  "image": "devboot/python-flask:bookworm",
+  "forwardPorts": [4567],
+  "portsAttributes": { "4567": { "label": "backend" } },
+  "containerEnv": { "FRONTEND_URL": "${portUrl:3000}", "BACKEND_URL": "${portUrl:4567}" },
+  "onCreateCommand": "echo x >> /tmp/oncreate-count",
+  "postStartCommand": "echo x >> /tmp/poststart-count; cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &"
+}
+"#;
+
+const DEVCONTAINER_BUILD: &str = r#"{
+  // The backend is the image's own command (overrideCommand: false).
+  "name": "cruddur-build",
+  "build": { "dockerfile": "../backend-flask/Dockerfile", "context": "../backend-flask" },
+  "overrideCommand": false,
+  "forwardPorts": [4567],
+  "portsAttributes": { "4567": { "label": "backend" } },
+  "containerEnv": { "FRONTEND_URL": "${portUrl:3000}", "BACKEND_URL": "${portUrl:4567}" },
+  "onCreateCommand": ["sh", "-c", "echo x >> /tmp/oncreate-count"],
+  "postStartCommand": { "count": "echo x >> /tmp/poststart-count", "hello": ["echo", "hello"] }
+}
+"#;
+
+#[test]
+fn devcontainer_image_lifecycle() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", DEVCONTAINER_IMAGE);
+    lifecycle_scenario(
+        &repo,
+        20100,
+        Server::Task,
+        "/tmp/oncreate-count",
+        "/tmp/poststart-count",
+        &|repo| {
+            repo.write(
+                ".devcontainer/devcontainer.json",
+                &DEVCONTAINER_IMAGE.replace(
+                    "\"containerEnv\": {",
+                    "\"containerEnv\": { \"GREETING\": \"hi\",",
+                ),
+            );
+        },
+    );
+}
+
+#[test]
+fn devcontainer_build_lifecycle() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", DEVCONTAINER_BUILD);
+    lifecycle_scenario(
+        &repo,
+        20200,
+        Server::ImageCommand,
+        "/tmp/oncreate-count",
+        "/tmp/poststart-count",
+        &|repo| {
+            // A Dockerfile edit is a config edit too: a new image, so a new container.
+            let path = repo.path().join("backend-flask/Dockerfile");
+            let text = std::fs::read_to_string(&path).unwrap();
+            repo.write(
+                "backend-flask/Dockerfile",
+                &format!("{text}\nLABEL edited=yes\n"),
             );
         },
     );
@@ -251,4 +341,73 @@ fn json_error_goes_to_stdout_and_logs_to_stderr() {
     );
     run.stderr_has("error: image devboot/does-not-exist:never is not available");
     assert!(repo.containers().is_empty(), "nothing was made");
+}
+
+/// Why podman cannot run the smoke test here, if it cannot.
+fn podman_unavailable() -> Option<String> {
+    let info = std::process::Command::new("podman").arg("info").output();
+    match info {
+        Err(e) => {
+            return Some(format!(
+                "podman is not installed ({e}); scripts/podman.sh installs it"
+            ));
+        }
+        Ok(out) if !out.status.success() => {
+            return Some(format!(
+                "`podman info` fails: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(_) => {}
+    }
+    let image = std::process::Command::new("podman")
+        .args(["image", "exists", "devboot/python-flask:bookworm"])
+        .status();
+    if !image.is_ok_and(|s| s.success()) {
+        return Some(
+            "podman has no devboot/python-flask:bookworm image; scripts/podman.sh imports it"
+                .into(),
+        );
+    }
+    None
+}
+
+#[test]
+fn podman_smoke() {
+    if let Some(reason) = podman_unavailable() {
+        eprintln!("SKIPPED podman_smoke: {reason}");
+        return;
+    }
+    let repo = Repo::example_on("podman");
+    repo.write(".gitpod.yml", GITPOD);
+    let run = repo.devboot([
+        "up",
+        "--engine",
+        "podman",
+        "--json",
+        "--port-offset",
+        "20300",
+    ]);
+    run.status(0);
+    assert_eq!(run.json()["action"], "created");
+    assert_home_feed(&get_ok(
+        4567 + 20300,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+    let warm = repo.devboot([
+        "up",
+        "--engine",
+        "podman",
+        "--json",
+        "--port-offset",
+        "20300",
+    ]);
+    warm.status(0);
+    assert_eq!(warm.json()["action"], "reused");
+    assert_eq!(repo.count("/tmp/init-count"), 1);
+    repo.devboot(["down", "--engine", "podman", "--remove"])
+        .status(0);
+    assert!(repo.containers().is_empty());
 }
