@@ -52,6 +52,9 @@ pub enum Action {
     Recreated,
     Started,
     Reused,
+    /// Run from a task of the Gitpod workspace this `.gitpod.yml` describes: Gitpod runs the
+    /// tasks; devboot made no container, only applied visibility.
+    InGitpod,
 }
 
 /// A published port, as reported.
@@ -328,6 +331,9 @@ pub fn up(
     options: &UpOptions,
 ) -> Result<UpReport> {
     let target = Target::new(ws, host_env, options.port_offset, persisted)?;
+    if runs_inside_its_own_gitpod(ws, host_env) {
+        return Ok(in_gitpod(engine, ws, &target, host_env));
+    }
     let output = Output::new(ws);
     let _lock = lock(host_env, &target.devcontainer_id)?;
 
@@ -470,6 +476,66 @@ pub fn up(
         ports,
         engine_calls: engine.calls(),
     })
+}
+
+/// True when devboot runs inside the Gitpod workspace of this very `.gitpod.yml` (a task of
+/// it ran `devboot up`): Gitpod already runs its tasks, and a nested workspace would run
+/// them twice.
+fn runs_inside_its_own_gitpod(ws: &Workspace, host_env: &EnvMap) -> bool {
+    ws.format == Format::Gitpod
+        && host_env
+            .get("GITPOD_WORKSPACE_ID")
+            .is_some_and(|v| !v.is_empty())
+        && host_env
+            .get("GITPOD_REPO_ROOT")
+            .is_some_and(|root| std::path::Path::new(root) == ws.local_folder)
+}
+
+/// What `up` does inside its own Gitpod workspace: apply the configured visibilities and
+/// show the resolved environment, and say so.
+fn in_gitpod(engine: &Engine, ws: &Workspace, target: &Target, host_env: &EnvMap) -> UpReport {
+    ui::note(
+        "running inside the Gitpod workspace of this .gitpod.yml: Gitpod runs its tasks, so devboot starts no nested workspace; it applies port visibility and the environment",
+    );
+    let applied = crate::expose::apply_visibility(&target.environment, &target.bindings, host_env);
+    for call in &applied {
+        ui::note(&format!("applied: {call}"));
+    }
+    let env: Vec<String> = target
+        .spec
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !env.is_empty() {
+        ui::note(&format!(
+            "workspace environment (eval \"$(devboot env)\" puts it in a shell): {}",
+            env.join(" ")
+        ));
+    }
+    UpReport {
+        container_id: String::new(),
+        container_name: String::new(),
+        action: Action::InGitpod,
+        image: target.spec.image.clone(),
+        workspace_folder: ws.local_folder.display().to_string(),
+        environment: target.environment.name(),
+        tasks: Vec::new(),
+        ports: observe_ports(target, None)
+            .into_iter()
+            .map(|mut p| {
+                // Gitpod's own ports: the workspace serves them directly.
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], p.port));
+                p.state = if ports::tcp_served(addr) {
+                    "ready"
+                } else {
+                    "not served"
+                };
+                p
+            })
+            .collect(),
+        engine_calls: engine.calls(),
+    }
 }
 
 fn start_if_stopped(engine: &Engine, info: ContainerInfo) -> Result<(ContainerInfo, Action)> {

@@ -411,3 +411,39 @@ fn podman_smoke() {
         .status(0);
     assert!(repo.containers().is_empty());
 }
+
+#[test]
+fn gitpod_task_hook_applies_visibility_via_recording_gp_stand_in() {
+    // `gp` cannot exist here (it talks to Gitpod's supervisor): a stand-in records its argv.
+    let test = crate::harness::Test::new().file(
+        ".gitpod.yml",
+        "tasks:\n  - name: hook\n    command: devboot up\nports:\n  - port: 4567\n    visibility: public\n",
+    );
+    let bin = test.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = test.path().join("gp.log");
+    let gp = bin.join("gp");
+    std::fs::write(
+        &gp,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&gp, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let root = test.path().display().to_string();
+    let test = test
+        .args(["up"])
+        .env("PATH", &path)
+        .env("GITPOD_WORKSPACE_ID", "me-cruddur-abc123")
+        .env("GITPOD_WORKSPACE_CLUSTER_HOST", "ws-eu.gitpod.example")
+        .env("GITPOD_REPO_ROOT", &root)
+        .env("XDG_CACHE_HOME", &format!("{root}/.cache"));
+    let run = test.run();
+    run.status(0)
+        .stderr_has("starts no nested workspace")
+        .stdout_has("https://4567-me-cruddur-abc123.ws-eu.gitpod.example");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "ports visibility 4567:public\n"
+    );
+}
