@@ -222,7 +222,9 @@ impl Target {
             publish: bindings.iter().map(Binding::publish_arg).collect(),
             user: ws.options.container_user.clone(),
             run_args: ws.options.run_args.clone(),
-            init: ws.options.init,
+            // Always an init process: it reaps the zombies of detached tasks (the
+            // config can only ask for more, never for less).
+            init: true,
             privileged: ws.options.privileged,
             cap_add: ws.options.cap_add.clone(),
             security_opt: ws.options.security_opt.clone(),

@@ -87,9 +87,10 @@ impl Repo {
     {
         let mut cmd = Command::new(devboot_bin());
         let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
-        cmd.args(&args)
-            .arg("--workspace-folder")
+        // The workspace folder goes first: after the args it would end up in `exec`'s command.
+        cmd.arg("--workspace-folder")
             .arg(self.dir.path())
+            .args(&args)
             .env("NO_COLOR", "1")
             .env("DEVBOOT_ENGINE", &self.engine)
             // Keep devboot's own files (locks, persisted env) inside the test.

@@ -447,3 +447,97 @@ fn gitpod_task_hook_applies_visibility_via_recording_gp_stand_in() {
         "ports visibility 4567:public\n"
     );
 }
+
+#[test]
+fn exec_and_logs_run_in_the_workspace() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", GITPOD);
+    repo.devboot(["up", "--port-offset", "20400"]).status(0);
+    let run = repo.devboot([
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "pwd; echo \"$GITPOD_REPO_ROOT\"; exit 3",
+    ]);
+    assert_eq!(
+        run.status, 3,
+        "exec exits with the command's code: {}",
+        run.stderr
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0], lines[1],
+        "runs in the workspace folder: {}",
+        run.stdout
+    );
+    let logs = repo.devboot(["logs", "backend", "--tail", "50"]);
+    logs.status(0).stdout_has("Running on");
+    repo.devboot(["logs", "nope"])
+        .status(2)
+        .stderr_has("no task named `nope`");
+}
+
+#[test]
+fn two_ups_at_once_make_one_container() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", GITPOD);
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let a = scope.spawn(|| repo.devboot(["up", "--port-offset", "20500"]));
+        let b = scope.spawn(|| repo.devboot(["up", "--port-offset", "20500"]));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    for run in &runs {
+        run.status(0);
+    }
+    assert_eq!(repo.containers().len(), 1);
+    assert_eq!(repo.count("/tmp/init-count"), 1);
+}
+
+#[test]
+fn a_failing_build_keeps_its_log_and_makes_nothing() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/Dockerfile",
+        "FROM devboot/python-flask:bookworm\nRUN echo broken-step && false\n",
+    );
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "build": { "dockerfile": "Dockerfile" } }"#,
+    );
+    let run = repo.devboot(["up"]);
+    run.status(1)
+        .stderr_has("build | broken-step")
+        .stderr_has("the whole build output is in ");
+    let log = run
+        .stderr
+        .split("the whole build output is in ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim();
+    assert!(
+        std::fs::read_to_string(log)
+            .unwrap()
+            .contains("broken-step")
+    );
+    assert!(repo.containers().is_empty(), "no half-made container");
+}
+
+#[test]
+fn no_engine_answering_is_a_clear_error() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", GITPOD);
+    let run = repo.devboot_env(
+        ["up"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    run.status(1)
+        .stderr_has("does not answer")
+        .stderr_has("dockerd");
+    let run = repo.devboot_env(["up"], &[("PATH", "/nonexistent")]);
+    run.status(1)
+        .stderr_has("no container engine found (tried: docker)");
+}
