@@ -430,7 +430,12 @@ pub fn up(
     };
     let (resolved, exec) = target.exec_in(ws, &info);
     let ws = &resolved;
-    let seen = lifecycle::observe(engine, ws, &facts, exec.user.as_deref())?;
+    // A container made just now has run nothing yet: no need to ask it.
+    let seen = if matches!(action, Action::Created | Action::Recreated) {
+        Observed::default()
+    } else {
+        lifecycle::observe(engine, ws, &facts, exec.user.as_deref())?
+    };
     let runner = Runner {
         engine,
         workspace: ws,

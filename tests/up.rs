@@ -116,7 +116,16 @@ fn lifecycle_scenario(
             "status shows the dead server: {status}"
         );
     } else {
-        // The server was the container's own command: the container ended with it.
+        // The server was the container's own command: the container ends with it (the
+        // engine may take a moment to notice).
+        let mut status = status;
+        for _ in 0..100 {
+            if status["state"] == "exited" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            status = repo.devboot(["status", "--json"]).json();
+        }
         assert_eq!(status["state"], "exited", "{status}");
     }
     let run = repo.devboot(
