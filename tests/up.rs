@@ -21,8 +21,9 @@ ports:
     visibility: public
 "#;
 
-fn offset_args(offset: u16) -> Vec<String> {
-    vec!["--port-offset".into(), offset.to_string()]
+/// `devboot up --json` with the test's port offset.
+fn up_json(repo: &Repo, offset: u16) -> crate::harness::Run {
+    repo.devboot(["up", "--json", "--port-offset", &offset.to_string()])
 }
 
 /// The lifecycle every config variant must get right: first up, warm up, a killed server,
@@ -46,12 +47,7 @@ fn lifecycle_scenario(
     let frontend = format!("http://localhost:{}", 3000 + offset);
 
     // First up: JSON on stdout only, the backend answers, and it got its env.
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0);
     let report = run.json();
     assert_eq!(report["outcome"], "success", "{}", run.stdout);
@@ -82,12 +78,7 @@ fn lifecycle_scenario(
     );
 
     // Warm up: same container, nothing run again.
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0);
     assert_eq!(run.json()["action"], "reused");
     assert_eq!(repo.container(), id);
@@ -128,12 +119,7 @@ fn lifecycle_scenario(
         }
         assert_eq!(status["state"], "exited", "{status}");
     }
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0);
     if server == Server::Task {
         run.stderr_has("restarting");
@@ -167,12 +153,7 @@ fn lifecycle_scenario(
         .status(0)
         .stdout_has("stopped container");
     assert_eq!(repo.devboot(["status", "--json"]).json()["state"], "exited");
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0);
     assert_eq!(run.json()["action"], "started");
     assert_eq!(repo.container(), id);
@@ -187,12 +168,7 @@ fn lifecycle_scenario(
 
     // A config edit makes a new container, and says what changed.
     edit(repo);
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0).stderr_has("recreating");
     assert_eq!(run.json()["action"], "recreated");
     let new_id = repo.container();
