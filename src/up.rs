@@ -12,9 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -101,6 +99,8 @@ pub struct Target {
     pub build: Option<BuildPlan>,
     pub exec: ExecContext,
     pub port_offset: u16,
+    /// devboot's cache folder on the host (build logs).
+    pub cache_dir: PathBuf,
 }
 
 pub struct BuildPlan {
@@ -241,6 +241,7 @@ impl Target {
             build,
             exec,
             port_offset,
+            cache_dir: crate::dirs::cache_dir(host_env),
         })
     }
 
@@ -629,55 +630,39 @@ fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<()> {
                 build.tag,
                 build.dockerfile.display()
             ));
-            run_build(engine, build)
+            run_build(engine, build, &target.cache_dir)
         }
     }
 }
 
-fn run_build(engine: &Engine, build: &BuildPlan) -> Result<()> {
-    let mut child = engine
-        .command(&build.args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| EngineError::Spawn {
-            program: engine.program_name(),
-            source,
-        })?;
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let readers: Vec<Box<dyn Read + Send>> = vec![
-        Box::new(child.stdout.take().expect("piped")),
-        Box::new(child.stderr.take().expect("piped")),
-    ];
-    let mut log = String::new();
-    std::thread::scope(|scope| {
-        for reader in readers {
-            let tx = tx.clone();
-            scope.spawn(move || {
-                for line in BufReader::new(reader)
-                    .lines()
-                    .map_while(std::result::Result::ok)
-                {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        drop(tx);
-        for line in rx {
-            ui::line(&format!("build | {line}"));
-            log.push_str(&line);
-            log.push('\n');
-        }
+fn run_build(engine: &Engine, build: &BuildPlan, cache_dir: &std::path::Path) -> Result<()> {
+    // On a terminal one progress line shows the latest build step; elsewhere (CI, a
+    // start-up hook) every line is printed.
+    let progress = ui::stderr_is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
     });
-    let status = child.wait().map_err(|source| EngineError::Spawn {
+    let mut log = String::new();
+    let status = crate::process::stream_lines(&mut engine.command(&build.args), |line| {
+        match &progress {
+            Some(bar) => bar.set_message(format!("building {}: {}", build.tag, ui::redact(&line))),
+            None => ui::line(&format!("build | {line}")),
+        }
+        log.push_str(&line);
+        log.push('\n');
+    })
+    .map_err(|source| EngineError::Spawn {
         program: engine.program_name(),
         source,
     })?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
     if status.success() {
         return Ok(());
     }
-    let dir = crate::dirs::cache_dir(&crate::cli::host_env()).join("logs");
+    let dir = cache_dir.join("logs");
     let path = dir.join(format!("{}.build.log", build.tag));
     let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &log));
     let tail = log
