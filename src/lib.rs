@@ -18,6 +18,7 @@ pub mod error;
 pub mod expose;
 pub mod lifecycle;
 pub mod ports;
+pub mod process;
 pub mod template;
 pub mod ui;
 pub mod up;
