@@ -13,15 +13,27 @@ workspace=examples/cruddur
 devboot=target/release/devboot
 
 scripts/engine.sh
-scripts/base-image.sh
+
+# The backend image: the template's default when a registry can deliver it, else the
+# offline stand-in (Debian's python3 + Flask, built with debootstrap).
+image=python:3.11-slim-bookworm
+step "base image: trying to pull $image"
+if docker image inspect "$image" >/dev/null 2>&1 || timeout 120 docker pull -q "$image" >/dev/null 2>&1; then
+  note "using $image"
+else
+  note "no registry answers; using the offline stand-in devboot/python-flask:bookworm"
+  scripts/base-image.sh
+  image=devboot/python-flask:bookworm
+fi
+export DEVBOOT_IMAGE="$image"
 
 step "cargo build --release"
 cargo build --release --quiet
 
-step "devboot up --workspace-folder $workspace"
-"$devboot" up --workspace-folder "$workspace" --config ../configs/gitpod/.gitpod.yml
+step "devboot up --workspace-folder $workspace   (no config there: the built-in default)"
+"$devboot" up --workspace-folder "$workspace"
 
 step "checking the backend on port 4567"
-python3 scripts/check-cruddur.py http://127.0.0.1:4567 --origin "$("$devboot" url 3000 --workspace-folder "$workspace" --config ../configs/gitpod/.gitpod.yml)"
-note "the backend answers on http://localhost:4567/api/activities/home; stop it with:"
-note "  $devboot down --workspace-folder $workspace --config ../configs/gitpod/.gitpod.yml"
+python3 scripts/check-cruddur.py http://127.0.0.1:4567 --origin "$("$devboot" url 3000 --workspace-folder "$workspace")"
+note "the backend answers on http://localhost:4567/api/activities/home"
+note "stop it with: $devboot down --workspace-folder $workspace"

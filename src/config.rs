@@ -59,11 +59,14 @@ pub struct Loaded {
 
 /// Finds, reads, parses and lowers the workspace's config.
 pub fn load(options: &LoadOptions) -> Result<Loaded> {
-    let found = discover::discover(
+    let found = match discover::discover(
         &options.workspace_folder,
         options.config.as_deref(),
         options.format,
-    )?;
+    ) {
+        Err(Error::NoConfig { folder }) => return built_in(&folder, options),
+        found => found?,
+    };
     let context = Context {
         local_folder: options.workspace_folder.clone(),
         config_file: found.path.clone(),
@@ -72,6 +75,63 @@ pub fn load(options: &LoadOptions) -> Result<Loaded> {
     let mut loaded = load_file(&found.path, found.format, &context)?;
     loaded.note = found.note;
     Ok(loaded)
+}
+
+/// The zero-config default: a folder with no config but a recognizable Flask backend runs
+/// as the `flask-backend` template would have it, rendered in memory (nothing is written).
+/// The config's path is where `devboot init` would write it, so a later `init` keeps the
+/// container's identity.
+fn built_in(folder: &Path, options: &LoadOptions) -> Result<Loaded> {
+    let detected = crate::detect::detect(folder);
+    let template =
+        crate::template::find("flask-backend").expect("the flask-backend template is built in");
+    if detected.backend.is_none() {
+        return Err(Error::NoConfig {
+            folder: folder.to_path_buf(),
+        });
+    }
+    let mut answers = crate::template::Answers::defaults(&detected);
+    answers.formats = crate::template::Formats::Gitpod;
+    if let Some(image) = options
+        .host_env
+        .get(crate::template::IMAGE_VAR)
+        .filter(|i| !i.is_empty())
+    {
+        answers.image.clone_from(image);
+    }
+    let rendered = crate::template::render(template, &answers).map_err(|e| Error::Usage {
+        message: format!("the built-in flask-backend template failed: {e}"),
+        help: None,
+    })?;
+    let gitpod = rendered
+        .into_iter()
+        .find(|f| f.path == Path::new(".gitpod.yml"))
+        .expect("flask-backend writes a .gitpod.yml");
+    let path = folder.join(".gitpod.yml");
+    let context = Context {
+        local_folder: folder.to_path_buf(),
+        config_file: path.clone(),
+        host_env: options.host_env.clone(),
+    };
+    let file = SourceFile::new(&path, gitpod.contents);
+    let mut diagnostics = Diagnostics::default();
+    let document = parse(&file, Format::Gitpod, &mut diagnostics);
+    let workspace = document
+        .as_ref()
+        .and_then(|doc| gitpod::lower(doc, &context, &mut diagnostics));
+    match (workspace, document) {
+        (Some(workspace), Some(document)) if !diagnostics.has_errors() => Ok(Loaded {
+            workspace,
+            diagnostics,
+            note: Some(format!(
+                "no config in {}: using devboot's built-in flask-backend template (image {}; nothing written); `devboot init` writes it out",
+                source::display_path(folder),
+                answers.image
+            )),
+            document,
+        }),
+        _ => Err(Error::Config(diagnostics)),
+    }
 }
 
 /// Reads, parses and lowers one config file of a known format.

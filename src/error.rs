@@ -35,7 +35,7 @@ pub enum Error {
     Config(Diagnostics),
 
     /// No config file was found and none was given.
-    #[error("no devcontainer.json or .gitpod.yml found in {}", folder.display())]
+    #[error("no devcontainer.json or .gitpod.yml found in {}, and no Flask backend to run without one", folder.display())]
     NoConfig { folder: PathBuf },
 
     /// Several `.devcontainer/<name>/devcontainer.json` exist and none was chosen.

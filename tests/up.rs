@@ -526,3 +526,41 @@ fn no_engine_answering_is_a_clear_error() {
     run.status(1)
         .stderr_has("no container engine found (tried: docker)");
 }
+
+#[test]
+fn zero_config_runs_the_example_with_the_built_in_template() {
+    let repo = Repo::example();
+    let image = [("DEVBOOT_IMAGE", "devboot/python-flask:bookworm")];
+    let run = repo.devboot_env(["up", "--json", "--port-offset", "20600"], &image);
+    run.status(0)
+        .stderr_has("using devboot's built-in flask-backend template")
+        .stderr_has("`devboot init` writes it out");
+    assert_eq!(run.json()["action"], "created");
+    let frontend = format!("http://localhost:{}", 3000 + 20600);
+    let response = get_ok(
+        4567 + 20600,
+        "/api/activities/home",
+        &[("Origin", &frontend)],
+        Duration::from_secs(10),
+    );
+    assert_home_feed(&response);
+    assert_eq!(
+        response.header("Access-Control-Allow-Origin"),
+        Some(frontend.as_str())
+    );
+    assert!(
+        !repo.path().join(".gitpod.yml").exists(),
+        "nothing was written"
+    );
+    let warm = repo.devboot_env(["up", "--json", "--port-offset", "20600"], &image);
+    assert_eq!(warm.json()["action"], "reused");
+}
+
+#[test]
+fn zero_config_on_an_empty_folder_suggests_init() {
+    let empty = crate::harness::Test::new();
+    let run = empty.args(["up"]).run();
+    run.status(2)
+        .stderr_has("no devcontainer.json or .gitpod.yml found in")
+        .stderr_has("devboot init");
+}

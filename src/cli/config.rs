@@ -146,6 +146,9 @@ pub(crate) fn summary(ws: &Workspace) -> String {
     }
     for stage in &ws.stages {
         for lane in &stage.lanes {
+            for (name, value) in &lane.env {
+                let _ = writeln!(out, "task       {} env {name}={value}", lane.name);
+            }
             for step in &lane.steps {
                 let command = match &step.command {
                     Command::Shell(s) => s.lines().next().unwrap_or_default().to_string(),
