@@ -366,6 +366,15 @@ pub fn up(
                 Action::Recreated,
             )
         }
+        Some(info)
+            if !info.state.running
+                && !options.rebuild
+                && info.label(LABEL_HASH) == Some(target.spec.hash().as_str()) =>
+        {
+            // Starting publishes the same ports again: say clearly when one is taken now.
+            check_ports(engine, &target, Some(&info))?;
+            start_if_stopped(engine, info)?
+        }
         Some(info) => match info.label(LABEL_HASH) {
             Some(hash) if hash != target.spec.hash() && !options.no_recreate => {
                 let old: Option<ContainerSpec> = info
@@ -447,8 +456,9 @@ pub fn up(
         crate::expose::apply_visibility(&target.environment, &target.bindings, host_env);
     }
     let ports = wait_for_ports(engine, &target, ws, &facts, &result.lanes, options.wait)?;
+    // Only a port seen answering is announced (and maybe opened): with --no-wait nothing is.
     for (binding, report) in target.bindings.iter().zip(&ports) {
-        if report.state == "ready" || options.wait.is_none() {
+        if report.state == "ready" {
             crate::expose::announce(
                 binding,
                 &report.url,
@@ -494,9 +504,10 @@ fn recreate(
     old: &ContainerInfo,
     options: &UpOptions,
 ) -> Result<ContainerInfo> {
-    // Build first: a failed build leaves the old container as it was.
-    ensure_image(engine, target, options.rebuild)?;
+    // Ports first (cheap, and a build can take minutes), then the build: a failure of
+    // either leaves the old container as it was.
     check_ports(engine, target, Some(old))?;
+    ensure_image(engine, target, options.rebuild)?;
     engine.remove(&old.id)?;
     create(engine, target, Some(old), options)
 }
@@ -510,8 +521,8 @@ fn create(
     options: &UpOptions,
 ) -> Result<ContainerInfo> {
     if old.is_none() {
-        ensure_image(engine, target, options.rebuild)?;
         check_ports(engine, target, None)?;
+        ensure_image(engine, target, options.rebuild)?;
     }
     let args = target.spec.run_args(&target.name, &target.id_labels);
     if let Err(err) = engine.call(&args) {
@@ -625,11 +636,12 @@ fn run_build(engine: &Engine, build: &BuildPlan) -> Result<()> {
 }
 
 /// Fails before anything is made when a host port is taken by something other than the
-/// workspace's own (old) container.
+/// workspace's own (old) container. Binding the address is the test (it sees processes and
+/// docker's proxy alike); the engine is asked only about a taken port, to name the
+/// container holding it.
 fn check_ports(engine: &Engine, target: &Target, ours: Option<&ContainerInfo>) -> Result<()> {
     for binding in &target.bindings {
-        let last = binding.host_port + (binding.port.end - binding.port.port);
-        for host_port in binding.host_port..=last {
+        for host_port in binding.host_port..=binding.last_host_port() {
             let ip = if binding.host_ip.is_empty() {
                 "0.0.0.0"
             } else {
@@ -661,8 +673,9 @@ fn wants_http(binding: &Binding) -> bool {
 }
 
 /// Waits until every published port accepts a connection (and answers HTTP when it should),
-/// one progress line per port on a terminal. On timeout the error names the port and shows
-/// the last lines of the task most likely to serve it.
+/// one progress line per port on a terminal. On timeout the error names the port, says what
+/// the container shows on it, and shows the last lines of the task most likely to serve it.
+/// A range is not waited for: it lists ports that may be served, not ones that must be.
 fn wait_for_ports(
     engine: &Engine,
     target: &Target,
@@ -674,113 +687,184 @@ fn wait_for_ports(
     let deadline = wait.map(|w| Instant::now() + w);
     let mut reports = Vec::new();
     for binding in &target.bindings {
-        let url = target.environment.url(binding.host_port);
         let state = match deadline {
-            None => "not checked",
-            Some(deadline) => {
-                let label = binding
-                    .port
-                    .label
-                    .as_ref()
-                    .map(|l| format!(" ({l})"))
-                    .unwrap_or_default();
+            Some(deadline) if !binding.port.is_range() => {
+                let addr = binding.probe_addr();
                 let progress = indicatif::ProgressBar::new_spinner().with_message(format!(
-                    "waiting for port {}{label} on {}",
+                    "waiting for port {}{} on {addr}",
                     binding.port.port,
-                    binding.probe_addr()
+                    label_suffix(binding)
                 ));
                 progress.enable_steady_tick(Duration::from_millis(120));
-                let addr = binding.probe_addr();
-                let ready = ports::wait_tcp(addr, deadline)
-                    && (!wants_http(binding) || ports::wait_http(addr, deadline));
+                let served = ports::wait_tcp(addr, deadline);
+                let ready = served && (!wants_http(binding) || ports::wait_http(addr, deadline));
                 progress.finish_and_clear();
                 if !ready {
-                    let task = likely_server(ws, lanes, binding.port.port);
-                    let tail = task
-                        .as_ref()
-                        .and_then(|t| lifecycle::lane_ids(ws).get(t).cloned())
-                        .map(|id| {
-                            lifecycle::log_tail(engine, facts, target.exec.user.as_deref(), &id, 15)
-                        })
-                        .unwrap_or_default();
-                    return Err(Error::PortNotReady {
-                        port: binding.port.port,
-                        label: binding.port.label.clone(),
-                        seconds: wait.unwrap_or_default().as_secs(),
-                        task,
-                        tail,
-                    });
+                    return Err(not_ready(
+                        engine, target, ws, facts, lanes, binding, served, wait,
+                    ));
                 }
                 "ready"
             }
+            _ => "not checked",
         };
-        reports.push(PortReport {
-            port: binding.port.port,
-            end: binding.port.is_range().then_some(binding.port.end),
-            host_ip: binding.host_ip.clone(),
-            host_port: binding.host_port,
-            label: binding.port.label.clone(),
-            visibility: binding.port.visibility,
-            url,
+        reports.push(report(
+            target,
+            binding,
+            binding.host_port,
+            &binding.host_ip,
             state,
-        });
+        ));
     }
     Ok(reports)
 }
 
-/// Where each port of a container stands now, without waiting: `not served` (nothing
-/// accepts connections), `served` (something does), `ready` (and answers HTTP when the
-/// port should). Host ports are read from the container when it publishes them.
-pub fn observe_ports(target: &Target, info: Option<&ContainerInfo>) -> Vec<PortReport> {
-    let mut out = Vec::new();
-    for binding in &target.bindings {
-        let key = format!("{}/tcp", binding.port.port);
-        let published = info
-            .and_then(|i| i.network_settings.ports.get(&key))
-            .and_then(Option::as_ref)
-            .and_then(|b| b.first());
-        let mut bound = binding.clone();
-        if let Some(p) = published {
-            bound.host_port = p.host_port.parse().unwrap_or(binding.host_port);
-            bound.host_ip = if p.host_ip.is_empty() {
-                "0.0.0.0".into()
-            } else {
-                p.host_ip.clone()
-            };
-        }
-        let running = info.is_some_and(|i| i.state.running);
-        let addr = bound.probe_addr();
-        let state = if !running || !ports::wait_tcp(addr, Instant::now()) {
-            "not served"
-        } else if wants_http(&bound) && !ports::http_responds(addr, Duration::from_millis(500)) {
-            "served"
-        } else {
-            "ready"
-        };
-        out.push(PortReport {
-            port: binding.port.port,
-            end: binding.port.is_range().then_some(binding.port.end),
-            host_ip: bound.host_ip.clone(),
-            host_port: bound.host_port,
-            label: binding.port.label.clone(),
-            visibility: binding.port.visibility,
-            url: target.environment.url(bound.host_port),
-            state,
-        });
-    }
-    out
+fn label_suffix(binding: &Binding) -> String {
+    binding
+        .port
+        .label
+        .as_ref()
+        .map(|l| format!(" ({l})"))
+        .unwrap_or_default()
 }
 
-/// The lane most likely to serve `port`: one whose commands mention it, else the only
-/// long-running one.
+fn report(
+    target: &Target,
+    binding: &Binding,
+    host_port: u16,
+    host_ip: &str,
+    state: &'static str,
+) -> PortReport {
+    PortReport {
+        port: binding.port.port,
+        end: binding.port.is_range().then_some(binding.port.end),
+        host_ip: host_ip.to_string(),
+        host_port,
+        label: binding.port.label.clone(),
+        visibility: binding.port.visibility,
+        url: target.environment.url(host_port),
+        state,
+    }
+}
+
+/// The error for a port that did not get ready: what the container shows on that port (one
+/// exec reading its socket table) and the last lines of the task most likely to serve it.
+#[allow(clippy::too_many_arguments)]
+fn not_ready(
+    engine: &Engine,
+    target: &Target,
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    lanes: &[LaneReport],
+    binding: &Binding,
+    served: bool,
+    wait: Option<Duration>,
+) -> Error {
+    let port = binding.port.port;
+    let user = target.exec.user.as_deref();
+    let sockets = engine
+        .exec_capture(
+            &facts.id,
+            user,
+            &EnvMap::new(),
+            &["sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"],
+        )
+        .ok();
+    let listening = sockets
+        .as_deref()
+        .map(|text| ports::listening_addresses(text, port));
+    let reason = match listening.as_deref() {
+        _ if served => Some(format!(
+            "it accepts connections on {} but does not answer HTTP there",
+            binding.probe_addr()
+        )),
+        Some([]) => Some(format!("nothing listens on port {port} in the container")),
+        Some(addresses) if addresses.iter().all(std::net::IpAddr::is_loopback) => Some(format!(
+            "in the container it listens on {} only, which the host cannot reach: make it listen on 0.0.0.0",
+            addresses
+                .iter()
+                .map(|a| std::net::SocketAddr::new(*a, port).to_string())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )),
+        _ => None,
+    };
+    let task = likely_server(ws, lanes, port);
+    let tail = task
+        .as_ref()
+        .and_then(|t| lifecycle::lane_ids(ws).get(t).cloned())
+        .map(|id| lifecycle::log_tail(engine, facts, user, &id, 15))
+        .unwrap_or_default();
+    Error::PortNotReady {
+        port,
+        label: binding.port.label.clone(),
+        seconds: wait.unwrap_or_default().as_secs(),
+        reason,
+        task,
+        tail,
+    }
+}
+
+/// Where each port of a container stands now, without waiting: `not served` (nothing
+/// accepts connections), `served` (something does), `ready` (and answers HTTP when the
+/// port should). Host ports are read from the container when it publishes them. The ports
+/// are probed in parallel: a served port that stays silent costs a fraction of a second.
+pub fn observe_ports(target: &Target, info: Option<&ContainerInfo>) -> Vec<PortReport> {
+    let running = info.is_some_and(|i| i.state.running);
+    std::thread::scope(|scope| {
+        let probes: Vec<_> = target
+            .bindings
+            .iter()
+            .map(|binding| {
+                scope.spawn(move || {
+                    let key = format!("{}/tcp", binding.port.port);
+                    let published = info
+                        .and_then(|i| i.network_settings.ports.get(&key))
+                        .and_then(Option::as_ref)
+                        .and_then(|b| b.first());
+                    let mut bound = binding.clone();
+                    if let Some(p) = published {
+                        bound.host_port = p.host_port.parse().unwrap_or(binding.host_port);
+                        bound.host_ip = if p.host_ip.is_empty() {
+                            "0.0.0.0".into()
+                        } else {
+                            p.host_ip.clone()
+                        };
+                    }
+                    let addr = bound.probe_addr();
+                    let state = if !running {
+                        "not served"
+                    } else if wants_http(&bound)
+                        && ports::http_responds(addr, Duration::from_millis(500))
+                    {
+                        "ready"
+                    } else if !ports::tcp_served(addr) {
+                        "not served"
+                    } else if wants_http(&bound) {
+                        "served"
+                    } else {
+                        "ready"
+                    };
+                    report(target, binding, bound.host_port, &bound.host_ip, state)
+                })
+            })
+            .collect();
+        probes
+            .into_iter()
+            .map(|p| p.join().expect("a port probe does not panic"))
+            .collect()
+    })
+}
+
+/// The lane most likely to serve `port`: one whose commands mention it (as a number, not
+/// inside a longer one), else the only long-running one.
 fn likely_server(ws: &Workspace, lanes: &[LaneReport], port: u16) -> Option<String> {
-    let needle = port.to_string();
     for stage in &ws.stages {
         for lane in &stage.lanes {
             if lane
                 .steps
                 .iter()
-                .any(|s| s.command.to_string().contains(&needle))
+                .any(|s| mentions_number(&s.command.to_string(), port))
             {
                 return Some(lane.name.clone());
             }
@@ -791,6 +875,68 @@ fn likely_server(ws: &Workspace, lanes: &[LaneReport], port: u16) -> Option<Stri
         .filter(|l| l.state == lifecycle::LaneState::Running)
         .collect();
     (running.len() == 1).then(|| running[0].name.clone())
+}
+
+/// True when `text` holds `number` with no digit right before or after it.
+fn mentions_number(text: &str, number: u16) -> bool {
+    let needle = number.to_string();
+    text.match_indices(&needle).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit()) && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+/// The host port a running container publishes container port `port` on.
+pub fn published_host_port(info: &ContainerInfo, port: u16) -> Option<u16> {
+    info.network_settings
+        .ports
+        .get(&format!("{port}/tcp"))?
+        .as_ref()?
+        .first()?
+        .host_port
+        .parse()
+        .ok()
+}
+
+/// The port offset a container was made with, read back from the spec devboot labelled it
+/// with: the difference between a published host port and the one the config asks for.
+pub fn port_offset_of(target: &Target, info: &ContainerInfo) -> Option<u16> {
+    let spec: ContainerSpec = serde_json::from_str(info.label(LABEL_SPEC)?).ok()?;
+    spec.publish.iter().find_map(|publish| {
+        // `ip:host:container`, `[v6]:host:container`, ranges as `a-b`.
+        let mut parts = publish.rsplitn(3, ':');
+        let container = parts.next()?.split('-').next()?.parse::<u16>().ok()?;
+        let host = parts.next()?.split('-').next()?.parse::<u16>().ok()?;
+        let binding = target.bindings.iter().find(|b| b.port.port == container)?;
+        host.checked_sub(binding.host_port.checked_sub(target.port_offset)?)
+    })
+}
+
+/// The target of a workspace as it exists: commands that look at a workspace (`ports`,
+/// `url`, `env`, `status`) see the host ports and URLs its container was made with, also
+/// when `up` had a `--port-offset`. `offset` given by the user wins. Without an engine (or a
+/// container), the config's ports with `offset` (or none) are used.
+pub fn existing_target(
+    ws: &Workspace,
+    host_env: &EnvMap,
+    persisted: &Persisted,
+    engine: Option<&Engine>,
+    offset: Option<u16>,
+) -> Result<(Target, Option<ContainerInfo>)> {
+    let target = Target::new(ws, host_env, offset.unwrap_or(0), persisted)?;
+    let Some(engine) = engine else {
+        return Ok((target, None));
+    };
+    let info = target.find(engine)?;
+    let found = match (&info, offset) {
+        (Some(info), None) => port_offset_of(&target, info).filter(|o| *o != 0),
+        _ => None,
+    };
+    match found {
+        Some(offset) => Ok((Target::new(ws, host_env, offset, persisted)?, info)),
+        None => Ok((target, info)),
+    }
 }
 
 /// Holds a per-workspace lock file for the life of `up`: a second `up` waits for it.
