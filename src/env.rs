@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::workspace::EnvMap;
+use crate::workspace::{EnvMap, Workspace};
 
 /// Output formats of `devboot env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +110,39 @@ pub fn masked(vars: &EnvMap, secret_names: &[String]) -> EnvMap {
             (k.clone(), if secret { MASK.to_string() } else { v.clone() })
         })
         .collect()
+}
+
+/// Values to mask in everything devboot prints: persisted values set with `--secret` or
+/// with a secret-looking name, and values of secret-looking names anywhere in the
+/// workspace's environment (container env, remote env, every task's env) or in `more`
+/// (e.g. the running container's own environment).
+pub fn secret_values<'a>(
+    ws: &Workspace,
+    persisted: &EnvMap,
+    secret_names: &[String],
+    more: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<String> {
+    let mut values: Vec<String> = persisted
+        .iter()
+        .filter(|(k, _)| secret_names.contains(k) || looks_secret(k))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let lanes = ws.stages.iter().flat_map(|s| &s.lanes).flat_map(|l| &l.env);
+    let config = ws.container_env.iter().chain(&ws.remote_env).chain(lanes);
+    for (k, v) in config {
+        if looks_secret(k) {
+            values.push(v.clone());
+        }
+    }
+    for (k, v) in more {
+        if looks_secret(k) {
+            values.push(v.clone());
+        }
+    }
+    // Longest first, so that a secret containing another one is masked whole.
+    values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    values.dedup();
+    values
 }
 
 /// One persisted variable.
