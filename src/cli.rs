@@ -45,8 +45,16 @@ pub(crate) struct Global {
     /// The config file to use, instead of discovering one.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
-    /// Which config format to use when the folder has both.
-    #[arg(long, global = true, value_enum)]
+    /// Which config format to use when the folder has both. (Not `--format`: that is
+    /// `devboot env`'s output format, and clap cannot hold one global and one local
+    /// `--format`.)
+    #[arg(
+        long = "config-format",
+        id = "config_format",
+        global = true,
+        value_enum,
+        value_name = "FORMAT"
+    )]
     format: Option<FormatArg>,
     /// Say more: `-v` prints how many engine commands ran.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
