@@ -60,10 +60,16 @@ fn quote_fish(value: &str) -> String {
 }
 
 /// A `.env` value docker compose reads back as written: single quotes (literal, no
-/// interpolation, newlines allowed) when the value has no `'` or `\`; otherwise double
-/// quotes with `\\`, `\"`, `\n` and `\$` escapes, as compose v2 reads them.
+/// interpolation, newlines allowed) when the value has no `'`, `\` or carriage return;
+/// otherwise double quotes with `\\`, `\"`, `\n`, `\r` and `\$` escapes, as compose v2
+/// reads them. (A carriage return is escaped because readers that open the file as text,
+/// like python-dotenv under docker-compose 1.x, turn a raw one into a newline.)
+///
+/// docker-compose 1.x (python-dotenv) reads every value the same except one with a `$`
+/// that needs double quotes: it keeps the backslash of `\$`. No spelling satisfies both
+/// there; compose v2 is the one in use.
 fn quote_dotenv(value: &str) -> String {
-    if !value.contains(['\'', '\\']) {
+    if !value.contains(['\'', '\\', '\r']) {
         return format!("'{value}'");
     }
     let mut out = String::with_capacity(value.len() + 2);
@@ -73,6 +79,7 @@ fn quote_dotenv(value: &str) -> String {
             '\\' => out.push_str(r"\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str(r"\n"),
+            '\r' => out.push_str(r"\r"),
             '$' => out.push_str(r"\$"),
             c => out.push(c),
         }
@@ -267,6 +274,7 @@ mod tests {
         assert_eq!(quote_fish(r"a\b'c"), r"'a\\b\'c'");
         assert_eq!(quote_dotenv("a b\n$c"), "'a b\n$c'");
         assert_eq!(quote_dotenv("it's\n$c\\"), r#""it's\n\$c\\""#);
+        assert_eq!(quote_dotenv("a\r\nb"), r#""a\r\nb""#);
     }
 
     #[test]
