@@ -5,7 +5,9 @@
 
 mod devcontainer;
 mod engine;
+mod env;
 mod gitpod;
 mod harness;
+mod ports;
 mod schema;
 mod up;
