@@ -8,8 +8,8 @@
 //! offsets' spread), so tests running in parallel never want the same host port:
 //! 30000 local CORS, 30010 Gitpod, 30020 Codespaces, 30030 failing `gp`, 30040 public vs
 //! private, 30050/30060 taken by a listener, 30070 taken by a container, 30090 timeout,
-//! 30100 loopback-only server, 30110 `--no-wait` and states, 30120 open-browser (`env.rs`
-//! uses 30200 and up).
+//! 30100 loopback-only server, 30110 `--no-wait` and states, 30120 open-browser, 30130 devcontainer
+//! ports (`env.rs` uses 30200 and up).
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, TcpListener, TcpStream};
@@ -451,6 +451,82 @@ fn private_port_is_bound_to_loopback_and_public_port_to_every_address() {
     assert!(
         refused.is_err(),
         "the private port must not be reachable on {other}:{private}"
+    );
+}
+
+/// devcontainer.json's three sources of ports, merged: `appPort` with an address (public)
+/// and with a host port of its own, `forwardPorts`, a `portsAttributes` range, and a port
+/// whose `onAutoForward` is `ignore` (known, never published).
+const DEVCONTAINER_PORTS: &str = r#"{
+  "image": "devboot/python-flask:bookworm",
+  "appPort": ["0.0.0.0:4567:4567", "8080:80"],
+  "forwardPorts": [3000, 6000],
+  "portsAttributes": {
+    "4567": { "label": "backend" },
+    "5000-5002": { "label": "workers" },
+    "6000": { "onAutoForward": "ignore" }
+  },
+  "containerEnv": { "FRONTEND_URL": "${portUrl:3000}", "WEB_URL": "${portUrl:80}" },
+  "postStartCommand": "cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &"
+}
+"#;
+
+#[test]
+fn devcontainer_ports_are_published_as_configured() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", DEVCONTAINER_PORTS);
+    let offset = 30130;
+    // Only what is published matters here: nothing serves 80, 3000 or the range.
+    let run = repo.devboot(up_args(offset, &["--no-wait", "--json"]));
+    run.status(0);
+    let ports = run.json()["ports"].clone();
+    let published: Vec<u64> = ports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(published, vec![3000, 4567, 80, 5000], "{ports}");
+    assert_eq!(port_entry(&ports, 4567)["hostIp"], "0.0.0.0");
+    assert_eq!(port_entry(&ports, 4567)["visibility"], "public");
+    assert_eq!(port_entry(&ports, 3000)["hostIp"], "127.0.0.1");
+    assert_eq!(port_entry(&ports, 80)["hostPort"], 8080 + offset);
+    assert_eq!(port_entry(&ports, 80)["url"], "http://localhost:38210");
+    assert_eq!(port_entry(&ports, 5000)["end"], 5002);
+    assert_eq!(port_entry(&ports, 5000)["hostPort"], 5000 + offset);
+
+    let docker_port = repo.engine_cmd(&["port", &repo.container()]);
+    for expected in [
+        "4567/tcp -> 0.0.0.0:34697",
+        "3000/tcp -> 127.0.0.1:33130",
+        "80/tcp -> 127.0.0.1:38210",
+        "5000/tcp -> 127.0.0.1:35130",
+        "5001/tcp -> 127.0.0.1:35131",
+        "5002/tcp -> 127.0.0.1:35132",
+    ] {
+        assert!(
+            docker_port.contains(expected),
+            "{expected} in:\n{docker_port}"
+        );
+    }
+    assert!(!docker_port.contains("6000/tcp"), "{docker_port}");
+
+    // `${portUrl:N}` follows a host port of its own too.
+    assert_eq!(repo.sh("printenv WEB_URL").trim(), "http://localhost:38210");
+    assert_eq!(
+        repo.devboot(["url", "5001"]).status(0).stdout.trim(),
+        "http://localhost:35131"
+    );
+    let response = get_ok(
+        4567 + offset,
+        "/api/activities/home",
+        &[("Origin", "http://localhost:33130")],
+        Duration::from_secs(10),
+    );
+    assert_home_feed(&response);
+    assert_eq!(
+        response.header("Access-Control-Allow-Origin"),
+        Some("http://localhost:33130")
     );
 }
 
