@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's main command: bring up the Cruddur example with devboot.
-# For now it stops at `devboot config` (what devboot makes of the workspace);
-# once `devboot up` exists, the last step becomes up + a check of port 4567.
+# It makes a container engine answer, prepares the offline base image, builds
+# devboot, brings the example up and checks the backend on port 4567.
 #
 # usage: scripts/demo.sh
 set -euo pipefail
@@ -18,10 +18,10 @@ scripts/base-image.sh
 step "cargo build --release"
 cargo build --release --quiet
 
-step "devboot config --workspace-folder $workspace"
-"$devboot" config --workspace-folder "$workspace"
-# Later, instead of the step above:
-#   step "devboot up --workspace-folder $workspace"
-#   "$devboot" up --workspace-folder "$workspace"
-#   step "checking the backend on port 4567"
-#   scripts/check-cruddur.py http://127.0.0.1:4567 --origin "<FRONTEND_URL devboot sets>"
+step "devboot up --workspace-folder $workspace"
+"$devboot" up --workspace-folder "$workspace" --config ../configs/gitpod/.gitpod.yml
+
+step "checking the backend on port 4567"
+python3 scripts/check-cruddur.py http://127.0.0.1:4567 --origin "$("$devboot" url 3000 --workspace-folder "$workspace" --config ../configs/gitpod/.gitpod.yml)"
+note "the backend answers on http://localhost:4567/api/activities/home; stop it with:"
+note "  $devboot down --workspace-folder $workspace --config ../configs/gitpod/.gitpod.yml"

@@ -22,13 +22,15 @@ set -euo pipefail
 
 image="${DEVBOOT_BASE_IMAGE:-devboot/python-flask:bookworm}"
 
-if ! command -v podman >/dev/null 2>&1; then
+# catatonit is podman's init process (`--init`, which devboot always asks for); Debian
+# only recommends it, and apt_install skips recommendations.
+if ! command -v podman >/dev/null 2>&1 || [ ! -x /usr/libexec/podman/catatonit ]; then
   step "podman: installing podman with apt"
   if is_root; then
-    apt_install podman containernetworking-plugins
+    apt_install podman containernetworking-plugins catatonit
   else
     # Rootless podman needs user namespaces mapped, its own network and storage.
-    apt_install podman containernetworking-plugins uidmap slirp4netns fuse-overlayfs
+    apt_install podman containernetworking-plugins catatonit uidmap slirp4netns fuse-overlayfs
   fi
 fi
 

@@ -11,6 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/engine.sh
 scripts/base-image.sh
+# podman is optional: its smoke test says why it skips when podman cannot run here.
+scripts/podman.sh || note "podman is not usable here; the podman smoke test will skip"
 
 # rustfmt and clippy are rustup components a minimal toolchain may lack.
 ensure_component() {

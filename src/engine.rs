@@ -162,7 +162,7 @@ impl Engine {
             });
         }
         Err(EngineError::Failed {
-            command: self.describe(&args),
+            command: self.short(&args),
             code: output.status.code().unwrap_or(-1),
             stderr,
         })
@@ -170,6 +170,19 @@ impl Engine {
 
     pub fn program_name(&self) -> String {
         self.kind.program().to_string()
+    }
+
+    /// `docker run`, `podman container inspect`: the program and its subcommand words, for
+    /// error messages (the whole command line is long and may hold secrets).
+    pub fn short<S: AsRef<OsStr>>(&self, args: &[S]) -> String {
+        let mut words = vec![self.program_name()];
+        for arg in args.iter().map(|a| a.as_ref().to_string_lossy()).take(2) {
+            if arg.starts_with('-') {
+                break;
+            }
+            words.push(arg.into_owned());
+        }
+        words.join(" ")
     }
 
     /// `docker a b c` as shown in messages, with `-e NAME=value` values hidden.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod expose;
 pub mod lifecycle;
 pub mod ports;
+pub mod process;
 pub mod ui;
 pub mod up;
 pub mod workspace;

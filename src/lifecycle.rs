@@ -20,9 +20,8 @@
 //!   `cd` and `export` carry over, as in a Gitpod terminal.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex, mpsc};
+
+use std::sync::Mutex;
 
 use serde::Serialize;
 
@@ -716,43 +715,17 @@ impl Runner<'_> {
         name: &str,
         index: usize,
     ) -> std::io::Result<(i32, Vec<String>)> {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let (tx, rx) = mpsc::channel::<String>();
-        let tail = Arc::new(Mutex::new(std::collections::VecDeque::new()));
-        let readers: Vec<Box<dyn Read + Send>> = vec![
-            Box::new(child.stdout.take().expect("piped")),
-            Box::new(child.stderr.take().expect("piped")),
-        ];
-        std::thread::scope(|scope| {
-            for reader in readers {
-                let tx = tx.clone();
-                scope.spawn(move || {
-                    for line in BufReader::new(reader).lines() {
-                        let Ok(line) = line else { break };
-                        if tx.send(line).is_err() {
-                            break;
-                        }
-                    }
-                });
+        let mut tail = std::collections::VecDeque::new();
+        let status = crate::process::stream_lines(cmd, |line| {
+            self.output.line(name, index, &line);
+            tail.push_back(line);
+            if tail.len() > TAIL_LINES {
+                tail.pop_front();
             }
-            drop(tx);
-            for line in rx {
-                self.output.line(name, index, &line);
-                let mut tail = tail.lock().expect("not poisoned");
-                tail.push_back(line);
-                if tail.len() > TAIL_LINES {
-                    tail.pop_front();
-                }
-            }
-        });
-        let status = child.wait()?;
+        })?;
+        // Killed by a signal: report it as a shell would (128 + signal), SIGKILL when unknown.
         let code = status.code().unwrap_or(128 + 9);
-        let tail = tail.lock().expect("not poisoned").iter().cloned().collect();
-        Ok((code, tail))
+        Ok((code, tail.into_iter().collect()))
     }
 }
 

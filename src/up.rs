@@ -12,9 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -52,6 +50,9 @@ pub enum Action {
     Recreated,
     Started,
     Reused,
+    /// Run from a task of the Gitpod workspace this `.gitpod.yml` describes: Gitpod runs the
+    /// tasks; devboot made no container, only applied visibility.
+    InGitpod,
 }
 
 /// A published port, as reported.
@@ -98,6 +99,8 @@ pub struct Target {
     pub build: Option<BuildPlan>,
     pub exec: ExecContext,
     pub port_offset: u16,
+    /// devboot's cache folder on the host (build logs).
+    pub cache_dir: PathBuf,
 }
 
 pub struct BuildPlan {
@@ -219,7 +222,9 @@ impl Target {
             publish: bindings.iter().map(Binding::publish_arg).collect(),
             user: ws.options.container_user.clone(),
             run_args: ws.options.run_args.clone(),
-            init: ws.options.init,
+            // Always an init process: it reaps the zombies of detached tasks (the
+            // config can only ask for more, never for less).
+            init: true,
             privileged: ws.options.privileged,
             cap_add: ws.options.cap_add.clone(),
             security_opt: ws.options.security_opt.clone(),
@@ -236,6 +241,7 @@ impl Target {
             build,
             exec,
             port_offset,
+            cache_dir: crate::dirs::cache_dir(host_env),
         })
     }
 
@@ -328,6 +334,9 @@ pub fn up(
     options: &UpOptions,
 ) -> Result<UpReport> {
     let target = Target::new(ws, host_env, options.port_offset, persisted)?;
+    if runs_inside_its_own_gitpod(ws, host_env) {
+        return Ok(in_gitpod(engine, ws, &target, host_env));
+    }
     let output = Output::new(ws);
     let _lock = lock(host_env, &target.devcontainer_id)?;
 
@@ -431,7 +440,12 @@ pub fn up(
     };
     let (resolved, exec) = target.exec_in(ws, &info);
     let ws = &resolved;
-    let seen = lifecycle::observe(engine, ws, &facts, exec.user.as_deref())?;
+    // A container made just now has run nothing yet: no need to ask it.
+    let seen = if matches!(action, Action::Created | Action::Recreated) {
+        Observed::default()
+    } else {
+        lifecycle::observe(engine, ws, &facts, exec.user.as_deref())?
+    };
     let runner = Runner {
         engine,
         workspace: ws,
@@ -480,6 +494,66 @@ pub fn up(
         ports,
         engine_calls: engine.calls(),
     })
+}
+
+/// True when devboot runs inside the Gitpod workspace of this very `.gitpod.yml` (a task of
+/// it ran `devboot up`): Gitpod already runs its tasks, and a nested workspace would run
+/// them twice.
+fn runs_inside_its_own_gitpod(ws: &Workspace, host_env: &EnvMap) -> bool {
+    ws.format == Format::Gitpod
+        && host_env
+            .get("GITPOD_WORKSPACE_ID")
+            .is_some_and(|v| !v.is_empty())
+        && host_env
+            .get("GITPOD_REPO_ROOT")
+            .is_some_and(|root| std::path::Path::new(root) == ws.local_folder)
+}
+
+/// What `up` does inside its own Gitpod workspace: apply the configured visibilities and
+/// show the resolved environment, and say so.
+fn in_gitpod(engine: &Engine, ws: &Workspace, target: &Target, host_env: &EnvMap) -> UpReport {
+    ui::note(
+        "running inside the Gitpod workspace of this .gitpod.yml: Gitpod runs its tasks, so devboot starts no nested workspace; it applies port visibility and the environment",
+    );
+    let applied = crate::expose::apply_visibility(&target.environment, &target.bindings, host_env);
+    for call in &applied {
+        ui::note(&format!("applied: {call}"));
+    }
+    let env: Vec<String> = target
+        .spec
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !env.is_empty() {
+        ui::note(&format!(
+            "workspace environment (eval \"$(devboot env)\" puts it in a shell): {}",
+            env.join(" ")
+        ));
+    }
+    UpReport {
+        container_id: String::new(),
+        container_name: String::new(),
+        action: Action::InGitpod,
+        image: target.spec.image.clone(),
+        workspace_folder: ws.local_folder.display().to_string(),
+        environment: target.environment.name(),
+        tasks: Vec::new(),
+        ports: observe_ports(target, None)
+            .into_iter()
+            .map(|mut p| {
+                // Gitpod's own ports: the workspace serves them directly.
+                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], p.port));
+                p.state = if ports::tcp_served(addr) {
+                    "ready"
+                } else {
+                    "not served"
+                };
+                p
+            })
+            .collect(),
+        engine_calls: engine.calls(),
+    }
 }
 
 fn start_if_stopped(engine: &Engine, info: ContainerInfo) -> Result<(ContainerInfo, Action)> {
@@ -567,55 +641,39 @@ fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<()> {
                 build.tag,
                 build.dockerfile.display()
             ));
-            run_build(engine, build)
+            run_build(engine, build, &target.cache_dir)
         }
     }
 }
 
-fn run_build(engine: &Engine, build: &BuildPlan) -> Result<()> {
-    let mut child = engine
-        .command(&build.args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| EngineError::Spawn {
-            program: engine.program_name(),
-            source,
-        })?;
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let readers: Vec<Box<dyn Read + Send>> = vec![
-        Box::new(child.stdout.take().expect("piped")),
-        Box::new(child.stderr.take().expect("piped")),
-    ];
-    let mut log = String::new();
-    std::thread::scope(|scope| {
-        for reader in readers {
-            let tx = tx.clone();
-            scope.spawn(move || {
-                for line in BufReader::new(reader)
-                    .lines()
-                    .map_while(std::result::Result::ok)
-                {
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        drop(tx);
-        for line in rx {
-            ui::line(&format!("build | {line}"));
-            log.push_str(&line);
-            log.push('\n');
-        }
+fn run_build(engine: &Engine, build: &BuildPlan, cache_dir: &std::path::Path) -> Result<()> {
+    // On a terminal one progress line shows the latest build step; elsewhere (CI, a
+    // start-up hook) every line is printed.
+    let progress = ui::stderr_is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
     });
-    let status = child.wait().map_err(|source| EngineError::Spawn {
+    let mut log = String::new();
+    let status = crate::process::stream_lines(&mut engine.command(&build.args), |line| {
+        match &progress {
+            Some(bar) => bar.set_message(format!("building {}: {}", build.tag, ui::redact(&line))),
+            None => ui::line(&format!("build | {line}")),
+        }
+        log.push_str(&line);
+        log.push('\n');
+    })
+    .map_err(|source| EngineError::Spawn {
         program: engine.program_name(),
         source,
     })?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
     if status.success() {
         return Ok(());
     }
-    let dir = crate::dirs::cache_dir(&crate::cli::host_env()).join("logs");
+    let dir = cache_dir.join("logs");
     let path = dir.join(format!("{}.build.log", build.tag));
     let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &log));
     let tail = log

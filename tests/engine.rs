@@ -43,6 +43,11 @@ impl Repo {
     /// A copy of `examples/cruddur` (the Flask backend, no config).
     pub fn example() -> Repo {
         require_engine();
+        Repo::example_on(&engine())
+    }
+
+    /// The same, driven through another engine CLI (`podman`).
+    pub fn example_on(engine: &str) -> Repo {
         let dir = tempfile::Builder::new()
             .prefix("devboot-e2e-")
             .tempdir()
@@ -50,7 +55,7 @@ impl Repo {
         copy_dir(&example_dir(), dir.path());
         Repo {
             dir,
-            engine: engine(),
+            engine: engine.to_string(),
         }
     }
 
@@ -82,9 +87,10 @@ impl Repo {
     {
         let mut cmd = Command::new(devboot_bin());
         let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
-        cmd.args(&args)
-            .arg("--workspace-folder")
+        // The workspace folder goes first: after the args it would end up in `exec`'s command.
+        cmd.arg("--workspace-folder")
             .arg(self.dir.path())
+            .args(&args)
             .env("NO_COLOR", "1")
             .env("DEVBOOT_ENGINE", &self.engine)
             // Keep devboot's own files (locks, persisted env) inside the test.

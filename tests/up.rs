@@ -21,15 +21,24 @@ ports:
     visibility: public
 "#;
 
-fn offset_args(offset: u16) -> Vec<String> {
-    vec!["--port-offset".into(), offset.to_string()]
+/// `devboot up --json` with the test's port offset.
+fn up_json(repo: &Repo, offset: u16) -> crate::harness::Run {
+    repo.devboot(["up", "--json", "--port-offset", &offset.to_string()])
 }
 
 /// The lifecycle every config variant must get right: first up, warm up, a killed server,
 /// down and up, a config edit.
+/// Where the backend runs: in a task/hook devboot started, or as the image's own command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Task,
+    ImageCommand,
+}
+
 fn lifecycle_scenario(
     repo: &Repo,
     offset: u16,
+    server: Server,
     once_counter: &str,
     start_counter: &str,
     edit: &dyn Fn(&Repo),
@@ -38,12 +47,7 @@ fn lifecycle_scenario(
     let frontend = format!("http://localhost:{}", 3000 + offset);
 
     // First up: JSON on stdout only, the backend answers, and it got its env.
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0);
     let report = run.json();
     assert_eq!(report["outcome"], "success", "{}", run.stdout);
@@ -74,12 +78,7 @@ fn lifecycle_scenario(
     );
 
     // Warm up: same container, nothing run again.
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0);
     assert_eq!(run.json()["action"], "reused");
     assert_eq!(repo.container(), id);
@@ -96,23 +95,37 @@ fn lifecycle_scenario(
         "flask is down: {down:?}"
     );
     let status = repo.devboot(["status", "--json"]).json();
-    let states: Vec<&str> = status["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["state"].as_str().unwrap())
-        .collect();
-    assert!(
-        states.contains(&"stopped"),
-        "status shows the dead server: {status}"
-    );
-    let run = repo.devboot(
-        ["up"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
-    run.status(0).stderr_has("restarting");
+    if server == Server::Task {
+        let states: Vec<&str> = status["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["state"].as_str().unwrap())
+            .collect();
+        assert!(
+            states.contains(&"stopped"),
+            "status shows the dead server: {status}"
+        );
+    } else {
+        // The server was the container's own command: the container ends with it (the
+        // engine may take a moment to notice).
+        let mut status = status;
+        for _ in 0..100 {
+            if status["state"] == "exited" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            status = repo.devboot(["status", "--json"]).json();
+        }
+        assert_eq!(status["state"], "exited", "{status}");
+    }
+    let run = up_json(repo, offset);
+    run.status(0);
+    if server == Server::Task {
+        run.stderr_has("restarting");
+    } else {
+        assert_eq!(run.json()["action"], "started");
+    }
     assert_home_feed(&get_ok(
         port,
         "/api/activities/home",
@@ -122,14 +135,16 @@ fn lifecycle_scenario(
     assert_eq!(repo.count(once_counter), 1);
     let status = repo.devboot(["status", "--json"]).json();
     assert_eq!(status["state"], "running");
-    assert!(
-        status["tasks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["state"] == "running"),
-        "{status}"
-    );
+    if server == Server::Task {
+        assert!(
+            status["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["state"] == "running"),
+            "{status}"
+        );
+    }
     assert_eq!(status["ports"][0]["state"], "ready", "{status}");
 
     // down, then up: the same container starts again; per-start work runs, run-once not.
@@ -138,12 +153,7 @@ fn lifecycle_scenario(
         .status(0)
         .stdout_has("stopped container");
     assert_eq!(repo.devboot(["status", "--json"]).json()["state"], "exited");
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0);
     assert_eq!(run.json()["action"], "started");
     assert_eq!(repo.container(), id);
@@ -158,12 +168,7 @@ fn lifecycle_scenario(
 
     // A config edit makes a new container, and says what changed.
     edit(repo);
-    let run = repo.devboot(
-        ["up", "--json"]
-            .into_iter()
-            .map(String::from)
-            .chain(offset_args(offset)),
-    );
+    let run = up_json(repo, offset);
     run.status(0).stderr_has("recreating");
     assert_eq!(run.json()["action"], "recreated");
     let new_id = repo.container();
@@ -191,12 +196,82 @@ fn gitpod_config_lifecycle() {
     lifecycle_scenario(
         &repo,
         20000,
+        Server::Task,
         "/tmp/init-count",
         "/tmp/before-count",
         &|repo| {
             repo.write(
                 ".gitpod.yml",
                 &GITPOD.replace("image:", "env:\n  GREETING: hello\nimage:"),
+            );
+        },
+    );
+}
+
+const DEVCONTAINER_IMAGE: &str = r#"{
+  // The backend started by a hook, in the background: devboot tracks what it left running.
+  "name": "cruddur-image",
+  "image": "devboot/python-flask:bookworm",
+  "forwardPorts": [4567],
+  "portsAttributes": { "4567": { "label": "backend" } },
+  "containerEnv": { "FRONTEND_URL": "${portUrl:3000}", "BACKEND_URL": "${portUrl:4567}" },
+  "onCreateCommand": "echo x >> /tmp/oncreate-count",
+  "postStartCommand": "echo x >> /tmp/poststart-count; cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &"
+}
+"#;
+
+const DEVCONTAINER_BUILD: &str = r#"{
+  // The backend is the image's own command (overrideCommand: false).
+  "name": "cruddur-build",
+  "build": { "dockerfile": "../backend-flask/Dockerfile", "context": "../backend-flask" },
+  "overrideCommand": false,
+  "forwardPorts": [4567],
+  "portsAttributes": { "4567": { "label": "backend" } },
+  "containerEnv": { "FRONTEND_URL": "${portUrl:3000}", "BACKEND_URL": "${portUrl:4567}" },
+  "onCreateCommand": ["sh", "-c", "echo x >> /tmp/oncreate-count"],
+  "postStartCommand": { "count": "echo x >> /tmp/poststart-count", "hello": ["echo", "hello"] }
+}
+"#;
+
+#[test]
+fn devcontainer_image_lifecycle() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", DEVCONTAINER_IMAGE);
+    lifecycle_scenario(
+        &repo,
+        20100,
+        Server::Task,
+        "/tmp/oncreate-count",
+        "/tmp/poststart-count",
+        &|repo| {
+            repo.write(
+                ".devcontainer/devcontainer.json",
+                &DEVCONTAINER_IMAGE.replace(
+                    "\"containerEnv\": {",
+                    "\"containerEnv\": { \"GREETING\": \"hi\",",
+                ),
+            );
+        },
+    );
+}
+
+#[test]
+fn devcontainer_build_lifecycle() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", DEVCONTAINER_BUILD);
+    lifecycle_scenario(
+        &repo,
+        20200,
+        Server::ImageCommand,
+        "/tmp/oncreate-count",
+        "/tmp/poststart-count",
+        &|repo| {
+            // A Dockerfile edit is a config edit too: a new image, so a new container.
+            let path = repo.path().join("backend-flask/Dockerfile");
+            let text = std::fs::read_to_string(&path).unwrap();
+            repo.write(
+                "backend-flask/Dockerfile",
+                &format!("{text}\nLABEL edited=yes\n"),
             );
         },
     );
@@ -251,4 +326,203 @@ fn json_error_goes_to_stdout_and_logs_to_stderr() {
     );
     run.stderr_has("error: image devboot/does-not-exist:never is not available");
     assert!(repo.containers().is_empty(), "nothing was made");
+}
+
+/// Why podman cannot run the smoke test here, if it cannot.
+fn podman_unavailable() -> Option<String> {
+    let info = std::process::Command::new("podman").arg("info").output();
+    match info {
+        Err(e) => {
+            return Some(format!(
+                "podman is not installed ({e}); scripts/podman.sh installs it"
+            ));
+        }
+        Ok(out) if !out.status.success() => {
+            return Some(format!(
+                "`podman info` fails: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(_) => {}
+    }
+    let image = std::process::Command::new("podman")
+        .args(["image", "exists", "devboot/python-flask:bookworm"])
+        .status();
+    if !image.is_ok_and(|s| s.success()) {
+        return Some(
+            "podman has no devboot/python-flask:bookworm image; scripts/podman.sh imports it"
+                .into(),
+        );
+    }
+    None
+}
+
+#[test]
+fn podman_smoke() {
+    if let Some(reason) = podman_unavailable() {
+        eprintln!("SKIPPED podman_smoke: {reason}");
+        return;
+    }
+    let repo = Repo::example_on("podman");
+    repo.write(".gitpod.yml", GITPOD);
+    let run = repo.devboot([
+        "up",
+        "--engine",
+        "podman",
+        "--json",
+        "--port-offset",
+        "20300",
+    ]);
+    run.status(0);
+    assert_eq!(run.json()["action"], "created");
+    assert_home_feed(&get_ok(
+        4567 + 20300,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+    let warm = repo.devboot([
+        "up",
+        "--engine",
+        "podman",
+        "--json",
+        "--port-offset",
+        "20300",
+    ]);
+    warm.status(0);
+    assert_eq!(warm.json()["action"], "reused");
+    assert_eq!(repo.count("/tmp/init-count"), 1);
+    repo.devboot(["down", "--engine", "podman", "--remove"])
+        .status(0);
+    assert!(repo.containers().is_empty());
+}
+
+#[test]
+fn gitpod_task_hook_applies_visibility_via_recording_gp_stand_in() {
+    // `gp` cannot exist here (it talks to Gitpod's supervisor): a stand-in records its argv.
+    let test = crate::harness::Test::new().file(
+        ".gitpod.yml",
+        "tasks:\n  - name: hook\n    command: devboot up\nports:\n  - port: 4567\n    visibility: public\n",
+    );
+    let bin = test.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = test.path().join("gp.log");
+    let gp = bin.join("gp");
+    std::fs::write(
+        &gp,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&gp, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let root = test.path().display().to_string();
+    let test = test
+        .args(["up"])
+        .env("PATH", &path)
+        .env("GITPOD_WORKSPACE_ID", "me-cruddur-abc123")
+        .env("GITPOD_WORKSPACE_CLUSTER_HOST", "ws-eu.gitpod.example")
+        .env("GITPOD_REPO_ROOT", &root)
+        .env("XDG_CACHE_HOME", &format!("{root}/.cache"));
+    let run = test.run();
+    run.status(0)
+        .stderr_has("starts no nested workspace")
+        .stdout_has("https://4567-me-cruddur-abc123.ws-eu.gitpod.example");
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "ports visibility 4567:public\n"
+    );
+}
+
+#[test]
+fn exec_and_logs_run_in_the_workspace() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", GITPOD);
+    repo.devboot(["up", "--port-offset", "20400"]).status(0);
+    let run = repo.devboot([
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "pwd; echo \"$GITPOD_REPO_ROOT\"; exit 3",
+    ]);
+    assert_eq!(
+        run.status, 3,
+        "exec exits with the command's code: {}",
+        run.stderr
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(
+        lines[0], lines[1],
+        "runs in the workspace folder: {}",
+        run.stdout
+    );
+    let logs = repo.devboot(["logs", "backend", "--tail", "50"]);
+    logs.status(0).stdout_has("Running on");
+    repo.devboot(["logs", "nope"])
+        .status(2)
+        .stderr_has("no task named `nope`");
+}
+
+#[test]
+fn two_ups_at_once_make_one_container() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", GITPOD);
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let a = scope.spawn(|| repo.devboot(["up", "--port-offset", "20500"]));
+        let b = scope.spawn(|| repo.devboot(["up", "--port-offset", "20500"]));
+        vec![a.join().unwrap(), b.join().unwrap()]
+    });
+    for run in &runs {
+        run.status(0);
+    }
+    assert_eq!(repo.containers().len(), 1);
+    assert_eq!(repo.count("/tmp/init-count"), 1);
+}
+
+#[test]
+fn a_failing_build_keeps_its_log_and_makes_nothing() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/Dockerfile",
+        "FROM devboot/python-flask:bookworm\nRUN echo broken-step && false\n",
+    );
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "build": { "dockerfile": "Dockerfile" } }"#,
+    );
+    let run = repo.devboot(["up"]);
+    run.status(1)
+        .stderr_has("build | broken-step")
+        .stderr_has("the whole build output is in ");
+    let log = run
+        .stderr
+        .split("the whole build output is in ")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .trim();
+    assert!(
+        std::fs::read_to_string(log)
+            .unwrap()
+            .contains("broken-step")
+    );
+    assert!(repo.containers().is_empty(), "no half-made container");
+}
+
+#[test]
+fn no_engine_answering_is_a_clear_error() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", GITPOD);
+    let run = repo.devboot_env(
+        ["up"],
+        &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")],
+    );
+    run.status(1)
+        .stderr_has("does not answer")
+        .stderr_has("dockerd");
+    let run = repo.devboot_env(["up"], &[("PATH", "/nonexistent")]);
+    run.status(1)
+        .stderr_has("no container engine found (tried: docker)");
 }

@@ -60,12 +60,24 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
             started: info.state.started_at.clone(),
         };
         let seen = if info.state.running {
-            lifecycle::observe(&engine, ws, &facts, target.exec.user.as_deref())?
+            match lifecycle::observe(&engine, ws, &facts, target.exec.user.as_deref()) {
+                Ok(seen) => seen,
+                // It stopped between the inspect and the exec: report it stopped.
+                Err(_)
+                    if !engine
+                        .inspect_container(&info.id)?
+                        .is_some_and(|i| i.state.running) =>
+                {
+                    status.state = "exited".into();
+                    lifecycle::Observed::default()
+                }
+                Err(e) => return Err(e.into()),
+            }
         } else {
             lifecycle::Observed::default()
         };
         status.tasks = lifecycle::states(ws, &facts, &seen);
-        if !info.state.running {
+        if status.state != "running" {
             for task in &mut status.tasks {
                 if task.state == LaneState::Running {
                     task.state = LaneState::Stopped;

@@ -108,6 +108,19 @@ fn summary(report: &UpReport) -> String {
         up::Action::Recreated => "recreated",
         up::Action::Started => "started",
         up::Action::Reused => "already running",
+        up::Action::InGitpod => {
+            let mut out = String::from(
+                "inside this .gitpod.yml's own Gitpod workspace: no container made, Gitpod runs the tasks\n",
+            );
+            for port in &report.ports {
+                let _ = writeln!(
+                    out,
+                    "  port {:<24} {:<11} {}",
+                    port.port, port.state, port.url
+                );
+            }
+            return out;
+        }
     };
     let _ = writeln!(
         out,
