@@ -187,8 +187,10 @@ pub fn expand_port_urls(value: &str, url: impl Fn(u16) -> String) -> String {
 }
 
 /// True when an HTTP request to `addr` gets any HTTP response (a 404 counts: something
-/// serves HTTP there).
-pub fn http_responds(addr: SocketAddr, timeout: Duration) -> bool {
+/// serves HTTP there). With `tls` (a port whose protocol is https) devboot cannot complete
+/// a handshake, so any answer to the request counts: a TLS server replies to plain text
+/// with an alert record or an HTTP 400, and only a server that reads it answers at all.
+pub fn http_responds(addr: SocketAddr, timeout: Duration, tls: bool) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
         return false;
     };
@@ -202,13 +204,16 @@ pub fn http_responds(addr: SocketAddr, timeout: Duration) -> bool {
         return false;
     }
     let mut head = [0u8; 5];
+    if tls {
+        return stream.read(&mut head).is_ok_and(|n| n > 0);
+    }
     stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
-/// Waits until `addr` answers HTTP, or `deadline` passes.
-pub fn wait_http(addr: SocketAddr, deadline: Instant) -> bool {
+/// Waits until `addr` answers HTTP (see [`http_responds`]), or `deadline` passes.
+pub fn wait_http(addr: SocketAddr, deadline: Instant, tls: bool) -> bool {
     loop {
-        if http_responds(addr, Duration::from_secs(2)) {
+        if http_responds(addr, Duration::from_secs(2), tls) {
             return true;
         }
         if Instant::now() >= deadline {
@@ -371,6 +376,35 @@ mod tests {
             url_of(&b, &Environment::Local, 4567, 10),
             "http://localhost:4577"
         );
+    }
+
+    /// A server that accepts, reads the request and answers `reply` (then closes).
+    fn one_shot_server(reply: &'static [u8]) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut request = [0u8; 64];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(reply);
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn http_and_tls_answers() {
+        let second = Duration::from_secs(5);
+        assert!(http_responds(
+            one_shot_server(b"HTTP/1.0 404 Not Found\r\n\r\n"),
+            second,
+            false
+        ));
+        // A TLS alert record (fatal, decode_error) is no HTTP, but it is an https answer.
+        let alert: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32];
+        assert!(!http_responds(one_shot_server(alert), second, false));
+        assert!(http_responds(one_shot_server(alert), second, true));
+        assert!(!http_responds(one_shot_server(b""), second, true));
     }
 
     #[test]

@@ -57,6 +57,11 @@ fn wants_http(binding: &Binding) -> bool {
     binding.port.protocol.is_some() || binding.port.label.is_some()
 }
 
+/// Whether the port's server speaks TLS (`protocol: https`).
+fn tls(binding: &Binding) -> bool {
+    binding.port.protocol == Some(crate::workspace::Protocol::Https)
+}
+
 /// Waits until every published port accepts a connection (and answers HTTP when it should),
 /// one progress line per port on a terminal. On timeout the error names the port, says what
 /// the container shows on it, and shows the last lines of the task most likely to serve it.
@@ -82,7 +87,8 @@ pub(super) fn wait_for_ports(
                 ));
                 progress.enable_steady_tick(Duration::from_millis(120));
                 let served = ports::wait_tcp(addr, deadline);
-                let ready = served && (!wants_http(binding) || ports::wait_http(addr, deadline));
+                let ready = served
+                    && (!wants_http(binding) || ports::wait_http(addr, deadline, tls(binding)));
                 progress.finish_and_clear();
                 if !ready {
                     return Err(not_ready(
@@ -160,8 +166,9 @@ fn not_ready(
         .map(|text| ports::listening_addresses(text, port));
     let reason = match listening.as_deref() {
         _ if served => Some(format!(
-            "it accepts connections on {} but does not answer HTTP there",
-            binding.probe_addr()
+            "it accepts connections on {} but does not answer {} there",
+            binding.probe_addr(),
+            if tls(binding) { "HTTPS" } else { "HTTP" }
         )),
         Some([]) => Some(format!("nothing listens on port {port} in the container")),
         Some(addresses) if addresses.iter().all(std::net::IpAddr::is_loopback) => Some(format!(
@@ -220,7 +227,7 @@ pub fn observe_ports(target: &Target, info: Option<&ContainerInfo>) -> Vec<PortR
                     let state = if !running {
                         "not served"
                     } else if wants_http(&bound)
-                        && ports::http_responds(addr, Duration::from_millis(500))
+                        && ports::http_responds(addr, Duration::from_millis(500), tls(&bound))
                     {
                         "ready"
                     } else if !ports::tcp_served(addr) {
