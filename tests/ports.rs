@@ -819,6 +819,15 @@ fn no_wait_then_ports_states_and_ports_await() {
     assert!(line("5000").contains(" served "), "{table}");
     assert!(line("6001").contains("not served"), "{table}");
 
+    // Waiting for the named raw port: it is served, but never answers HTTP, and the
+    // error says exactly that.
+    repo.devboot(up_args(offset, &["--wait-timeout", "2"]))
+        .status(1)
+        .stderr_has("error: port 5000 (raw) did not answer within 2 s")
+        .stderr_has(
+            "caused by: it accepts connections on 127.0.0.1:35110 but does not answer HTTP there",
+        );
+
     // Stopped: nothing is served, and the URLs still follow the offset.
     repo.devboot(["down"]).status(0);
     let ports = repo.devboot(["ports", "--json"]).status(0).json();
