@@ -8,6 +8,7 @@ pub mod devcontainer;
 pub mod discover;
 pub mod gitpod;
 pub mod jsonc;
+pub mod lint;
 pub mod schema;
 pub mod source;
 pub mod substitute;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::workspace::EnvMap;
+use crate::workspace::{EnvMap, Workspace};
 
 /// Output formats of `devboot env`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,10 +60,16 @@ fn quote_fish(value: &str) -> String {
 }
 
 /// A `.env` value docker compose reads back as written: single quotes (literal, no
-/// interpolation, newlines allowed) when the value has no `'` or `\`; otherwise double
-/// quotes with `\\`, `\"`, `\n` and `\$` escapes, as compose v2 reads them.
+/// interpolation, newlines allowed) when the value has no `'`, `\` or carriage return;
+/// otherwise double quotes with `\\`, `\"`, `\n`, `\r` and `\$` escapes, as compose v2
+/// reads them. (A carriage return is escaped because readers that open the file as text,
+/// like python-dotenv under docker-compose 1.x, turn a raw one into a newline.)
+///
+/// docker-compose 1.x (python-dotenv) reads every value the same except one with a `$`
+/// that needs double quotes: it keeps the backslash of `\$`. No spelling satisfies both
+/// there; compose v2 is the one in use.
 fn quote_dotenv(value: &str) -> String {
-    if !value.contains(['\'', '\\']) {
+    if !value.contains(['\'', '\\', '\r']) {
         return format!("'{value}'");
     }
     let mut out = String::with_capacity(value.len() + 2);
@@ -73,6 +79,7 @@ fn quote_dotenv(value: &str) -> String {
             '\\' => out.push_str(r"\\"),
             '"' => out.push_str("\\\""),
             '\n' => out.push_str(r"\n"),
+            '\r' => out.push_str(r"\r"),
             '$' => out.push_str(r"\$"),
             c => out.push(c),
         }
@@ -110,6 +117,39 @@ pub fn masked(vars: &EnvMap, secret_names: &[String]) -> EnvMap {
             (k.clone(), if secret { MASK.to_string() } else { v.clone() })
         })
         .collect()
+}
+
+/// Values to mask in everything devboot prints: persisted values set with `--secret` or
+/// with a secret-looking name, and values of secret-looking names anywhere in the
+/// workspace's environment (container env, remote env, every task's env) or in `more`
+/// (e.g. the running container's own environment).
+pub fn secret_values<'a>(
+    ws: &Workspace,
+    persisted: &EnvMap,
+    secret_names: &[String],
+    more: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<String> {
+    let mut values: Vec<String> = persisted
+        .iter()
+        .filter(|(k, _)| secret_names.contains(k) || looks_secret(k))
+        .map(|(_, v)| v.clone())
+        .collect();
+    let lanes = ws.stages.iter().flat_map(|s| &s.lanes).flat_map(|l| &l.env);
+    let config = ws.container_env.iter().chain(&ws.remote_env).chain(lanes);
+    for (k, v) in config {
+        if looks_secret(k) {
+            values.push(v.clone());
+        }
+    }
+    for (k, v) in more {
+        if looks_secret(k) {
+            values.push(v.clone());
+        }
+    }
+    // Longest first, so that a secret containing another one is masked whole.
+    values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    values.dedup();
+    values
 }
 
 /// One persisted variable.
@@ -234,6 +274,7 @@ mod tests {
         assert_eq!(quote_fish(r"a\b'c"), r"'a\\b\'c'");
         assert_eq!(quote_dotenv("a b\n$c"), "'a b\n$c'");
         assert_eq!(quote_dotenv("it's\n$c\\"), r#""it's\n\$c\\""#);
+        assert_eq!(quote_dotenv("a\r\nb"), r#""a\r\nb""#);
     }
 
     #[test]

@@ -96,6 +96,8 @@ pub enum Error {
         port: u16,
         label: Option<String>,
         seconds: u64,
+        /// What the container shows on that port, when it says something useful.
+        reason: Option<String>,
         task: Option<String>,
         tail: Vec<String>,
     },
@@ -213,13 +215,21 @@ impl Error {
             Error::PortTaken { port, .. } => Diagnostic::error(self.to_string()).help(format!(
                 "stop what uses it, or publish every port shifted with --port-offset N (port {port} then listens on {port}+N)"
             )),
-            Error::PortNotReady { task, tail, .. } => {
+            Error::PortNotReady {
+                reason, task, tail, ..
+            } => {
                 let mut d = Diagnostic::error(self.to_string()).help(match task {
                     Some(task) => format!("it is probably served by task `{task}`: `devboot logs {task}` shows its output; --wait-timeout SECS waits longer"),
                     None => "check that a task starts a server on it listening on 0.0.0.0; --wait-timeout SECS waits longer".into(),
                 });
+                if let Some(reason) = reason {
+                    d = d.cause(reason.clone());
+                }
                 for line in tail {
-                    d = d.cause(line.clone());
+                    d = d.cause(match task {
+                        Some(task) => format!("{task} | {line}"),
+                        None => line.clone(),
+                    });
                 }
                 d
             }

@@ -19,7 +19,9 @@ pub fn apply_visibility(
     host_env: &EnvMap,
 ) -> Vec<String> {
     let mut done = Vec::new();
-    for binding in bindings {
+    // A range lists ports that may come and go; the hosted proxy applies its own default
+    // to those, and setting each port of a large range one call at a time is no help.
+    for binding in bindings.iter().filter(|b| !b.port.is_range()) {
         let visibility = match binding.port.visibility {
             Visibility::Public => "public",
             Visibility::Private => "private",

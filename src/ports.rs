@@ -86,18 +86,30 @@ pub struct Binding {
 }
 
 impl Binding {
-    /// The `docker run -p` value.
+    /// The `docker run -p` value (an IPv6 address in brackets, as docker wants it).
     pub fn publish_arg(&self) -> String {
         let port = &self.port;
+        let ip = if self.host_ip.contains(':') {
+            format!("[{}]", self.host_ip)
+        } else {
+            self.host_ip.clone()
+        };
         if port.is_range() {
-            let host_end = self.host_port + (port.end - port.port);
             format!(
-                "{}:{}-{}:{}-{}",
-                self.host_ip, self.host_port, host_end, port.port, port.end
+                "{ip}:{}-{}:{}-{}",
+                self.host_port,
+                self.last_host_port(),
+                port.port,
+                port.end
             )
         } else {
-            format!("{}:{}:{}", self.host_ip, self.host_port, port.port)
+            format!("{ip}:{}:{}", self.host_port, port.port)
         }
+    }
+
+    /// The last host port of the binding (the first one for a single port).
+    pub fn last_host_port(&self) -> u16 {
+        self.host_port + (self.port.end - self.port.port)
     }
 
     /// Host port of a container port inside this binding.
@@ -175,8 +187,10 @@ pub fn expand_port_urls(value: &str, url: impl Fn(u16) -> String) -> String {
 }
 
 /// True when an HTTP request to `addr` gets any HTTP response (a 404 counts: something
-/// serves HTTP there).
-pub fn http_responds(addr: SocketAddr, timeout: Duration) -> bool {
+/// serves HTTP there). With `tls` (a port whose protocol is https) devboot cannot complete
+/// a handshake, so any answer to the request counts: a TLS server replies to plain text
+/// with an alert record or an HTTP 400, and only a server that reads it answers at all.
+pub fn http_responds(addr: SocketAddr, timeout: Duration, tls: bool) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, timeout) else {
         return false;
     };
@@ -190,13 +204,16 @@ pub fn http_responds(addr: SocketAddr, timeout: Duration) -> bool {
         return false;
     }
     let mut head = [0u8; 5];
+    if tls {
+        return stream.read(&mut head).is_ok_and(|n| n > 0);
+    }
     stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
-/// Waits until `addr` answers HTTP, or `deadline` passes.
-pub fn wait_http(addr: SocketAddr, deadline: Instant) -> bool {
+/// Waits until `addr` answers HTTP (see [`http_responds`]), or `deadline` passes.
+pub fn wait_http(addr: SocketAddr, deadline: Instant, tls: bool) -> bool {
     loop {
-        if http_responds(addr, Duration::from_secs(2)) {
+        if http_responds(addr, Duration::from_secs(2), tls) {
             return true;
         }
         if Instant::now() >= deadline {
@@ -206,6 +223,10 @@ pub fn wait_http(addr: SocketAddr, deadline: Instant) -> bool {
     }
 }
 
+/// How long a connection must stay open, silent, to count as served. docker's proxy closes
+/// a connection to a port nothing serves within milliseconds; the margin is for a busy host.
+const SILENT_SERVER: Duration = Duration::from_millis(250);
+
 /// True when a server listens behind `addr`. Connecting is not enough: docker's userland
 /// proxy accepts on the host port while nothing listens in the container, then closes the
 /// connection at once. So a connection that is closed right away does not count; one that
@@ -214,7 +235,7 @@ pub fn tcp_served(addr: SocketAddr) -> bool {
     let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
         return false;
     };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
+    let _ = stream.set_read_timeout(Some(SILENT_SERVER));
     let mut byte = [0u8; 1];
     match stream.read(&mut byte) {
         Ok(0) => false,
@@ -239,6 +260,52 @@ pub fn wait_tcp(addr: SocketAddr, deadline: Instant) -> bool {
         }
         std::thread::sleep(pause.min(deadline - now));
         pause = (pause * 2).min(Duration::from_millis(250));
+    }
+}
+
+/// Where something listens on `port` inside a container, from the text of its
+/// `/proc/net/tcp` and `/proc/net/tcp6` (the kernel's socket tables, as `gp ports await` reads
+/// them): the local addresses of the sockets in state LISTEN, e.g. `127.0.0.1` or `0.0.0.0`.
+pub fn listening_addresses(proc_net_tcp: &str, port: u16) -> Vec<std::net::IpAddr> {
+    const LISTEN: &str = "0A";
+    let mut out = Vec::new();
+    for line in proc_net_tcp.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else {
+            continue;
+        };
+        let Some((ip, p)) = local.split_once(':') else {
+            continue;
+        };
+        if *state != LISTEN || u16::from_str_radix(p, 16) != Ok(port) {
+            continue;
+        }
+        if let Some(ip) = kernel_ip(ip)
+            && !out.contains(&ip)
+        {
+            out.push(ip);
+        }
+    }
+    out
+}
+
+/// An address as the kernel prints it in `/proc/net/tcp{,6}`: each 32-bit word in hex, in
+/// the machine's byte order.
+fn kernel_ip(hex: &str) -> Option<std::net::IpAddr> {
+    let word = |i: usize| -> Option<[u8; 4]> {
+        let text = hex.get(i * 8..i * 8 + 8)?;
+        Some(u32::from_str_radix(text, 16).ok()?.to_ne_bytes())
+    };
+    match hex.len() {
+        8 => Some(std::net::Ipv4Addr::from(word(0)?).into()),
+        32 => {
+            let mut bytes = [0u8; 16];
+            for i in 0..4 {
+                bytes[i * 4..i * 4 + 4].copy_from_slice(&word(i)?);
+            }
+            Some(std::net::Ipv6Addr::from(bytes).into())
+        }
+        _ => None,
     }
 }
 
@@ -308,6 +375,69 @@ mod tests {
         assert_eq!(
             url_of(&b, &Environment::Local, 4567, 10),
             "http://localhost:4577"
+        );
+    }
+
+    /// A server that accepts, reads the request and answers `reply` (then closes).
+    fn one_shot_server(reply: &'static [u8]) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            if let Ok((mut stream, _)) = listener.accept() {
+                let mut request = [0u8; 64];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(reply);
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn http_and_tls_answers() {
+        let second = Duration::from_secs(5);
+        assert!(http_responds(
+            one_shot_server(b"HTTP/1.0 404 Not Found\r\n\r\n"),
+            second,
+            false
+        ));
+        // A TLS alert record (fatal, decode_error) is no HTTP, but it is an https answer.
+        let alert: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32];
+        assert!(!http_responds(one_shot_server(alert), second, false));
+        assert!(http_responds(one_shot_server(alert), second, true));
+        assert!(!http_responds(one_shot_server(b""), second, true));
+    }
+
+    #[test]
+    fn ipv6_addresses_are_bracketed() {
+        let mut p = port(4567, 4567, Visibility::Private);
+        p.host_ip = Some("::1".into());
+        assert_eq!(bindings(&[p], 0)[0].publish_arg(), "[::1]:4567:4567");
+    }
+
+    #[cfg(target_endian = "little")]
+    #[test]
+    fn listening_addresses_from_proc_net_tcp() {
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:11D7 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1
+   1: 00000000:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1
+   2: 0100007F:11D7 0100007F:9C40 01 00000000:00000000 00:00000000 00000000     0        0 3 1
+   0: 00000000000000000000000001000000:11D7 00000000000000000000000000000000:0000 0A 0 0 0 0 0 4 1
+";
+        let at = |port| listening_addresses(text, port);
+        assert_eq!(
+            at(4567),
+            vec![
+                "127.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        assert_eq!(
+            at(5000),
+            vec!["0.0.0.0".parse::<std::net::IpAddr>().unwrap()]
+        );
+        assert!(
+            at(40000).is_empty(),
+            "an established connection is no listener"
         );
     }
 

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -24,8 +24,13 @@ use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::error::{Error, Result};
 use crate::lifecycle::{self, ContainerFacts, ExecContext, LaneReport, Observed, Output, Runner};
 use crate::ports::{self, Binding, Environment};
+
+mod published;
+
 use crate::ui;
 use crate::workspace::{EnvMap, Format, ImageSource, Lane, Visibility, Workspace};
+use published::{check_ports, wait_for_ports};
+pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
 
 /// What the user asked `up` to do beyond the defaults.
 #[derive(Debug, Clone, Default)]
@@ -375,6 +380,15 @@ pub fn up(
                 Action::Recreated,
             )
         }
+        Some(info)
+            if !info.state.running
+                && !options.rebuild
+                && info.label(LABEL_HASH) == Some(target.spec.hash().as_str()) =>
+        {
+            // Starting publishes the same ports again: say clearly when one is taken now.
+            check_ports(engine, &target, Some(&info))?;
+            start_if_stopped(engine, info)?
+        }
         Some(info) => match info.label(LABEL_HASH) {
             Some(hash) if hash != target.spec.hash() && !options.no_recreate => {
                 let old: Option<ContainerSpec> = info
@@ -461,8 +475,9 @@ pub fn up(
         crate::expose::apply_visibility(&target.environment, &target.bindings, host_env);
     }
     let ports = wait_for_ports(engine, &target, ws, &facts, &result.lanes, options.wait)?;
+    // Only a port seen answering is announced (and maybe opened): with --no-wait nothing is.
     for (binding, report) in target.bindings.iter().zip(&ports) {
-        if report.state == "ready" || options.wait.is_none() {
+        if report.state == "ready" {
             crate::expose::announce(
                 binding,
                 &report.url,
@@ -568,9 +583,10 @@ fn recreate(
     old: &ContainerInfo,
     options: &UpOptions,
 ) -> Result<ContainerInfo> {
-    // Build first: a failed build leaves the old container as it was.
-    ensure_image(engine, target, options.rebuild)?;
+    // Ports first (cheap, and a build can take minutes), then the build: a failure of
+    // either leaves the old container as it was.
     check_ports(engine, target, Some(old))?;
+    ensure_image(engine, target, options.rebuild)?;
     engine.remove(&old.id)?;
     create(engine, target, Some(old), options)
 }
@@ -584,8 +600,8 @@ fn create(
     options: &UpOptions,
 ) -> Result<ContainerInfo> {
     if old.is_none() {
-        ensure_image(engine, target, options.rebuild)?;
         check_ports(engine, target, None)?;
+        ensure_image(engine, target, options.rebuild)?;
     }
     let args = target.spec.run_args(&target.name, &target.id_labels);
     if let Err(err) = engine.call(&args) {
@@ -680,175 +696,6 @@ fn run_build(engine: &Engine, build: &BuildPlan, cache_dir: &std::path::Path) ->
         log: path,
         tail,
     })
-}
-
-/// Fails before anything is made when a host port is taken by something other than the
-/// workspace's own (old) container.
-fn check_ports(engine: &Engine, target: &Target, ours: Option<&ContainerInfo>) -> Result<()> {
-    for binding in &target.bindings {
-        let last = binding.host_port + (binding.port.end - binding.port.port);
-        for host_port in binding.host_port..=last {
-            let ip = if binding.host_ip.is_empty() {
-                "0.0.0.0"
-            } else {
-                binding.host_ip.as_str()
-            };
-            if std::net::TcpListener::bind((ip, host_port)).is_ok() {
-                continue;
-            }
-            let users = engine.containers_publishing(host_port).unwrap_or_default();
-            if let Some(ours) = ours
-                && users.iter().any(|u| u == ours.short_name())
-            {
-                continue;
-            }
-            return Err(Error::PortTaken {
-                port: host_port,
-                host_ip: ip.to_string(),
-                by: users.into_iter().next(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Whether a port must answer HTTP to count as ready: it says it speaks HTTP, or it has
-/// a name (a named port is a service someone will open).
-fn wants_http(binding: &Binding) -> bool {
-    binding.port.protocol.is_some() || binding.port.label.is_some()
-}
-
-/// Waits until every published port accepts a connection (and answers HTTP when it should),
-/// one progress line per port on a terminal. On timeout the error names the port and shows
-/// the last lines of the task most likely to serve it.
-fn wait_for_ports(
-    engine: &Engine,
-    target: &Target,
-    ws: &Workspace,
-    facts: &ContainerFacts,
-    lanes: &[LaneReport],
-    wait: Option<Duration>,
-) -> Result<Vec<PortReport>> {
-    let deadline = wait.map(|w| Instant::now() + w);
-    let mut reports = Vec::new();
-    for binding in &target.bindings {
-        let url = target.environment.url(binding.host_port);
-        let state = match deadline {
-            None => "not checked",
-            Some(deadline) => {
-                let label = binding
-                    .port
-                    .label
-                    .as_ref()
-                    .map(|l| format!(" ({l})"))
-                    .unwrap_or_default();
-                let progress = indicatif::ProgressBar::new_spinner().with_message(format!(
-                    "waiting for port {}{label} on {}",
-                    binding.port.port,
-                    binding.probe_addr()
-                ));
-                progress.enable_steady_tick(Duration::from_millis(120));
-                let addr = binding.probe_addr();
-                let ready = ports::wait_tcp(addr, deadline)
-                    && (!wants_http(binding) || ports::wait_http(addr, deadline));
-                progress.finish_and_clear();
-                if !ready {
-                    let task = likely_server(ws, lanes, binding.port.port);
-                    let tail = task
-                        .as_ref()
-                        .and_then(|t| lifecycle::lane_ids(ws).get(t).cloned())
-                        .map(|id| {
-                            lifecycle::log_tail(engine, facts, target.exec.user.as_deref(), &id, 15)
-                        })
-                        .unwrap_or_default();
-                    return Err(Error::PortNotReady {
-                        port: binding.port.port,
-                        label: binding.port.label.clone(),
-                        seconds: wait.unwrap_or_default().as_secs(),
-                        task,
-                        tail,
-                    });
-                }
-                "ready"
-            }
-        };
-        reports.push(PortReport {
-            port: binding.port.port,
-            end: binding.port.is_range().then_some(binding.port.end),
-            host_ip: binding.host_ip.clone(),
-            host_port: binding.host_port,
-            label: binding.port.label.clone(),
-            visibility: binding.port.visibility,
-            url,
-            state,
-        });
-    }
-    Ok(reports)
-}
-
-/// Where each port of a container stands now, without waiting: `not served` (nothing
-/// accepts connections), `served` (something does), `ready` (and answers HTTP when the
-/// port should). Host ports are read from the container when it publishes them.
-pub fn observe_ports(target: &Target, info: Option<&ContainerInfo>) -> Vec<PortReport> {
-    let mut out = Vec::new();
-    for binding in &target.bindings {
-        let key = format!("{}/tcp", binding.port.port);
-        let published = info
-            .and_then(|i| i.network_settings.ports.get(&key))
-            .and_then(Option::as_ref)
-            .and_then(|b| b.first());
-        let mut bound = binding.clone();
-        if let Some(p) = published {
-            bound.host_port = p.host_port.parse().unwrap_or(binding.host_port);
-            bound.host_ip = if p.host_ip.is_empty() {
-                "0.0.0.0".into()
-            } else {
-                p.host_ip.clone()
-            };
-        }
-        let running = info.is_some_and(|i| i.state.running);
-        let addr = bound.probe_addr();
-        let state = if !running || !ports::wait_tcp(addr, Instant::now()) {
-            "not served"
-        } else if wants_http(&bound) && !ports::http_responds(addr, Duration::from_millis(500)) {
-            "served"
-        } else {
-            "ready"
-        };
-        out.push(PortReport {
-            port: binding.port.port,
-            end: binding.port.is_range().then_some(binding.port.end),
-            host_ip: bound.host_ip.clone(),
-            host_port: bound.host_port,
-            label: binding.port.label.clone(),
-            visibility: binding.port.visibility,
-            url: target.environment.url(bound.host_port),
-            state,
-        });
-    }
-    out
-}
-
-/// The lane most likely to serve `port`: one whose commands mention it, else the only
-/// long-running one.
-fn likely_server(ws: &Workspace, lanes: &[LaneReport], port: u16) -> Option<String> {
-    let needle = port.to_string();
-    for stage in &ws.stages {
-        for lane in &stage.lanes {
-            if lane
-                .steps
-                .iter()
-                .any(|s| s.command.to_string().contains(&needle))
-            {
-                return Some(lane.name.clone());
-            }
-        }
-    }
-    let running: Vec<&LaneReport> = lanes
-        .iter()
-        .filter(|l| l.state == lifecycle::LaneState::Running)
-        .collect();
-    (running.len() == 1).then(|| running[0].name.clone())
 }
 
 /// Holds a per-workspace lock file for the life of `up`: a second `up` waits for it.

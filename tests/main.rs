@@ -6,8 +6,10 @@
 mod convert;
 mod devcontainer;
 mod engine;
+mod env;
 mod gitpod;
 mod harness;
 mod init;
+mod ports;
 mod schema;
 mod up;

@@ -34,7 +34,15 @@ pub(crate) struct WarningJson {
 }
 
 pub(crate) fn run(args: &ConfigArgs, global: &Global) -> Result<u8> {
-    let mut loaded = config::load(&global.load_options()?)?;
+    let options = global.load_options()?;
+    let mut loaded = config::load(&options)?;
+    let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
+    ui::set_secrets(crate::env::secret_values(
+        &loaded.workspace,
+        &persisted.values,
+        &persisted.secrets,
+        [],
+    ));
     mask_secrets(&mut loaded.workspace);
     if let Some(note) = &loaded.note {
         ui::note(note);

@@ -12,7 +12,6 @@ use crate::config;
 use crate::env::{self, ShellFormat, Store, Stored};
 use crate::error::{Error, Result, exit};
 use crate::ui;
-use crate::up::Target;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -26,6 +25,10 @@ pub(crate) struct EnvArgs {
     /// that `eval "$(devboot env)"` works).
     #[arg(long)]
     reveal: bool,
+    /// Add this task's own `env` on top (Gitpod task name or devcontainer hook name), as
+    /// the task sees it.
+    #[arg(long, value_name = "NAME")]
+    task: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -81,8 +84,14 @@ pub(crate) fn run(args: &EnvArgs, global: &Global) -> Result<u8> {
             let mut lines = String::new();
             for pair in pairs {
                 let Some((name, value)) = pair.split_once('=') else {
+                    // A mistyped secret is still a secret: do not echo it.
+                    let shown = if *secret {
+                        "an argument"
+                    } else {
+                        pair.as_str()
+                    };
                     return Err(Error::Usage {
-                        message: format!("`{pair}` has no `=`"),
+                        message: format!("{shown} has no `=`"),
                         help: Some("write NAME=VALUE".into()),
                     });
                 };
@@ -153,37 +162,78 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
+/// Persisted variables are part of the container's environment, so the next `up` makes a
+/// new container to apply them (it says which variable changed, never its value).
 fn note_scope(global: bool, folder: &Path) {
-    if global {
-        ui::note(
-            "saved for every workspace; containers made from now on get it (`devboot up --recreate` applies it to this one)",
-        );
+    let scope = if global {
+        "every workspace".to_string()
     } else {
-        ui::note(&format!(
-            "saved for {}; containers made from now on get it (`devboot up --recreate` applies it now)",
-            folder.display()
-        ));
-    }
+        folder.display().to_string()
+    };
+    ui::note(&format!(
+        "saved for {scope}; `devboot env` shows it now, and the next `devboot up` recreates the container to apply it (`--no-recreate` keeps the old one)"
+    ));
 }
 
 fn print_env(args: &EnvArgs, global: &Global) -> Result<u8> {
     let options = global.load_options()?;
     let loaded = config::load(&options)?;
+    let ws = &loaded.workspace;
     let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
-    let target = Target::new(&loaded.workspace, &options.host_env, 0, &persisted)?;
+    // The URLs in `${portUrl:N}` follow the container's --port-offset when there is one;
+    // with no engine at hand, the config's ports are used.
+    let engine = global.engine(&options.host_env).ok();
+    let (target, _) =
+        crate::up::existing_target(ws, &options.host_env, &persisted, engine.as_ref(), None)
+            .or_else(|_| {
+                crate::up::existing_target(ws, &options.host_env, &persisted, None, None)
+            })?;
     let mut vars = target.spec.env.clone();
     vars.extend(target.exec.env.clone());
+    if let Some(task) = &args.task {
+        let lanes: Vec<&crate::workspace::Lane> = ws.stages.iter().flat_map(|s| &s.lanes).collect();
+        let Some(lane) = lanes.iter().find(|l| &l.name == task) else {
+            let names: Vec<&str> = lanes.iter().map(|l| l.name.as_str()).collect();
+            return Err(Error::Usage {
+                message: format!("no task named `{task}`"),
+                help: Some(if names.is_empty() {
+                    "this workspace has no tasks".into()
+                } else {
+                    format!("tasks of this workspace: {}", names.join(", "))
+                }),
+            });
+        };
+        vars.extend(target.lane_env(lane));
+    }
     let format = match args.format {
         FormatArg::Sh => ShellFormat::Sh,
         FormatArg::Fish => ShellFormat::Fish,
         FormatArg::Dotenv => ShellFormat::Dotenv,
         FormatArg::Json => ShellFormat::Json,
     };
+    if format != ShellFormat::Json {
+        // A shell cannot set `A.B` or `1X`: say so rather than print a broken line.
+        let bad: Vec<String> = vars
+            .keys()
+            .filter(|k| !env::valid_name(k))
+            .cloned()
+            .collect();
+        for name in &bad {
+            vars.remove(name);
+        }
+        if !bad.is_empty() {
+            ui::warning(&format!(
+                "left out {} (not a valid variable name for a shell; `--format json` has them)",
+                bad.join(", ")
+            ));
+        }
+    }
+    let secrets = env::secret_values(ws, &persisted.values, &persisted.secrets, []);
     // Into a pipe the real values go (that is what `eval` needs); on a terminal a person
     // reads them, so secrets are masked unless --reveal.
     if std::io::stdout().is_terminal() && !args.reveal {
-        let secrets: Vec<String> = persisted.secrets.clone();
-        let shown = env::masked(&vars, &secrets);
+        ui::set_secrets(secrets);
+        let shown = env::masked(&vars, &persisted.secrets);
         if shown != vars {
             ui::note(
                 "secret values are masked on a terminal; pipe the output or pass --reveal to print them",

@@ -1,13 +1,17 @@
 //! `devboot logs [TASK] [-f] [--tail N]`: a task's output, from its log file in the
-//! container.
+//! container. Secret values are masked line by line, as in everything devboot prints: a
+//! task that echoes a token does not leak it through `logs`.
 
 use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 
 use crate::cli::Global;
 use crate::config;
 use crate::error::{Error, Result};
 use crate::lifecycle;
-use crate::up::{Persisted, Target};
+use crate::ui;
+use crate::up::{self, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct LogsArgs {
@@ -26,12 +30,20 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
     let loaded = config::load(&options)?;
     let ws = &loaded.workspace;
     let engine = global.engine(&options.host_env)?;
-    let target = Target::new(ws, &options.host_env, 0, &Persisted::default())?;
+    let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
+    let target = Target::new(ws, &options.host_env, 0, &persisted)?;
     let Some(info) = target.find(&engine)? else {
         return Err(Error::NoContainer {
             folder: options.workspace_folder,
         });
     };
+    let container_env = info.env();
+    ui::set_secrets(crate::env::secret_values(
+        ws,
+        &persisted.values,
+        &persisted.secrets,
+        &container_env,
+    ));
     let lanes = lifecycle::lane_ids(ws);
     let ids: Vec<String> = match &args.task {
         Some(task) => {
@@ -75,13 +87,32 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
         ids.iter()
             .map(|id| lifecycle::lane_log(id).trim_start_matches("~/").to_string()),
     );
-    let status =
-        engine
-            .command(&argv)
-            .status()
-            .map_err(|source| crate::engine::EngineError::Spawn {
-                program: engine.program_name(),
-                source,
-            })?;
+    let spawn_error = |source| crate::engine::EngineError::Spawn {
+        program: engine.program_name(),
+        source,
+    };
+    let mut child = engine
+        .command(&argv)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(spawn_error)?;
+    let mut reader = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                if let Err(e) = ui::stdout(&String::from_utf8_lossy(&line)) {
+                    // The reader went away (`devboot logs | head`): stop tail too.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(e);
+                }
+            }
+        }
+    }
+    let status = child.wait().map_err(spawn_error)?;
     Ok(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1))
 }

@@ -12,7 +12,8 @@ use crate::config;
 use crate::error::{Error, Result, exit};
 use crate::ports;
 use crate::ui;
-use crate::up::{self, Persisted, Target};
+use crate::up::{self, PortReport};
+use crate::workspace::Visibility;
 
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -26,7 +27,8 @@ pub(crate) struct PortsArgs {
 
 #[derive(Debug, Subcommand)]
 enum PortsAction {
-    /// Wait until PORT accepts connections (exit 1 on timeout).
+    /// Wait until PORT (in the container) is served: something accepts connections on its
+    /// host port. Exit 1 on timeout.
     Await {
         port: u16,
         /// Give up after this many seconds.
@@ -39,49 +41,24 @@ pub(crate) fn run(args: &PortsArgs, global: &Global) -> Result<u8> {
     let options = global.load_options()?;
     let loaded = config::load(&options)?;
     let engine = global.engine(&options.host_env)?;
-    let target = Target::new(
+    let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
+    let (target, info) = up::existing_target(
         &loaded.workspace,
         &options.host_env,
-        0,
-        &Persisted::default(),
+        &persisted,
+        Some(&engine),
+        None,
     )?;
-    let info = target.find(&engine)?;
+    let container_env = info.as_ref().map(crate::engine::ContainerInfo::env);
+    ui::set_secrets(crate::env::secret_values(
+        &loaded.workspace,
+        &persisted.values,
+        &persisted.secrets,
+        container_env.iter().flatten(),
+    ));
     let reports = up::observe_ports(&target, info.as_ref());
     if let Some(PortsAction::Await { port, timeout }) = &args.action {
-        let Some(report) = reports
-            .iter()
-            .find(|r| r.port <= *port && *port <= r.end.unwrap_or(r.port))
-        else {
-            return Err(Error::Usage {
-                message: format!("port {port} is not published by this workspace"),
-                help: Some("`devboot ports` lists the published ports".into()),
-            });
-        };
-        let host_port = report.host_port + (port - report.port);
-        let binding = target
-            .bindings
-            .iter()
-            .find(|b| b.host_port_of(*port).is_some())
-            .cloned();
-        let addr = binding.map_or_else(
-            || std::net::SocketAddr::from(([127, 0, 0, 1], host_port)),
-            |mut b| {
-                b.host_port = host_port;
-                b.probe_addr()
-            },
-        );
-        ui::line(&format!("awaiting port {port}..."));
-        if ports::wait_tcp(addr, Instant::now() + Duration::from_secs(*timeout)) {
-            ui::stdout(&format!("port {port} is served: {}\n", report.url))?;
-            return Ok(exit::OK);
-        }
-        return Err(Error::PortNotReady {
-            port: *port,
-            label: report.label.clone(),
-            seconds: *timeout,
-            task: None,
-            tail: Vec::new(),
-        });
+        return await_port(&target, &reports, *port, *timeout);
     }
     if args.json {
         ui::stdout(&format!(
@@ -91,28 +68,94 @@ pub(crate) fn run(args: &PortsArgs, global: &Global) -> Result<u8> {
     } else if reports.is_empty() {
         ui::stdout("no ports configured\n")?;
     } else {
-        let mut out = format!(
-            "{:<12} {:<16} {:<10} {:<22} {:<11} {}\n",
-            "PORT", "NAME", "VISIBILITY", "HOST", "STATE", "URL"
-        );
-        for r in &reports {
-            let port = r
-                .end
-                .map_or(r.port.to_string(), |e| format!("{}-{e}", r.port));
-            let visibility = match r.visibility {
-                crate::workspace::Visibility::Public => "public",
-                crate::workspace::Visibility::Private => "private",
-            };
-            let _ = writeln!(
-                out,
-                "{port:<12} {:<16} {visibility:<10} {:<22} {:<11} {}",
-                r.label.as_deref().unwrap_or("-"),
-                format!("{}:{}", r.host_ip, r.host_port),
-                r.state,
-                r.url
-            );
-        }
-        ui::stdout(&out)?;
+        ui::stdout(&table(&reports))?;
     }
     Ok(exit::OK)
+}
+
+/// Waits until a port is served, polling its host port.
+fn await_port(target: &up::Target, reports: &[PortReport], port: u16, timeout: u64) -> Result<u8> {
+    let Some(report) = reports
+        .iter()
+        .find(|r| r.port <= port && port <= r.end.unwrap_or(r.port))
+    else {
+        let published: Vec<String> = reports
+            .iter()
+            .map(|r| {
+                r.end
+                    .map_or(r.port.to_string(), |e| format!("{}-{e}", r.port))
+            })
+            .collect();
+        return Err(Error::Usage {
+            message: format!("port {port} is not published by this workspace"),
+            help: Some(if published.is_empty() {
+                "the config publishes no ports".into()
+            } else {
+                format!("published ports: {}", published.join(", "))
+            }),
+        });
+    };
+    let host_port = report.host_port + (port - report.port);
+    let mut binding = target
+        .bindings
+        .iter()
+        .find(|b| b.host_port_of(port).is_some())
+        .cloned()
+        .expect("every report comes from a binding");
+    binding.host_port = host_port;
+    binding.host_ip.clone_from(&report.host_ip);
+    let url = target.environment.url(host_port);
+    ui::line(&format!("awaiting port {port}..."));
+    if ports::wait_tcp(
+        binding.probe_addr(),
+        Instant::now() + Duration::from_secs(timeout),
+    ) {
+        ui::stdout(&format!("port {port} is served: {url}\n"))?;
+        return Ok(exit::OK);
+    }
+    Err(Error::PortNotReady {
+        port,
+        label: report.label.clone(),
+        seconds: timeout,
+        reason: Some(format!(
+            "nothing accepted connections on {} in that time",
+            binding.probe_addr()
+        )),
+        task: None,
+        tail: Vec::new(),
+    })
+}
+
+/// The human table: port, name, visibility, host binding, state, URL.
+fn table(reports: &[PortReport]) -> String {
+    let mut out = format!(
+        "{:<12} {:<16} {:<10} {:<22} {:<11} {}\n",
+        "PORT", "NAME", "VISIBILITY", "HOST", "STATE", "URL"
+    );
+    for r in reports {
+        let port = r
+            .end
+            .map_or(r.port.to_string(), |e| format!("{}-{e}", r.port));
+        let visibility = match r.visibility {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        };
+        let host = match r.end {
+            Some(end) => format!(
+                "{}:{}-{}",
+                r.host_ip,
+                r.host_port,
+                r.host_port + (end - r.port)
+            ),
+            None => format!("{}:{}", r.host_ip, r.host_port),
+        };
+        let _ = writeln!(
+            out,
+            "{port:<12} {:<16} {visibility:<10} {host:<22} {:<11} {}",
+            r.label.as_deref().unwrap_or("-"),
+            r.state,
+            r.url
+        );
+    }
+    out
 }

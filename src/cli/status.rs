@@ -9,7 +9,7 @@ use crate::config;
 use crate::error::{Result, exit};
 use crate::lifecycle::{self, ContainerFacts, LaneReport, LaneState};
 use crate::ui;
-use crate::up::{self, Persisted, PortReport, Target};
+use crate::up::{self, PortReport};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct StatusArgs {
@@ -34,8 +34,16 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
     let loaded = config::load(&options)?;
     let ws = &loaded.workspace;
     let engine = global.engine(&options.host_env)?;
-    let target = Target::new(ws, &options.host_env, 0, &Persisted::default())?;
-    let info = target.find(&engine)?;
+    let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
+    let (target, info) =
+        up::existing_target(ws, &options.host_env, &persisted, Some(&engine), None)?;
+    let container_env = info.as_ref().map(crate::engine::ContainerInfo::env);
+    ui::set_secrets(crate::env::secret_values(
+        ws,
+        &persisted.values,
+        &persisted.secrets,
+        container_env.iter().flatten(),
+    ));
     let mut status = Status {
         state: info
             .as_ref()

@@ -74,7 +74,12 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     }
     let engine = global.engine(&options.host_env)?;
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
-    ui::set_secrets(secret_values(&loaded.workspace, &persisted));
+    ui::set_secrets(crate::env::secret_values(
+        &loaded.workspace,
+        &persisted.values,
+        &persisted.secrets,
+        [],
+    ));
     let up_options = UpOptions {
         rebuild: args.rebuild,
         recreate: args.recreate,
@@ -93,24 +98,6 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         ui::note(&format!("engine calls: {}", report.engine_calls));
     }
     Ok(report)
-}
-
-/// Values to mask in everything printed: persisted `--secret` ones and those of
-/// secret-looking names in the config.
-fn secret_values(ws: &crate::workspace::Workspace, persisted: &up::Persisted) -> Vec<String> {
-    let mut values: Vec<String> = persisted
-        .values
-        .iter()
-        .filter(|(k, _)| persisted.secrets.contains(k) || crate::env::looks_secret(k))
-        .map(|(_, v)| v.clone())
-        .collect();
-    let lanes = ws.stages.iter().flat_map(|s| &s.lanes).flat_map(|l| &l.env);
-    for (k, v) in ws.container_env.iter().chain(&ws.remote_env).chain(lanes) {
-        if crate::env::looks_secret(k) {
-            values.push(v.clone());
-        }
-    }
-    values
 }
 
 /// The human summary: where the container, tasks and ports are.

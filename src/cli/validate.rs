@@ -97,6 +97,9 @@ fn check_file(
             diagnostics.push(d);
         }
     }
+    // Advice beyond the rules (after the merge above, so it never hides a schema error):
+    // port URLs hard-coded for one hosted service.
+    diagnostics.extend(config::lint::hard_coded_port_urls(&document, format));
     diagnostics
         .0
         .sort_by_key(|d| d.location.as_ref().map_or(0, |l| l.span.start));
