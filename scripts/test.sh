@@ -11,6 +11,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/engine.sh
 scripts/base-image.sh
+# Real shells and compose for the env round-trip tests (they skip, saying why, without).
+command -v fish >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 ||
+  apt_install fish docker-compose || note "fish/docker-compose not installed; their checks will skip"
 # podman is optional: its smoke test says why it skips when podman cannot run here.
 scripts/podman.sh || note "podman is not usable here; the podman smoke test will skip"
 

@@ -73,6 +73,16 @@ enum EngineArg {
     Podman,
 }
 
+/// `--format gitpod|devcontainer`, for the commands where `--format` has no other meaning
+/// (`env` and `init` print or write formats of their own; `--config-format` works
+/// everywhere).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub(crate) struct SourceFormat {
+    /// Which config format to use when the folder has both (as --config-format).
+    #[arg(long = "format", value_enum, value_name = "FORMAT")]
+    format: Option<FormatArg>,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum FormatArg {
     Gitpod,
@@ -153,6 +163,16 @@ impl Global {
         Ok(crate::engine::Engine::detect(choice, path)?)
     }
 
+    /// The validated, clap-free options for loading the workspace, with the subcommand's
+    /// own `--format` when it has one.
+    pub(crate) fn load_options_for(&self, source: SourceFormat) -> Result<LoadOptions> {
+        let mut options = self.load_options()?;
+        if let Some(format) = source.format {
+            options.format = Some(format.into());
+        }
+        Ok(options)
+    }
+
     /// The validated, clap-free options for loading the workspace.
     pub(crate) fn load_options(&self) -> Result<LoadOptions> {
         let folder = std::path::absolute(&self.workspace_folder)
@@ -166,12 +186,18 @@ impl Global {
         Ok(LoadOptions {
             workspace_folder: normalize(&folder),
             config: self.config.clone(),
-            format: self.format.map(|f| match f {
-                FormatArg::Gitpod => Format::Gitpod,
-                FormatArg::Devcontainer => Format::Devcontainer,
-            }),
+            format: self.format.map(Format::from),
             host_env: host_env(),
         })
+    }
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Gitpod => Format::Gitpod,
+            FormatArg::Devcontainer => Format::Devcontainer,
+        }
     }
 }
 

@@ -104,7 +104,9 @@ fn open_browser(url: &str, host_env: &EnvMap) -> bool {
                 .map(|p| p.display().to_string())
         });
     let Some(program) = program else { return false };
-    Command::new(program)
+    // Its own process group: the browser outlives devboot and the terminal it ran in
+    // (the terminal's hang-up goes to its foreground group only).
+    std::os::unix::process::CommandExt::process_group(&mut Command::new(program), 0)
         .arg(url)
         .env_clear()
         .envs(host_env)

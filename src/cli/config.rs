@@ -12,6 +12,9 @@ use crate::workspace::{Command, ImageSource, Workspace};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConfigArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// Print one JSON object on stdout (field names documented in the README).
     #[arg(long)]
     json: bool,
@@ -34,7 +37,7 @@ pub(crate) struct WarningJson {
 }
 
 pub(crate) fn run(args: &ConfigArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let mut loaded = config::load(&options)?;
     let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
     ui::set_secrets(crate::env::secret_values(

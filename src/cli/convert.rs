@@ -15,6 +15,9 @@ use crate::workspace::Format;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ConvertArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// The format to write.
     #[arg(long, value_enum)]
     to: ToArg,
@@ -38,7 +41,7 @@ pub(crate) fn run(args: &ConvertArgs, global: &Global) -> Result<u8> {
         ToArg::Devcontainer => Format::Devcontainer,
         ToArg::Gitpod => Format::Gitpod,
     };
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     if loaded.workspace.format == to {
         return Err(Error::Usage {

@@ -9,13 +9,16 @@ use crate::up::{Persisted, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// Remove the container too (its run-once state goes with it).
     #[arg(long)]
     remove: bool,
 }
 
 pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     let engine = global.engine(&options.host_env)?;
     let target = Target::new(

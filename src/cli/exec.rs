@@ -10,13 +10,16 @@ use crate::up::{Persisted, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExecArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// The command and its arguments.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
 }
 
 pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     let engine = global.engine(&options.host_env)?;
     let target = Target::new(

@@ -15,6 +15,9 @@ use crate::up::{self, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct LogsArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// The task (Gitpod task name, or devcontainer hook name); default: all.
     task: Option<String>,
     /// Keep printing new output.
@@ -26,7 +29,7 @@ pub(crate) struct LogsArgs {
 }
 
 pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     let ws = &loaded.workspace;
     let engine = global.engine(&options.host_env)?;

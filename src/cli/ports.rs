@@ -18,6 +18,9 @@ use crate::workspace::Visibility;
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct PortsArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     #[command(subcommand)]
     action: Option<PortsAction>,
     /// Print one JSON array on stdout.
@@ -38,7 +41,7 @@ enum PortsAction {
 }
 
 pub(crate) fn run(args: &PortsArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     let engine = global.engine(&options.host_env)?;
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;

@@ -13,6 +13,9 @@ use crate::up::{self, PortReport};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct StatusArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -30,7 +33,7 @@ struct Status {
 }
 
 pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     let ws = &loaded.workspace;
     let engine = global.engine(&options.host_env)?;

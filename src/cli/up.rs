@@ -12,6 +12,9 @@ use crate::up::{self, UpOptions, UpReport};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct UpArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// Build the image again (Dockerfile configs) and make a new container.
     #[arg(long)]
     rebuild: bool,
@@ -64,7 +67,7 @@ pub(crate) fn run(args: &UpArgs, global: &Global) -> Result<u8> {
 }
 
 fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     if let Some(note) = &loaded.note {
         ui::note(note);

@@ -11,6 +11,9 @@ use crate::up::{self, Persisted};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct UrlArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// The port in the container.
     port: u16,
     /// The --port-offset to assume instead of the one the container was made with (or
@@ -20,7 +23,7 @@ pub(crate) struct UrlArgs {
 }
 
 pub(crate) fn run(args: &UrlArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     // Without an engine the config (and --port-offset) still say where the port goes.
     let engine = global.engine(&options.host_env).ok();

@@ -11,12 +11,15 @@ use crate::ui;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ValidateArgs {
+    /// Which config format to use when the folder has both.
+    #[command(flatten)]
+    source: crate::cli::SourceFormat,
     /// Config files to check; default: the workspace's config.
     paths: Vec<PathBuf>,
 }
 
 pub(crate) fn run(args: &ValidateArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options()?;
+    let options = global.load_options_for(args.source)?;
     let targets = if args.paths.is_empty() {
         let found = discover::discover(
             &options.workspace_folder,
