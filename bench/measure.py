@@ -8,6 +8,7 @@ python3 does.
     measure.py up     --id ID --title T --out F --case NAME CMD --prep NAME SH
                       --url NAME URL ... [checks]
     measure.py trace  --out STRACE.log CMD
+    measure.py profile --data PERF.data --fragment F --case NAME --group LABEL PREFIXES ... CMD
     measure.py report --out F [--strict] --meta K V ... FRAGMENT.json ...
 
 `procs`: a round runs every case once, in the order given (A B C, A B C, ...),
@@ -406,6 +407,75 @@ def cmd_trace(args):
     return 0
 
 
+def cmd_profile(args):
+    """Samples one run with perf (call graphs from DWARF) and splits its CPU
+    samples (of --repeat runs) into groups: each sample goes to the group of the outermost frame
+    on its stack that starts with one of the group's prefixes (so a helper
+    counts for the phase that called it, also when a deep stack was cut
+    short). With the target's median this estimates what one part alone
+    takes; the result is added to the target's JSON. Prefixes name devboot's
+    modules: a renamed one shows as 0%."""
+    scripts = []
+    for run in range(args.repeat):
+        data = f"{args.data}.{run}"
+        argv = ["perf", "record", "-q", "-F", "10000", "--call-graph", "dwarf,32768",
+                "-o", data, "--"] + shlex.split(args.cmd)
+        # stderr piped, as in the timed rounds: writing diagnostics is part of the cost.
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, errors="replace", check=False)
+        # --no-inline: resolving inlined frames takes seconds and changes no group here.
+        script = subprocess.run(["perf", "script", "--no-inline", "-i", data], capture_output=True,
+                                text=True, errors="replace", check=False)
+        if done.returncode not in (0, 2) or script.returncode != 0:
+            print(f"  (perf failed, exit {done.returncode}/{script.returncode}: profile skipped)\n"
+                  f"{tail(done.stderr + script.stderr, 3)}")
+            return 0
+        scripts.append(script.stdout)
+    groups = [(label, tuple(p for p in prefixes.split(",") if p)) for label, prefixes in args.group]
+    counts = {label: 0 for label, _ in groups}
+    total = 0
+
+    def attribute(frames):
+        for symbol in reversed(frames):  # outermost first
+            for label, prefixes in groups:
+                if symbol.startswith(prefixes):
+                    return label
+        return None
+
+    frames = []
+    for line in "\n".join(scripts).splitlines() + [""]:
+        if line.startswith(("\t", " ")):
+            m = re.match(r"\s*[0-9a-f]+ (.*?)(?:\+0x[0-9a-f]+)? \(", line)
+            if m:
+                frames.append(m.group(1))
+        elif frames or not line.strip():
+            if frames:
+                total += 1
+                label = attribute(frames)
+                if label:
+                    counts[label] += 1
+            frames = []
+    with open(args.fragment, encoding="utf-8") as f:
+        fragment = json.load(f)
+    median = (fragment["cases"].get(args.case) or {}).get("median_ms")
+    rows = []
+    other = total - sum(counts.values())
+    for label, n in list(counts.items()) + [("other (start-up, exit, glue)", other)]:
+        pct = 100 * n / total if total else 0.0
+        rows.append({"part": label, "samples": n, "percent": round(pct, 1),
+                     "estimated_ms": round(median * pct / 100, 1) if median else None})
+    print(f"  {'part (' + str(total) + f' CPU samples, {args.repeat} runs)':<44}{'share':>9}{'≈ ms':>9}"
+          f"   (of the median {fmt(median).strip()} ms)")
+    for r in rows:
+        print(f"  {r['part']:<44}{r['percent']:>8.1f}%{fmt(r['estimated_ms'])}")
+    fragment["profile"] = {"of_case": args.case, "tool": "perf record --call-graph dwarf",
+                           "samples": total, "groups": dict(args.group), "parts": rows}
+    with open(args.fragment, "w", encoding="utf-8") as f:
+        json.dump(fragment, f, indent=2)
+        f.write("\n")
+    return 0
+
+
 def cmd_report(args):
     fragments = []
     for path in args.fragments:
@@ -448,6 +518,14 @@ def main():
     trace = sub.add_parser("trace")
     trace.add_argument("--out", required=True, help="where strace writes its log")
     trace.add_argument("cmd")
+    profile = sub.add_parser("profile")
+    profile.add_argument("--data", required=True, help="where perf writes its samples")
+    profile.add_argument("--fragment", required=True, help="the target's JSON, to read and extend")
+    profile.add_argument("--case", required=True, help="the case whose median is split")
+    profile.add_argument("--group", nargs=2, action="append", required=True,
+                         metavar=("LABEL", "PREFIXES"), help="comma-separated symbol prefixes")
+    profile.add_argument("--repeat", type=int, default=5, help="runs to sample")
+    profile.add_argument("cmd")
     report = sub.add_parser("report")
     report.add_argument("--out", required=True)
     report.add_argument("--strict", action="store_true")
@@ -460,6 +538,8 @@ def main():
         cmd_up(args)
     elif args.command == "trace":
         sys.exit(cmd_trace(args))
+    elif args.command == "profile":
+        sys.exit(cmd_profile(args))
     else:
         sys.exit(cmd_report(args))
 

@@ -25,8 +25,10 @@
 #   --no-reference  leave out the reference CLI (@devcontainers/cli)
 #   --port-base N   host ports N+1..N+3 for the backends (default 45560)
 # env: BENCH_CORPUS (default /work/shared/corpus), DEVBOOT_CACHE (scripts/lib.sh)
-# exit: 0 when everything was measured (a missed target prints FAIL),
-#       1 a missed target with --strict, 2 something could not be measured.
+# exit: 0 when everything was measured (a missed target prints FAIL);
+#       1 with --strict when a target was missed, or when set-up failed
+#       (engine, build, ports; the message says which); 2 when a measurement
+#       failed (a contender's command did not work; the table says which).
 # Results: a table per target on stdout, bench/results/latest.json.
 set -euo pipefail
 # shellcheck source=../scripts/lib.sh source-path=SCRIPTDIR
@@ -143,6 +145,29 @@ ref_case() { # NAME: measure.py arguments that run or skip the reference CLI cas
   if [ -n "$ref_cli" ]; then printf '%s\0' --optional "$1"; else printf '%s\0' --skip "$1" "$ref_skip"; fi
 }
 
+# Targets 3 and 4 share three copies of the example app, one per contender, and
+# three host ports.
+p_devboot=$((port_base + 1)) p_raw=$((port_base + 2)) p_ref=$((port_base + 3))
+offset=$((p_devboot - 4567))
+frontend="http://localhost:$((3000 + offset))"
+ws_devboot="$tmp/ws-devboot" ws_raw="$tmp/ws-raw" ws_ref="$tmp/ws-ref"
+path_url="/api/activities/home"
+if wants 3 || wants 4; then
+  for port in "$p_devboot" "$p_raw" "$p_ref"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      die "port $port is in use" "pick free ones with --port-base N (uses N+1..N+3)"
+    fi
+  done
+  for ws in "$ws_devboot" "$ws_raw" "$ws_ref"; do
+    mkdir -p "$ws"
+    cp -R examples/cruddur/. "$ws/"
+  done
+  cp bench/fixtures/gitpod.yml "$ws_devboot/.gitpod.yml"
+  mkdir -p "$ws_ref/.devcontainer"
+  sed -e "s|@PORT@|$p_ref|g" -e "s|@FRONTEND_URL@|$frontend|g" \
+    bench/fixtures/devcontainer-reference.json >"$ws_ref/.devcontainer/devcontainer.json"
+fi
+
 if wants 1; then
   step "target 1: devboot config --json on the largest corpus file"
   largest="$(find "$corpus/gitpod-wild" -maxdepth 1 -name '*.gitpod.yml' -printf '%s\t%p\n' \
@@ -191,33 +216,19 @@ if wants 2; then
     --diff "$name_all" "$name_one" "per-file work, $((${#files[@]} - 1)) more files" \
     --max-ms "$name_all" 200 \
     --note "validate = read + parse + lower (what config does) + schema checks + rendering" \
-    --note "its diagnostics (to /dev/null): an upper bound for loading alone; devboot has no" \
-    --note "loading-only command for many files, and 'config' takes one file per process"
+    --note "its diagnostics (on stderr, a pipe here): an upper bound for loading alone; devboot" \
+    --note "has no loading-only command for many files, and 'config' takes one file per process"
   fragments+=("$tmp/t2.json")
+  if command -v perf >/dev/null 2>&1; then
+    printf '\n   where validate spends its time (perf), so loading alone can be estimated:\n'
+    "${measure[@]}" profile --data "$tmp/validate.perf" --fragment "$tmp/t2.json" --case "$name_all" \
+      --group "loading: read + parse + lower" "$(printf '%s,' devboot::config::{read_source,parse,yaml::,jsonc::,gitpod::,devcontainer::,typed::,substitute::,source::,discover::})" \
+      --group "schema checks" devboot::config::schema::,jsonschema:: \
+      --group "rendering diagnostics" devboot::ui::,devboot::diagnostic::,annotate_snippets::,anstream:: \
+      "$(q "$devboot" validate "${files[@]}")" || note "the perf profile failed; targets are unaffected"
+  fi
 fi
 
-# Targets 3 and 4 share three copies of the example app, one per contender, and
-# three host ports.
-p_devboot=$((port_base + 1)) p_raw=$((port_base + 2)) p_ref=$((port_base + 3))
-offset=$((p_devboot - 4567))
-frontend="http://localhost:$((3000 + offset))"
-ws_devboot="$tmp/ws-devboot" ws_raw="$tmp/ws-raw" ws_ref="$tmp/ws-ref"
-path_url="/api/activities/home"
-if wants 3 || wants 4; then
-  for port in "$p_devboot" "$p_raw" "$p_ref"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      die "port $port is in use" "pick free ones with --port-base N (uses N+1..N+3)"
-    fi
-  done
-  for ws in "$ws_devboot" "$ws_raw" "$ws_ref"; do
-    mkdir -p "$ws"
-    cp -R examples/cruddur/. "$ws/"
-  done
-  cp bench/fixtures/gitpod.yml "$ws_devboot/.gitpod.yml"
-  mkdir -p "$ws_ref/.devcontainer"
-  sed -e "s|@PORT@|$p_ref|g" -e "s|@FRONTEND_URL@|$frontend|g" \
-    bench/fixtures/devcontainer-reference.json >"$ws_ref/.devcontainer/devcontainer.json"
-fi
 docker_bin="$(command -v docker || echo docker)"
 rm_by_label() { # the untimed clean-up before a cold round
   # shellcheck disable=SC2016 # $ids is expanded by the bash that runs this line
