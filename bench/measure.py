@@ -562,4 +562,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C: run.sh's trap cleans up; no traceback
+        sys.exit(130)

@@ -20,7 +20,7 @@
 #   --strict        exit 1 when a target is missed
 #   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4)
 #   --rounds N      rounds for targets 1, 2 and 4 (default 20)
-#   --up-rounds N   rounds for target 3, at least 5 (default 5)
+#   --up-rounds N   rounds for target 3, at least 5 (default 7)
 #   --no-build      use target/release/devboot as it is
 #   --no-reference  leave out the reference CLI (@devcontainers/cli)
 #   --port-base N   host ports N+1..N+3 for the backends (default 45560)
@@ -36,7 +36,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
-strict=0 only=1,2,3,4 rounds=20 up_rounds=5 build=1 reference=1 port_base=45560
+strict=0 only=1,2,3,4 rounds=20 up_rounds=7 build=1 reference=1 port_base=45560
 while [ $# -gt 0 ]; do
   case "$1" in
     --strict) strict=1; shift ;;
