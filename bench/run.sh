@@ -8,13 +8,16 @@
 #      process (release build); vs the reference CLI's `read-configuration`.
 #   2. the whole corpus loaded in one process: < 200 ms. devboot has no
 #      loading-only command for many files, so this times `devboot validate`
-#      on all of them, which also runs the schema checks (an upper bound).
+#      on all of them, which also runs the schema checks (an upper bound);
+#      a perf profile then estimates the share of loading alone.
 #   3. cold `up` (image present, no container) until the backend answers
 #      HTTP 200: <= 1.15x a raw `docker run` of the same image and command;
-#      the reference CLI's `devcontainer up` runs alongside.
+#      the reference CLI's `devcontainer up` runs alongside. Each command
+#      runs, then the URL is polled (bench/measure.py says why not earlier).
 #   4. warm `up` (container running, nothing to do): < 100 ms and <= 3 engine
-#      calls; vs the reference CLI's warm `devcontainer up`. Then one warm up
-#      under strace shows where its time goes.
+#      calls; vs the reference CLI's warm `devcontainer up`.
+#   After 3 and 4, one devboot up runs with a logging pass-through `docker`
+#   first on PATH: which engine calls it made and what each cost.
 #
 # usage: bench/run.sh [options]
 #   --strict        exit 1 when a target is missed
