@@ -1,0 +1,328 @@
+#!/usr/bin/env bash
+# devboot's speed targets, checked as side-by-side comparisons in one run.
+# This machine is noisy and absolute times drift, so every target's contenders
+# run interleaved, round by round (A B C, A B C, ...), and the tables show
+# median/min/max and ratios. Timing asserts never go into tests; they live here.
+#
+#   1. `devboot config --json` on the largest corpus file: < 5 ms as a whole
+#      process (release build); vs the reference CLI's `read-configuration`.
+#   2. the whole corpus loaded in one process: < 200 ms. devboot has no
+#      loading-only command for many files, so this times `devboot validate`
+#      on all of them, which also runs the schema checks (an upper bound);
+#      a perf profile then estimates the share of loading alone.
+#   3. cold `up` (image present, no container) until the backend answers
+#      HTTP 200: <= 1.15x a raw `docker run` of the same image and command;
+#      the reference CLI's `devcontainer up` runs alongside. Each command
+#      runs, then the URL is polled (bench/measure.py says why not earlier).
+#   4. warm `up` (container running, nothing to do): < 100 ms and <= 3 engine
+#      calls; vs the reference CLI's warm `devcontainer up`.
+#   After 3 and 4, one devboot up runs with a logging pass-through `docker`
+#   first on PATH: which engine calls it made and what each cost.
+#
+# usage: bench/run.sh [options]
+#   --strict        exit 1 when a target is missed
+#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4)
+#   --rounds N      rounds for targets 1, 2 and 4 (default 20)
+#   --up-rounds N   rounds for target 3, at least 5 (default 7)
+#   --no-build      use target/release/devboot as it is
+#   --no-reference  leave out the reference CLI (@devcontainers/cli)
+#   --port-base N   host ports N+1..N+3 for the backends (default 45560)
+# env: BENCH_CORPUS (default /work/shared/corpus), DEVBOOT_CACHE (scripts/lib.sh)
+# exit: 0 when everything was measured (a missed target prints FAIL);
+#       1 with --strict when a target was missed, or when set-up failed
+#       (engine, build, ports; the message says which); 2 when a measurement
+#       failed (a contender's command did not work; the table says which).
+# Results: a table per target on stdout, bench/results/latest.json.
+set -euo pipefail
+# shellcheck source=../scripts/lib.sh source-path=SCRIPTDIR
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root="$PWD"
+
+strict=0 only=1,2,3,4 rounds=20 up_rounds=7 build=1 reference=1 port_base=45560
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --strict) strict=1; shift ;;
+    --only) only="${2:?--only needs a list like 1,3}"; shift 2 ;;
+    --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
+    --up-rounds) up_rounds="${2:?--up-rounds needs a number}"; shift 2 ;;
+    --no-build) build=0; shift ;;
+    --no-reference) reference=0; shift ;;
+    --port-base) port_base="${2:?--port-base needs a number}"; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    *) die "unknown argument '$1'" "see: $0 --help" ;;
+  esac
+done
+[ "$up_rounds" -ge 5 ] || die "--up-rounds must be at least 5 (medians of fewer say little here)"
+wants() { [[ ",$only," == *",$1,"* ]]; }
+
+corpus="${BENCH_CORPUS:-/work/shared/corpus}"
+image="${DEVBOOT_BASE_IMAGE:-devboot/python-flask:bookworm}"
+devboot="$root/target/release/devboot"
+measure=(python3 "$root/bench/measure.py")
+results="$root/bench/results"
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
+started_at="$(date -u +%FT%TZ)"
+
+# Shell-quoted words, for the command strings measure.py splits with shlex.
+q() { printf '%q ' "$@"; }
+
+if wants 3 || wants 4; then
+  scripts/engine.sh
+  scripts/base-image.sh
+fi
+if [ "$build" -eq 1 ]; then
+  step "cargo build --release"
+  cargo build --release --quiet
+fi
+[ -x "$devboot" ] || die "no $devboot" "build it: cargo build --release (or drop --no-build)"
+
+# The reference CLI, installed once into the cache. When that fails its rows are
+# skipped with the reason; devboot's own targets are still measured.
+ref_cli="" ref_skip="left out with --no-reference" ref_version=""
+if [ "$reference" -eq 1 ]; then
+  ref_dir="$DEVBOOT_CACHE/bench/devcontainer-cli"
+  if [ ! -x "$ref_dir/node_modules/.bin/devcontainer" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+      ref_skip="npm is not installed (apt-get install npm)"
+    else
+      step "npm install @devcontainers/cli (into $ref_dir)"
+      mkdir -p "$ref_dir"
+      if ! npm install --prefix "$ref_dir" --no-audit --no-fund @devcontainers/cli \
+        >"$ref_dir/npm-install.log" 2>&1; then
+        tail_log "$ref_dir/npm-install.log" 5
+        ref_skip="npm install @devcontainers/cli failed (log: $ref_dir/npm-install.log)"
+      fi
+    fi
+  fi
+  if [ -x "$ref_dir/node_modules/.bin/devcontainer" ]; then
+    if ref_version="$("$ref_dir/node_modules/.bin/devcontainer" --version 2>/dev/null)"; then
+      ref_cli="$ref_dir/node_modules/.bin/devcontainer"
+      ref_skip=""
+    else
+      ref_skip="the installed devcontainer CLI does not run ($ref_dir)"
+    fi
+  fi
+fi
+[ -z "$ref_skip" ] || note "reference CLI: $ref_skip"
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/devboot-bench.XXXXXX")"
+raw_name="devboot-bench-raw-$$"
+# shellcheck disable=SC2317 # only called by the trap
+cleanup() {
+  local status=$? ws id
+  trap - EXIT INT TERM
+  if command -v docker >/dev/null 2>&1; then
+    for ws in "$tmp"/ws-*; do
+      [ -d "$ws" ] || continue
+      for id in $(docker ps -a -q --filter "label=devcontainer.local_folder=$ws" 2>/dev/null); do
+        docker rm -f -v "$id" >/dev/null 2>&1 || true
+      done
+    done
+    docker rm -f -v "$raw_name" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+# set -e stops quietly; say where.
+trap 'printf "error: bench/run.sh line %s: \`%s\` failed\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# devboot's own files (locks, persisted env) stay in the temp dir, and nothing
+# from a hosted environment changes URLs.
+export XDG_CACHE_HOME="$tmp/xdg-cache" XDG_CONFIG_HOME="$tmp/xdg-config" NO_COLOR=1
+unset GITPOD_WORKSPACE_ID GITPOD_WORKSPACE_CLUSTER_HOST CODESPACES CODESPACE_NAME
+
+fragments=()
+mkdir -p "$results"
+
+# A small devcontainer.json (the example's image variant), for the reference
+# CLI's read-configuration and the fixed costs.
+small="$tmp/ws-small"
+mkdir -p "$small/.devcontainer"
+cp examples/configs/devcontainer-image/.devcontainer/devcontainer.json "$small/.devcontainer/"
+
+ref_case() { # NAME: measure.py arguments that run or skip the reference CLI case
+  if [ -n "$ref_cli" ]; then printf '%s\0' --optional "$1"; else printf '%s\0' --skip "$1" "$ref_skip"; fi
+}
+
+# Targets 3 and 4 share three copies of the example app, one per contender, and
+# three host ports.
+p_devboot=$((port_base + 1)) p_raw=$((port_base + 2)) p_ref=$((port_base + 3))
+offset=$((p_devboot - 4567))
+frontend="http://localhost:$((3000 + offset))"
+ws_devboot="$tmp/ws-devboot" ws_raw="$tmp/ws-raw" ws_ref="$tmp/ws-ref"
+path_url="/api/activities/home"
+if wants 3 || wants 4; then
+  for port in "$p_devboot" "$p_raw" "$p_ref"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      die "port $port is in use" "pick free ones with --port-base N (uses N+1..N+3)"
+    fi
+  done
+  for ws in "$ws_devboot" "$ws_raw" "$ws_ref"; do
+    mkdir -p "$ws"
+    cp -R examples/cruddur/. "$ws/"
+  done
+  cp bench/fixtures/gitpod.yml "$ws_devboot/.gitpod.yml"
+  mkdir -p "$ws_ref/.devcontainer"
+  sed -e "s|@PORT@|$p_ref|g" -e "s|@FRONTEND_URL@|$frontend|g" \
+    bench/fixtures/devcontainer-reference.json >"$ws_ref/.devcontainer/devcontainer.json"
+fi
+
+if wants 1; then
+  step "target 1: devboot config --json on the largest corpus file"
+  largest="$(find "$corpus/gitpod-wild" -maxdepth 1 -name '*.gitpod.yml' -printf '%s\t%p\n' \
+    2>/dev/null; find "$corpus/devcontainer-wild" -maxdepth 1 -name '*.json' -printf '%s\t%p\n' 2>/dev/null)"
+  largest="$(sort -rn <<<"$largest" | awk 'NR == 1')" # not head: sort would get SIGPIPE
+  [ -n "$largest" ] || die "no corpus files under $corpus" "set BENCH_CORPUS"
+  large_bytes="${largest%%$'\t'*}" large_file="${largest#*$'\t'}"
+  large="$tmp/ws-large"
+  case "$large_file" in
+    *.gitpod.yml) mkdir -p "$large"; cp "$large_file" "$large/.gitpod.yml" ;;
+    *) mkdir -p "$large/.devcontainer"; cp "$large_file" "$large/.devcontainer/devcontainer.json" ;;
+  esac
+  name_large="devboot config --json, largest ($large_bytes B)"
+  name_small="devboot config --json, small"
+  name_ref="devcontainer read-configuration, small"
+  mapfile -d '' ref_args < <(ref_case "$name_ref")
+  "${measure[@]}" procs --id config --out "$tmp/t1.json" --rounds "$rounds" --warmup 3 \
+    --title "1. devboot config --json, one file, whole process" \
+    --case "floor: /bin/true (spawn + wait)" "$(q /bin/true)" \
+    --case "devboot --version (start-up)" "$(q "$devboot" --version)" \
+    --case "$name_large" "$(q "$devboot" config --json --workspace-folder "$large")" \
+    --case "$name_small" "$(q "$devboot" config --json --workspace-folder "$small")" \
+    --case "$name_ref" "$(q "${ref_cli:-devcontainer}" read-configuration --workspace-folder "$small")" \
+    "${ref_args[@]}" \
+    --info "floor: /bin/true (spawn + wait)" --info "devboot --version (start-up)" \
+    --ratio "$name_small" "$name_ref" "devboot / reference, same small file" \
+    --ratio "$name_large" "$name_ref" "devboot largest / reference small" \
+    --max-ms "$name_large" 5 \
+    --note "largest: $large_file ($large_bytes bytes), copied into a temp workspace" \
+    --note "small: examples/configs/devcontainer-image (reference reported ~320 ms)"
+  fragments+=("$tmp/t1.json")
+fi
+
+if wants 2; then
+  step "target 2: the whole corpus in one process"
+  mapfile -t files < <(find "$corpus/gitpod-wild" -maxdepth 1 -name '*.gitpod.yml' | sort
+    find "$corpus/devcontainer-wild" -maxdepth 1 -name '*.json' | sort)
+  [ "${#files[@]}" -gt 0 ] || die "no corpus files under $corpus" "set BENCH_CORPUS"
+  name_all="devboot validate, all ${#files[@]} files"
+  name_one="devboot validate, 1 small file"
+  "${measure[@]}" procs --id corpus --out "$tmp/t2.json" --rounds "$rounds" --warmup 2 \
+    --title "2. the whole corpus loaded in one process (devboot validate)" \
+    --case "$name_one" "$(q "$devboot" validate "$small/.devcontainer/devcontainer.json")" \
+    --case "$name_all" "$(q "$devboot" validate "${files[@]}")" \
+    --ok-exit "$name_all" 0,2 --info "$name_one" \
+    --diff "$name_all" "$name_one" "per-file work, $((${#files[@]} - 1)) more files" \
+    --max-ms "$name_all" 200 \
+    --note "validate = read + parse + lower (what config does) + schema checks + rendering" \
+    --note "its diagnostics (on stderr, a pipe here): an upper bound for loading alone; devboot" \
+    --note "has no loading-only command for many files, and 'config' takes one file per process"
+  fragments+=("$tmp/t2.json")
+  if command -v perf >/dev/null 2>&1; then
+    printf '\n   where validate spends its time (perf), so loading alone can be estimated:\n'
+    "${measure[@]}" profile --data "$tmp/validate.perf" --fragment "$tmp/t2.json" --case "$name_all" \
+      --group "loading: read + parse + lower" "$(printf '%s,' devboot::config::{read_source,parse,yaml::,jsonc::,gitpod::,devcontainer::,typed::,substitute::,source::,discover::})" \
+      --group "schema checks" devboot::config::schema::,jsonschema:: \
+      --group "rendering diagnostics" devboot::ui::,devboot::diagnostic::,annotate_snippets::,anstream:: \
+      "$(q "$devboot" validate "${files[@]}")" || note "the perf profile failed; targets are unaffected"
+  fi
+fi
+
+docker_bin="$(command -v docker || echo docker)"
+rm_by_label() { # the untimed clean-up before a cold round
+  # shellcheck disable=SC2016 # $ids is expanded by the bash that runs this line
+  printf 'ids=$(%s ps -a -q --filter %s); [ -z "$ids" ] || %s rm -f -v $ids >/dev/null' \
+    "$(q "$docker_bin")" "$(q "label=devcontainer.local_folder=$1")" "$(q "$docker_bin")"
+}
+devboot_up=("$devboot" up --workspace-folder "$ws_devboot" --port-offset "$offset")
+raw_run=("$docker_bin" run -d --name "$raw_name" -p "127.0.0.1:$p_raw:4567"
+  -v "$ws_raw:/workspace/x" -w /workspace/x/backend-flask
+  -e "FRONTEND_URL=$frontend" -e "BACKEND_URL=http://localhost:$p_raw"
+  "$image" python3 -m flask run --host=0.0.0.0 --port=4567)
+ref_up=("${ref_cli:-devcontainer}" up --workspace-folder "$ws_ref")
+
+if wants 3; then
+  step "target 3: cold up until the backend answers HTTP 200"
+  name_devboot="devboot up (.gitpod.yml)"
+  name_raw="docker run -d (raw)"
+  name_ref="devcontainer up (image variant)"
+  mapfile -d '' ref_args < <(ref_case "$name_ref")
+  "${measure[@]}" up --id cold-up --out "$tmp/t3.json" --rounds "$up_rounds" --warmup 1 \
+    --title "3. cold up -> first HTTP 200 on the backend" \
+    --logs "$tmp/logs" \
+    --case "$name_devboot" "$(q "${devboot_up[@]}")" \
+    --prep "$name_devboot" "$(rm_by_label "$ws_devboot")" \
+    --url "$name_devboot" "http://127.0.0.1:$p_devboot$path_url" \
+    --case "$name_raw" "$(q "${raw_run[@]}")" \
+    --prep "$name_raw" "$(q "$docker_bin" rm -f -v "$raw_name") >/dev/null 2>&1 || true" \
+    --url "$name_raw" "http://127.0.0.1:$p_raw$path_url" \
+    --case "$name_ref" "$(q "${ref_up[@]}")" \
+    --prep "$name_ref" "$(rm_by_label "$ws_ref")" \
+    --url "$name_ref" "http://127.0.0.1:$p_ref$path_url" \
+    "${ref_args[@]}" \
+    --ratio "$name_devboot" "$name_raw" "devboot / raw docker" \
+    --ratio "$name_ref" "$name_raw" "reference / raw docker" \
+    --ratio "$name_devboot" "$name_ref" "devboot / reference" \
+    --max-ratio "$name_devboot" "$name_raw" 1.15 \
+    --note "each contender: its container removed first (untimed, then 1 s rest); the URL" \
+    --note "polled every 10 ms once the command returned; ready = the first 200 for GET $path_url" \
+    --note "reference reported ~2x raw docker"
+  fragments+=("$tmp/t3.json")
+  printf '\n   where one cold devboot up spends its time (engine calls logged by a pass-through docker):\n'
+  if ! { bash -c "$(rm_by_label "$ws_devboot")" && sleep 1 &&
+    "${measure[@]}" calls --shim-dir "$tmp/shim" --engine "$docker_bin" "$(q "${devboot_up[@]}")"; }; then
+    note "the breakdown failed; targets are unaffected"
+  fi
+fi
+
+if wants 4; then
+  step "target 4: warm up (container running, nothing to do)"
+  up_log="$tmp/warm-setup.log"
+  "${devboot_up[@]}" >"$up_log" 2>&1 || { tail_log "$up_log"; die "devboot up (to make a warm container) failed"; }
+  devboot_id="$(docker ps -q --filter "label=devcontainer.local_folder=$ws_devboot" | awk 'NR == 1')"
+  [ -n "$devboot_id" ] || die "devboot up ran, but no container has its workspace label"
+  if [ -n "$ref_cli" ] && ! "${ref_up[@]}" >"$up_log" 2>&1; then
+    tail_log "$up_log" 5
+    ref_skip="devcontainer up (to make a warm container) failed"
+    ref_cli=""
+  fi
+  name_devboot="devboot up -v (warm)"
+  name_ref="devcontainer up (warm)"
+  name_inspect="docker container inspect (1 engine call)"
+  name_exec="docker exec CONTAINER true (1 engine call)"
+  mapfile -d '' ref_args < <(ref_case "$name_ref")
+  "${measure[@]}" procs --id warm-up --out "$tmp/t4.json" --rounds "$rounds" --warmup 2 \
+    --title "4. warm up (container running, nothing to do), whole process" \
+    --case "$name_inspect" "$(q "$docker_bin" container inspect "$devboot_id")" \
+    --case "$name_exec" "$(q "$docker_bin" exec "$devboot_id" true)" \
+    --case "$name_devboot" "$(q "${devboot_up[@]}" -v)" \
+    --case "$name_ref" "$(q "${ref_up[@]}")" \
+    "${ref_args[@]}" \
+    --info "$name_inspect" --info "$name_exec" \
+    --capture "$name_devboot" 'engine calls: (\d+)' \
+    --ratio "$name_devboot" "$name_ref" "devboot / reference" \
+    --max-ms "$name_devboot" 100 --max-captured "$name_devboot" 3 \
+    --note "the two docker rows: what one engine call costs here (reference reported ~630 ms)"
+  fragments+=("$tmp/t4.json")
+  printf '\n   where one warm devboot up spends its time (engine calls logged by a pass-through docker):\n'
+  "${measure[@]}" calls --shim-dir "$tmp/shim" --engine "$docker_bin" "$(q "${devboot_up[@]}" -v)" ||
+    note "the breakdown failed; targets are unaffected"
+fi
+
+load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
+docker_versions="$(docker version --format '{{.Client.Version}} client, {{.Server.Version}} server' 2>/dev/null || echo none)"
+report_args=()
+[ "$strict" -eq 0 ] || report_args+=(--strict)
+status=0
+"${measure[@]}" report --out "$results/latest.json" "${report_args[@]}" \
+  --meta started "$started_at" \
+  --meta load_start "$load_start" --meta load_end "$load_end" \
+  --meta cpus "$(nproc)" --meta kernel "$(uname -r)" --meta docker "$docker_versions" \
+  --meta devboot_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  --meta reference_cli "${ref_version:-none ($ref_skip)}" \
+  "${fragments[@]}" || status=$?
+exit "$status"
