@@ -213,15 +213,20 @@ pub fn http_responds(addr: SocketAddr, timeout: Duration, tls: bool) -> bool {
 /// Waits until `addr` answers HTTP (see [`http_responds`]), or `deadline` passes.
 pub fn wait_http(addr: SocketAddr, deadline: Instant, tls: bool) -> bool {
     loop {
-        if http_responds(addr, Duration::from_secs(2), tls) {
+        // Short attempts: one that lands while the container's network comes up can hang
+        // until TCP retransmits; a new attempt gets through sooner.
+        if http_responds(addr, Duration::from_millis(500), tls) {
             return true;
         }
         if Instant::now() >= deadline {
             return false;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(POLL);
     }
 }
+
+/// Pause between readiness attempts: a server that starts in 80 ms should not wait 250.
+const POLL: Duration = Duration::from_millis(15);
 
 /// How long a connection must stay open, silent, to count as served. docker's proxy closes
 /// a connection to a port nothing serves within milliseconds; the margin is for a busy host.
@@ -249,7 +254,6 @@ pub fn tcp_served(addr: SocketAddr) -> bool {
 
 /// Waits until a server listens behind `addr` (see [`tcp_served`]), or `deadline` passes.
 pub fn wait_tcp(addr: SocketAddr, deadline: Instant) -> bool {
-    let mut pause = Duration::from_millis(20);
     loop {
         if tcp_served(addr) {
             return true;
@@ -258,8 +262,7 @@ pub fn wait_tcp(addr: SocketAddr, deadline: Instant) -> bool {
         if now >= deadline {
             return false;
         }
-        std::thread::sleep(pause.min(deadline - now));
-        pause = (pause * 2).min(Duration::from_millis(250));
+        std::thread::sleep(POLL.min(deadline - now));
     }
 }
 

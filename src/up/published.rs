@@ -86,9 +86,14 @@ pub(super) fn wait_for_ports(
                     label_suffix(binding)
                 ));
                 progress.enable_steady_tick(Duration::from_millis(120));
-                let served = ports::wait_tcp(addr, deadline);
-                let ready = served
-                    && (!wants_http(binding) || ports::wait_http(addr, deadline, tls(binding)));
+                // An HTTP answer proves a server by itself; the silent-connection test
+                // (`tcp_served`) costs a quarter second, so it only explains a failure.
+                let ready = if wants_http(binding) {
+                    ports::wait_http(addr, deadline, tls(binding))
+                } else {
+                    ports::wait_tcp(addr, deadline)
+                };
+                let served = ready || (wants_http(binding) && ports::tcp_served(addr));
                 progress.finish_and_clear();
                 if !ready {
                     return Err(not_ready(
