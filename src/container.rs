@@ -41,10 +41,13 @@ pub struct ContainerSpec {
     pub override_command: bool,
 }
 
-/// The keep-alive entrypoint script, as the reference CLI writes it: stop cleanly on TERM,
-/// run the image's command when there is one (`exec "$@"`), else sleep forever.
-const KEEP_ALIVE: &str =
-    "echo Container started\ntrap \"exit 0\" 15\nexec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
+/// The entrypoint script, the reference CLI's keep-alive with one line added: stop cleanly
+/// on TERM; at every start let the runner record the start and run the plan devboot left in
+/// the state folder; then run the image's command when there is one (`exec "$@"`), else
+/// sleep forever.
+const KEEP_ALIVE: &str = "echo Container started\ntrap \"exit 0\" 15\n\
+[ -f /.devboot/runner.sh ] && sh /.devboot/runner.sh boot /.devboot\n\
+exec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
 
 impl ContainerSpec {
     /// Short, stable hash of the spec.
@@ -58,8 +61,15 @@ impl ContainerSpec {
         out
     }
 
-    /// The `docker run` arguments (after `run`) for a detached container.
-    pub fn run_args(&self, name: &str, labels: &BTreeMap<String, String>) -> Vec<String> {
+    /// The `docker run` arguments for a detached container. `command` is the image's own
+    /// entrypoint and command, run after the keep-alive script's start work when the
+    /// config keeps them (`overrideCommand: false`).
+    pub fn run_args(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        command: &[String],
+    ) -> Vec<String> {
         let mut args: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), name.into()];
         for (key, value) in labels {
             args.push("--label".into());
@@ -103,12 +113,12 @@ impl ContainerSpec {
             args.push("--security-opt".into());
             args.push(opt.clone());
         }
-        if self.override_command {
-            // Replace the image's command with the keep-alive loop; `-` is `$0`.
-            args.extend(["--entrypoint".into(), "/bin/sh".into(), self.image.clone()]);
-            args.extend(["-c".into(), KEEP_ALIVE.into(), "-".into()]);
-        } else {
-            args.push(self.image.clone());
+        // Our script is the entrypoint (`-` is its `$0`); the image's command follows
+        // unless the keep-alive loop replaces it.
+        args.extend(["--entrypoint".into(), "/bin/sh".into(), self.image.clone()]);
+        args.extend(["-c".into(), KEEP_ALIVE.into(), "-".into()]);
+        if !self.override_command {
+            args.extend(command.iter().cloned());
         }
         args
     }
@@ -228,7 +238,7 @@ mod tests {
 
     #[test]
     fn run_args_keep_the_container_alive() {
-        let args = spec().run_args("devboot-x-1", &BTreeMap::new());
+        let args = spec().run_args("devboot-x-1", &BTreeMap::new(), &[]);
         let joined = args.join(" ");
         assert!(joined.contains("--entrypoint /bin/sh img -c"), "{joined}");
         assert!(joined.contains("-p 127.0.0.1:4567:4567"), "{joined}");

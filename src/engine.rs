@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use inspect::{ContainerInfo, ContainerState};
+pub use inspect::{ContainerInfo, ContainerState, ImageConfig};
 
 use crate::workspace::EnvMap;
 
@@ -243,9 +243,22 @@ impl Engine {
 
     /// True when the image is present locally.
     pub fn image_exists(&self, image: &str) -> Result<bool> {
-        match self.output(["image", "inspect", "--format", "{{.Id}}", image]) {
-            Ok(_) => Ok(true),
-            Err(EngineError::Failed { stderr, .. }) if is_no_such(&stderr) => Ok(false),
+        self.image_config(image).map(|c| c.is_some())
+    }
+
+    /// The image's own entrypoint and command; `None` when the image is not here.
+    pub fn image_config(&self, image: &str) -> Result<Option<ImageConfig>> {
+        let args = ["image", "inspect", image];
+        match self.output(args) {
+            Ok(output) => {
+                let list: Vec<inspect::ImageInfo> = serde_json::from_slice(&output.stdout)
+                    .map_err(|e| EngineError::BadOutput {
+                        command: self.describe(&args),
+                        detail: e.to_string(),
+                    })?;
+                Ok(list.into_iter().next().map(|i| i.config))
+            }
+            Err(EngineError::Failed { stderr, .. }) if is_no_such(&stderr) => Ok(None),
             Err(e) => Err(e),
         }
     }

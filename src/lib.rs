@@ -19,6 +19,7 @@ pub mod expose;
 pub mod lifecycle;
 pub mod ports;
 pub mod process;
+pub mod state;
 pub mod template;
 pub mod ui;
 pub mod up;

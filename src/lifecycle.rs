@@ -1,11 +1,18 @@
 //! Which task and hook runs when, and running them.
 //!
-//! The model's stages run one after another, the lanes of a stage in parallel. Each
-//! in-container lane is one `docker exec` of the embedded runner (`lifecycle/runner.sh`),
-//! which starts the lane detached in its own session with a log file in the container, and
-//! streams that log back until the lane ends, or, for a lane with a long-running Gitpod
-//! `command`, until that command has started. So servers keep running after `up` returns,
-//! and devboot can later tell whether each is alive (`status` verb) and restart it.
+//! The model's stages run one after another, the lanes of a stage in parallel. A lane (a
+//! Gitpod task, or one entry of a devcontainer hook) runs detached in the container, in its
+//! own session, with its own log, through the embedded runner (`lifecycle/runner.sh`): so
+//! servers keep running after `up` returns, and devboot can later tell whether each is
+//! alive and restart it.
+//!
+//! Two ways to run, one set of rules:
+//! - A container devboot made has a state folder shared with the host (`crate::state`).
+//!   devboot writes a *plan* (the due lanes as a shell script) there; the container's
+//!   entrypoint runs it at start, or one `docker exec -d` does; devboot follows the lanes'
+//!   files from the host (`plan.rs`, `follow.rs`). Knowing what runs costs no engine call.
+//! - A container another tool made has no such folder: each lane is one `docker exec` of the
+//!   runner, and one more exec asks where the lanes stand (`exec.rs`).
 //!
 //! Run-once rules:
 //! - devcontainer `onCreate`/`updateContent`/`postCreate`: once per container, recorded in
@@ -16,44 +23,78 @@
 //!   time); run again when processes it left in the background have died.
 //! - `postAttachCommand`: at every `up`. `initializeCommand`: on the host at every `up`.
 //! - Gitpod task: `before` and `command` at every container start, `init` once per
-//!   container (marker `~/.devboot/markers/<lane>.init`); all three run in one shell so
-//!   `cd` and `export` carry over, as in a Gitpod terminal.
+//!   container; all three run in one shell so `cd` and `export` carry over, as in a Gitpod
+//!   terminal.
+
+mod exec;
+mod follow;
+mod output;
+mod plan;
 
 use std::collections::{BTreeMap, HashMap};
 
-use std::sync::Mutex;
-
 use serde::Serialize;
 
+pub use exec::{Runner, commit_markers, log_tail, observe};
+pub use follow::follow;
+pub use output::Output;
+pub use plan::{Plan, compose, fresh, observe_before_start, observe_state};
+
 use crate::container::slug;
-use crate::engine::{Engine, EngineError};
 use crate::workspace::{Command, EnvMap, Lane, Phase, Stage, Timing, Workspace};
 
-/// The runner script, passed to `sh -c` on every exec.
+/// The runner script.
 pub const RUNNER: &str = include_str!("lifecycle/runner.sh");
 
-/// Where lane state lives in the container (under the remote user's home).
-const LANES_ROOT: &str = "~/.devboot/lanes";
 /// How many output lines of a lane are kept for failure reports.
 const TAIL_LINES: usize = 15;
 
-/// What the runner's `status` verb reported for one lane.
+/// Where a container keeps its lanes' state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// devboot's state folder, shared with the host.
+    State,
+    /// Under the remote user's home (a container another tool made).
+    Home,
+}
+
+impl Place {
+    fn lanes_root(self) -> &'static str {
+        match self {
+            Place::State => "/.devboot/lanes",
+            Place::Home => "~/.devboot/lanes",
+        }
+    }
+}
+
+/// A lane's state folder in the container.
+pub fn lane_dir(place: Place, id: &str) -> String {
+    format!("{}/{id}", place.lanes_root())
+}
+
+/// A lane's log file in the container.
+pub fn lane_log(place: Place, id: &str) -> String {
+    format!("{}/log", lane_dir(place, id))
+}
+
+/// Where one lane stands, as observed (from the state folder or the runner's `status`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LaneStatus {
-    /// The container start time when the lane was launched.
-    pub start: String,
+    /// Ran in the container's current start.
+    pub current: bool,
     pub exit: Option<i32>,
     /// Last phase it reached (Gitpod lanes).
     pub phase: Option<String>,
     /// Its main process is alive.
     pub alive: bool,
-    /// Some process of its session is alive (a server it started counts).
+    /// Some process it left running (a server it started) is alive.
     pub session: bool,
     /// It left processes running when its main process ended.
     pub background: bool,
 }
 
-/// What is known about the container's lanes and markers before anything runs.
+/// What is known about the container's lanes and run-once markers before anything runs.
+/// A marker maps to the container timestamp it holds (creation or start time).
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
     pub lanes: HashMap<String, LaneStatus>,
@@ -114,6 +155,27 @@ pub struct ExecContext {
     pub env: EnvMap,
 }
 
+/// A lane that failed.
+#[derive(Debug, Clone)]
+pub struct LaneFailure {
+    pub lane: String,
+    pub stage: String,
+    pub phase: Option<String>,
+    pub exit_code: i32,
+    /// Its last output lines.
+    pub tail: Vec<String>,
+}
+
+/// What running the lifecycle did.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    pub lanes: Vec<LaneReport>,
+    pub failures: Vec<LaneFailure>,
+    /// Marker files to write now that their hooks succeeded (path, content): the exec way
+    /// only; a plan writes its own.
+    pub markers: Vec<(String, String)>,
+}
+
 /// A lane's stable id: its state folder name in the container.
 pub fn lane_id(stage: &Stage, lane: &Lane) -> String {
     if lane.name == stage.name {
@@ -123,19 +185,12 @@ pub fn lane_id(stage: &Stage, lane: &Lane) -> String {
     }
 }
 
-fn lane_dir(id: &str) -> String {
-    format!("{LANES_ROOT}/{id}")
-}
-
-/// Log file of a lane in the container.
-pub fn lane_log(id: &str) -> String {
-    format!("{}/log", lane_dir(id))
-}
-
+/// The init marker of a Gitpod lane in a container another tool made.
 fn gitpod_init_marker(id: &str) -> String {
     format!("~/.devboot/markers/{id}.init")
 }
 
+/// The reference CLI's marker of a devcontainer hook.
 fn hook_marker(phase: Phase) -> Option<String> {
     match phase.timing() {
         Timing::OncePerContainer | Timing::EveryStart
@@ -147,76 +202,14 @@ fn hook_marker(phase: Phase) -> Option<String> {
     }
 }
 
-/// Every marker file the workspace's lanes may have.
-fn marker_paths(ws: &Workspace) -> Vec<String> {
-    let mut out = Vec::new();
-    for stage in &ws.stages {
-        for lane in &stage.lanes {
-            for step in &lane.steps {
-                let marker = match step.phase {
-                    Phase::Init => Some(gitpod_init_marker(&lane_id(stage, lane))),
-                    phase => hook_marker(phase),
-                };
-                if let Some(m) = marker
-                    && !out.contains(&m)
-                {
-                    out.push(m);
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Asks the container where every lane stands (one exec).
-pub fn observe(
-    engine: &Engine,
-    ws: &Workspace,
-    facts: &ContainerFacts,
-    user: Option<&str>,
-) -> Result<Observed, EngineError> {
-    let markers = marker_paths(ws);
-    let mut argv = vec![
-        "sh",
-        "-c",
-        RUNNER,
-        "devboot-runner",
-        "status",
-        LANES_ROOT,
-        &facts.started,
-    ];
-    argv.extend(markers.iter().map(String::as_str));
-    let out = engine.exec_capture(&facts.id, user, &EnvMap::new(), &argv)?;
-    Ok(parse_status(&out))
-}
-
-fn parse_status(out: &str) -> Observed {
-    let mut observed = Observed::default();
-    for line in out.lines() {
-        let fields: Vec<&str> = line.split('\t').collect();
-        match fields.as_slice() {
-            ["lane", name, start, code, phase, alive, session, bg] => {
-                observed.lanes.insert(
-                    (*name).to_string(),
-                    LaneStatus {
-                        start: (*start).to_string(),
-                        exit: code.parse().ok(),
-                        phase: (*phase != "-").then(|| (*phase).to_string()),
-                        alive: *alive == "1",
-                        session: *session == "1",
-                        background: *bg == "1",
-                    },
-                );
-            }
-            ["marker", path, content] => {
-                observed
-                    .markers
-                    .insert((*path).to_string(), (*content).to_string());
-            }
-            _ => {}
-        }
-    }
-    observed
+/// The marker a stage's success is recorded in, and which container timestamp it holds.
+fn stage_marker(stage: &Stage) -> Option<(String, Timing)> {
+    let phase = stage
+        .lanes
+        .first()
+        .and_then(|l| l.steps.first())
+        .map(|s| s.phase)?;
+    hook_marker(phase).map(|m| (m, phase.timing()))
 }
 
 /// Why a lane runs this time.
@@ -243,7 +236,7 @@ struct LanePlan {
 
 fn plan_lane(stage: &Stage, lane: &Lane, facts: &ContainerFacts, seen: &Observed) -> LanePlan {
     let id = lane_id(stage, lane);
-    let status = seen.lanes.get(&id).filter(|s| s.start == facts.started);
+    let status = seen.lanes.get(&id).filter(|s| s.current);
     let phases: Vec<Phase> = lane.steps.iter().map(|s| s.phase).collect();
     let has_init = phases.contains(&Phase::Init);
     let long_running = phases.iter().any(|p| p.timing() == Timing::LongRunning);
@@ -311,10 +304,9 @@ fn plan_lane(stage: &Stage, lane: &Lane, facts: &ContainerFacts, seen: &Observed
 }
 
 /// The script of a Gitpod lane: its phases in one shell, `&&`-joined as Gitpod's supervisor
-/// composes them, with phase and marker bookkeeping between them.
-fn gitpod_script(lane: &Lane, with_init: bool) -> String {
-    let mut parts =
-        vec!["__devboot_phase() { printf '%s' \"$1\" > \"$DEVBOOT_LANE_DIR/phase\"; }".to_string()];
+/// composes them, with phase bookkeeping between them; `init_done` records a finished
+/// `init`.
+fn gitpod_script(lane: &Lane, with_init: bool, init_done: &str) -> String {
     let mut chain = Vec::new();
     for step in &lane.steps {
         let Command::Shell(text) = &step.command else {
@@ -324,10 +316,7 @@ fn gitpod_script(lane: &Lane, with_init: bool) -> String {
             Phase::Init if !with_init => {}
             Phase::Init => {
                 chain.push(format!("__devboot_phase init && {{\n{text}\n}}"));
-                chain.push(
-                    "printf '%s' \"$DEVBOOT_CREATED\" > \"${HOME:-/tmp}/$DEVBOOT_INIT_MARKER\""
-                        .into(),
-                );
+                chain.push(init_done.to_string());
             }
             Phase::Command => {
                 chain.push("__devboot_phase command && : > \"$DEVBOOT_LANE_DIR/ready\"".into());
@@ -336,397 +325,42 @@ fn gitpod_script(lane: &Lane, with_init: bool) -> String {
             phase => chain.push(format!("__devboot_phase {phase} && {{\n{text}\n}}")),
         }
     }
-    if with_init {
-        parts.push("mkdir -p \"$(dirname \"${HOME:-/tmp}/$DEVBOOT_INIT_MARKER\")\"".into());
-    }
-    parts.push(chain.join(" && "));
-    parts.join("\n")
+    format!(
+        "__devboot_phase() {{ printf '%s' \"$1\" > \"$DEVBOOT_LANE_DIR/phase\"; }}\n{}",
+        chain.join(" && ")
+    )
 }
 
-/// Prints lane output as it comes, each line prefixed with the lane's name.
-pub struct Output {
-    color: bool,
-    width: usize,
-    lock: Mutex<()>,
+/// Whether a lane has a long-running part (it is followed until that starts, not ends).
+fn long_running(lane: &Lane) -> bool {
+    lane.steps
+        .iter()
+        .any(|s| s.phase.timing() == Timing::LongRunning)
 }
 
-const PALETTE: [anstyle::AnsiColor; 6] = [
-    anstyle::AnsiColor::Cyan,
-    anstyle::AnsiColor::Magenta,
-    anstyle::AnsiColor::Green,
-    anstyle::AnsiColor::Yellow,
-    anstyle::AnsiColor::Blue,
-    anstyle::AnsiColor::Red,
-];
-
-impl Output {
-    pub fn new(ws: &Workspace) -> Self {
-        let width = ws
-            .stages
-            .iter()
-            .flat_map(|s| &s.lanes)
-            .map(|l| l.name.len())
-            .max()
-            .unwrap_or(0);
-        Output {
-            color: crate::ui::stderr_is_terminal(),
-            width: width.min(24),
-            lock: Mutex::new(()),
-        }
-    }
-
-    fn line(&self, name: &str, index: usize, text: &str) {
-        let _guard = self.lock.lock();
-        let style = anstyle::Style::new().fg_color(Some(PALETTE[index % PALETTE.len()].into()));
-        let prefix = format!("{name:>width$} |", width = self.width);
-        if self.color {
-            crate::ui::line(&format!("{style}{prefix}{style:#} {text}"));
-        } else {
-            crate::ui::line(&format!("{prefix} {text}"));
-        }
-    }
-}
-
-/// A lane that failed.
-#[derive(Debug, Clone)]
-pub struct LaneFailure {
-    pub lane: String,
-    pub stage: String,
-    pub phase: Option<String>,
-    pub exit_code: i32,
-    /// Its last output lines.
-    pub tail: Vec<String>,
-}
-
-/// What running the lifecycle did.
-#[derive(Debug, Default)]
-pub struct RunResult {
-    pub lanes: Vec<LaneReport>,
-    pub failures: Vec<LaneFailure>,
-    /// Marker files to write now that their hooks succeeded (path, content).
-    pub markers: Vec<(String, String)>,
-}
-
-/// Everything `run` needs besides the workspace.
-pub struct Runner<'a> {
-    pub engine: &'a Engine,
-    pub workspace: &'a Workspace,
-    pub facts: &'a ContainerFacts,
-    pub exec: &'a ExecContext,
-    /// Env of a lane (its own `env`), already expanded (`${portUrl:...}`).
-    pub lane_env: &'a (dyn Fn(&Lane) -> EnvMap + Sync),
-    pub host_env: &'a EnvMap,
-    pub output: &'a Output,
-}
-
-impl Runner<'_> {
-    /// Runs the host stages (`initializeCommand`).
-    pub fn run_host(&self, seen: &Observed) -> RunResult {
-        self.run_stages(seen, true)
-    }
-
-    /// Runs the in-container stages that are due.
-    pub fn run_container(&self, seen: &Observed) -> RunResult {
-        self.run_stages(seen, false)
-    }
-
-    /// Runs the lanes that are due, stage after stage; the first failing stage stops the
-    /// later ones (other lanes of the same stage go on). Returns every lane's report.
-    fn run_stages(&self, seen: &Observed, host: bool) -> RunResult {
-        let mut result = RunResult::default();
-        let mut index = 0;
-        let mut stopped = false;
-        for stage in &self.workspace.stages {
-            if is_host_stage(stage) != host {
-                index += stage.lanes.len();
-                continue;
-            }
-            let plans: Vec<LanePlan> = stage
-                .lanes
-                .iter()
-                .map(|l| plan_lane(stage, l, self.facts, seen))
-                .collect();
-            let base = index;
-            index += stage.lanes.len();
-            if stopped {
-                for (lane, plan) in stage.lanes.iter().zip(&plans) {
-                    result
-                        .lanes
-                        .push(Self::report(stage, lane, plan, LaneState::Pending, None));
-                }
-                continue;
-            }
-            let outcomes: Vec<(LaneState, Option<LaneFailure>)> = std::thread::scope(|scope| {
-                let handles: Vec<_> = stage
-                    .lanes
-                    .iter()
-                    .zip(&plans)
-                    .enumerate()
-                    .map(|(i, (lane, plan))| {
-                        scope.spawn(move || match plan.run {
-                            None => (plan.state, None),
-                            Some(reason) => self.run_lane(stage, lane, plan, reason, base + i),
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or((LaneState::Failed, None)))
-                    .collect()
-            });
-            let mut stage_failed = false;
-            for ((lane, plan), (state, failure)) in stage.lanes.iter().zip(&plans).zip(outcomes) {
-                let mut report = Self::report(stage, lane, plan, state, failure.as_ref());
-                report.ran = plan.run.is_some();
-                report.restarted = plan.run == Some(Reason::Restart);
-                result.lanes.push(report);
-                if let Some(f) = failure {
-                    stage_failed = true;
-                    result.failures.push(f);
-                }
-            }
-            // devcontainer hooks stop everything after a failure; Gitpod lanes are
-            // independent (one stage), so this only affects hooks.
-            if stage_failed {
-                stopped = true;
-            } else if plans.iter().any(|p| p.run.is_some()) {
-                let phase = stage
-                    .lanes
-                    .first()
-                    .and_then(|l| l.steps.first())
-                    .map(|s| s.phase);
-                if let Some(marker) = phase.and_then(hook_marker) {
-                    let stamp = if phase.map(Phase::timing) == Some(Timing::OncePerContainer) {
-                        &self.facts.created
-                    } else {
-                        &self.facts.started
-                    };
-                    result.markers.push((marker, stamp.clone()));
-                }
-            }
-        }
-        result
-    }
-
-    fn report(
-        stage: &Stage,
-        lane: &Lane,
-        plan: &LanePlan,
-        state: LaneState,
-        failure: Option<&LaneFailure>,
-    ) -> LaneReport {
-        LaneReport {
-            name: lane.name.clone(),
-            stage: stage.name.clone(),
-            state,
-            exit_code: failure.map(|f| f.exit_code),
-            failed_phase: failure.and_then(|f| f.phase.clone()),
-            ran: false,
-            restarted: false,
-            log: lane_log(&plan.id),
-        }
-    }
-
-    fn run_lane(
-        &self,
-        stage: &Stage,
-        lane: &Lane,
-        plan: &LanePlan,
-        reason: Reason,
-        index: usize,
-    ) -> (LaneState, Option<LaneFailure>) {
-        let Some(first) = lane.steps.first() else {
-            return (LaneState::Done, None);
-        };
-        match reason {
-            Reason::Restart => self.say(
-                lane,
-                index,
-                "restarting: its long-running command had stopped",
-            ),
-            Reason::Retry => self.say(lane, index, "running again: it failed last time"),
-            Reason::Due => {}
-        }
-        let long_running = lane
-            .steps
-            .iter()
-            .any(|s| s.phase.timing() == Timing::LongRunning);
-        let result = if first.phase == Phase::InitializeCommand {
-            self.run_on_host(&first.command, &lane.name, index)
-        } else {
-            if reason == Reason::Restart {
-                // End what is left of the old run so it frees its ports.
-                let dir = lane_dir(&plan.id);
-                let argv = [
-                    "sh",
-                    "-c",
-                    RUNNER,
-                    "devboot-runner",
-                    "stop",
-                    &dir,
-                    &self.facts.started,
-                ];
-                let _ = self.engine.exec_capture(
-                    &self.facts.id,
-                    self.exec.user.as_deref(),
-                    &EnvMap::new(),
-                    &argv,
-                );
-            }
-            self.run_in_container(stage, lane, plan, long_running, index)
-        };
-        match result {
-            Ok((0, _)) if long_running => (LaneState::Running, None),
-            Ok((0, _)) => (LaneState::Done, None),
-            Ok((code, tail)) => {
-                let phase = if stage.name == "tasks" {
-                    self.failed_phase(&plan.id)
-                } else {
-                    Some(first.phase.to_string())
-                };
-                (
-                    LaneState::Failed,
-                    Some(LaneFailure {
-                        lane: lane.name.clone(),
-                        stage: stage.name.clone(),
-                        phase,
-                        exit_code: code,
-                        tail,
-                    }),
-                )
-            }
-            Err(err) => (
-                LaneState::Failed,
-                Some(LaneFailure {
-                    lane: lane.name.clone(),
-                    stage: stage.name.clone(),
-                    phase: None,
-                    exit_code: -1,
-                    tail: vec![err.to_string()],
-                }),
-            ),
-        }
-    }
-
-    fn say(&self, lane: &Lane, index: usize, text: &str) {
-        self.output
-            .line(&lane.name, index, &format!("devboot: {text}"));
-    }
-
-    /// The phase a Gitpod lane was in when it failed.
-    fn failed_phase(&self, id: &str) -> Option<String> {
-        let dir = lane_dir(id);
-        let path = format!("{dir}/phase");
-        let argv = ["sh", "-c", "cat \"${HOME:-/tmp}/${1#\"~/\"}\"", "-", &path];
-        self.engine
-            .exec_capture(
-                &self.facts.id,
-                self.exec.user.as_deref(),
-                &EnvMap::new(),
-                &argv,
-            )
-            .ok()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    }
-
-    fn run_in_container(
-        &self,
-        stage: &Stage,
-        lane: &Lane,
-        plan: &LanePlan,
-        long_running: bool,
-        index: usize,
-    ) -> std::io::Result<(i32, Vec<String>)> {
-        let mut env = self.exec.env.clone();
-        env.extend((self.lane_env)(lane));
-        let mut argv: Vec<String> = Vec::new();
-        if stage.name == "tasks" {
-            env.insert("DEVBOOT_CREATED".into(), self.facts.created.clone());
-            let marker = gitpod_init_marker(&plan.id);
-            env.insert(
-                "DEVBOOT_INIT_MARKER".into(),
-                marker.trim_start_matches("~/").to_string(),
-            );
-            argv.extend([
-                "@shell".into(),
-                "-c".into(),
-                gitpod_script(lane, plan.with_init),
-            ]);
-        } else {
-            match &lane.steps[0].command {
-                Command::Shell(text) => argv.extend(["/bin/sh".into(), "-c".into(), text.clone()]),
-                Command::Exec(args) => argv.extend(args.iter().cloned()),
-            }
-        }
-        let mut args: Vec<String> = vec!["exec".into(), "-w".into(), self.exec.folder.clone()];
-        if let Some(user) = &self.exec.user {
-            args.extend(["-u".into(), user.clone()]);
-        }
-        for (k, v) in &env {
-            args.extend(["-e".into(), format!("{k}={v}")]);
-        }
-        let mode = if long_running { "ready" } else { "exit" };
-        args.extend([
-            self.facts.id.clone(),
-            "sh".into(),
+/// The argv a lane runs in the container. Gitpod lanes get `init_done` (see
+/// [`gitpod_script`]).
+fn lane_argv(stage: &Stage, lane: &Lane, with_init: bool, init_done: &str) -> Vec<String> {
+    if is_gitpod_stage(stage) {
+        return vec![
+            "@shell".into(),
             "-c".into(),
-            RUNNER.into(),
-            "devboot-runner".into(),
-            "run".into(),
-            lane_dir(&plan.id),
-            mode.into(),
-            self.facts.started.clone(),
-        ]);
-        args.extend(argv);
-        let mut cmd = self.engine.command(&args);
-        self.stream(&mut cmd, &lane.name, index)
+            gitpod_script(lane, with_init, init_done),
+        ];
     }
+    match lane.steps.first().map(|s| &s.command) {
+        Some(Command::Shell(text)) => vec!["/bin/sh".into(), "-c".into(), text.clone()],
+        Some(Command::Exec(args)) => args.clone(),
+        None => vec!["true".into()],
+    }
+}
 
-    fn run_on_host(
-        &self,
-        command: &Command,
-        name: &str,
-        index: usize,
-    ) -> std::io::Result<(i32, Vec<String>)> {
-        let mut cmd = match command {
-            Command::Shell(text) => {
-                let mut c = std::process::Command::new("/bin/sh");
-                c.arg("-c").arg(text);
-                c
-            }
-            Command::Exec(argv) => {
-                let mut c = std::process::Command::new(&argv[0]);
-                c.args(&argv[1..]);
-                c
-            }
-        };
-        cmd.current_dir(&self.workspace.local_folder)
-            .env_clear()
-            .envs(self.host_env);
-        self.stream(&mut cmd, name, index)
-    }
-
-    /// Runs a command, printing its output lines prefixed as they come; returns its exit
-    /// code and its last lines.
-    fn stream(
-        &self,
-        cmd: &mut std::process::Command,
-        name: &str,
-        index: usize,
-    ) -> std::io::Result<(i32, Vec<String>)> {
-        let mut tail = std::collections::VecDeque::new();
-        let status = crate::process::stream_lines(cmd, |line| {
-            self.output.line(name, index, &line);
-            tail.push_back(line);
-            if tail.len() > TAIL_LINES {
-                tail.pop_front();
-            }
-        })?;
-        // Killed by a signal: report it as a shell would (128 + signal), SIGKILL when unknown.
-        let code = status.code().unwrap_or(128 + 9);
-        Ok((code, tail.into_iter().collect()))
-    }
+fn is_gitpod_stage(stage: &Stage) -> bool {
+    stage
+        .lanes
+        .iter()
+        .flat_map(|l| &l.steps)
+        .any(|s| matches!(s.phase, Phase::Before | Phase::Init | Phase::Command))
 }
 
 fn is_host_stage(stage: &Stage) -> bool {
@@ -737,79 +371,165 @@ fn is_host_stage(stage: &Stage) -> bool {
         .any(|s| s.phase.timing() == Timing::HostEveryUp)
 }
 
-/// Writes the markers of hooks that succeeded (one exec).
-pub fn commit_markers(
-    engine: &Engine,
-    facts: &ContainerFacts,
-    user: Option<&str>,
-    markers: &[(String, String)],
-) -> Result<(), EngineError> {
-    if markers.is_empty() {
-        return Ok(());
+fn report(
+    stage: &Stage,
+    lane: &Lane,
+    plan: &LanePlan,
+    place: Place,
+    state: LaneState,
+    failure: Option<&LaneFailure>,
+) -> LaneReport {
+    LaneReport {
+        name: lane.name.clone(),
+        stage: stage.name.clone(),
+        state,
+        exit_code: failure.map(|f| f.exit_code),
+        failed_phase: failure.and_then(|f| f.phase.clone()),
+        ran: plan.run.is_some(),
+        restarted: plan.run == Some(Reason::Restart),
+        log: lane_log(place, &plan.id),
     }
-    let mut argv: Vec<&str> = vec!["sh", "-c", RUNNER, "devboot-runner", "commit"];
-    for (path, content) in markers {
-        argv.push(path);
-        argv.push(content);
-    }
-    engine
-        .exec_capture(&facts.id, user, &EnvMap::new(), &argv)
-        .map(drop)
 }
 
-/// Every lane's state from what `status` observed, without running anything.
-pub fn states(ws: &Workspace, facts: &ContainerFacts, seen: &Observed) -> Vec<LaneReport> {
+/// Every lane's state from what was observed, without running anything.
+pub fn states(
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    seen: &Observed,
+    place: Place,
+) -> Vec<LaneReport> {
     let mut out = Vec::new();
     for stage in ws.stages.iter().filter(|s| !is_host_stage(s)) {
         for lane in &stage.lanes {
-            let id = lane_id(stage, lane);
             let plan = plan_lane(stage, lane, facts, seen);
-            let status = seen.lanes.get(&id).filter(|s| s.start == facts.started);
+            let status = seen.lanes.get(&plan.id).filter(|s| s.current);
             let state = match (plan.run, status) {
                 (None, _) => plan.state,
                 (Some(Reason::Restart), _) => LaneState::Stopped,
                 (Some(_), Some(s)) if s.exit.is_some_and(|c| c != 0) => LaneState::Failed,
                 (Some(_), _) => LaneState::Pending,
             };
-            out.push(LaneReport {
-                name: lane.name.clone(),
-                stage: stage.name.clone(),
-                state,
-                exit_code: status.and_then(|s| s.exit).filter(|c| *c != 0),
-                failed_phase: None,
-                ran: false,
-                restarted: false,
-                log: lane_log(&id),
-            });
+            let mut lane_report = report(stage, lane, &plan, place, state, None);
+            lane_report.ran = false;
+            lane_report.restarted = false;
+            lane_report.exit_code = status.and_then(|s| s.exit).filter(|c| *c != 0);
+            out.push(lane_report);
         }
     }
     out
 }
 
-/// The last `lines` lines of a lane's log (empty when it cannot be read).
-pub fn log_tail(
-    engine: &Engine,
-    facts: &ContainerFacts,
-    user: Option<&str>,
-    id: &str,
-    lines: usize,
-) -> Vec<String> {
-    let path = lane_log(id);
-    let argv = [
-        "sh",
-        "-c",
-        "tail -n \"$1\" \"${HOME:-/tmp}/${2#\"~/\"}\"",
-        "-",
-        &lines.to_string(),
-        &path,
-    ];
-    engine
-        .exec_capture(&facts.id, user, &EnvMap::new(), &argv)
-        .map(|out| out.lines().map(String::from).collect())
-        .unwrap_or_default()
+/// Runs `initializeCommand` on the host, in the workspace folder, with the host's
+/// environment.
+pub fn run_host(ws: &Workspace, host_env: &EnvMap, output: &Output) -> RunResult {
+    let mut result = RunResult::default();
+    let mut index = 0;
+    for stage in &ws.stages {
+        if !is_host_stage(stage) {
+            index += stage.lanes.len();
+            continue;
+        }
+        let outcomes: Vec<Option<LaneFailure>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = stage
+                .lanes
+                .iter()
+                .enumerate()
+                .map(|(i, lane)| {
+                    scope.spawn(move || run_on_host(ws, stage, lane, host_env, output, index + i))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(None))
+                .collect()
+        });
+        index += stage.lanes.len();
+        for (lane, failure) in stage.lanes.iter().zip(outcomes) {
+            let plan = LanePlan {
+                id: lane_id(stage, lane),
+                run: Some(Reason::Due),
+                with_init: false,
+                state: LaneState::Done,
+            };
+            let state = if failure.is_some() {
+                LaneState::Failed
+            } else {
+                LaneState::Done
+            };
+            result.lanes.push(report(
+                stage,
+                lane,
+                &plan,
+                Place::Home,
+                state,
+                failure.as_ref(),
+            ));
+            result.failures.extend(failure);
+        }
+        if !result.failures.is_empty() {
+            break;
+        }
+    }
+    result
 }
 
-/// Names of the lanes, for `logs` to match against (`name` and id).
+fn run_on_host(
+    ws: &Workspace,
+    stage: &Stage,
+    lane: &Lane,
+    host_env: &EnvMap,
+    output: &Output,
+    index: usize,
+) -> Option<LaneFailure> {
+    let mut cmd = match lane.steps.first().map(|s| &s.command) {
+        Some(Command::Shell(text)) => {
+            let mut c = std::process::Command::new("/bin/sh");
+            c.arg("-c").arg(text);
+            c
+        }
+        Some(Command::Exec(argv)) if !argv.is_empty() => {
+            let mut c = std::process::Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
+        _ => return None,
+    };
+    cmd.current_dir(&ws.local_folder).env_clear().envs(host_env);
+    let (code, tail) = match stream(&mut cmd, &lane.name, index, output) {
+        Ok(outcome) => outcome,
+        Err(e) => (-1, vec![e.to_string()]),
+    };
+    (code != 0).then(|| LaneFailure {
+        lane: lane.name.clone(),
+        stage: stage.name.clone(),
+        phase: Some(Phase::InitializeCommand.to_string()),
+        exit_code: code,
+        tail,
+    })
+}
+
+/// Runs a command, printing its output lines prefixed as they come; returns its exit code
+/// and its last lines.
+fn stream(
+    cmd: &mut std::process::Command,
+    name: &str,
+    index: usize,
+    output: &Output,
+) -> std::io::Result<(i32, Vec<String>)> {
+    let mut tail = std::collections::VecDeque::new();
+    let status = crate::process::stream_lines(cmd, |line| {
+        output.line(name, index, &line);
+        tail.push_back(line);
+        if tail.len() > TAIL_LINES {
+            tail.pop_front();
+        }
+    })?;
+    // Killed by a signal: report it as a shell would (128 + signal), SIGKILL when unknown.
+    let code = status.code().unwrap_or(128 + 9);
+    Ok((code, tail.into_iter().collect()))
+}
+
+/// Names of the lanes (`name` → id), for `logs` to match against.
 pub fn lane_ids(ws: &Workspace) -> BTreeMap<String, String> {
     ws.stages
         .iter()
@@ -822,7 +542,7 @@ mod tests {
     use super::*;
     use crate::workspace::Step;
 
-    fn facts() -> ContainerFacts {
+    pub(super) fn facts() -> ContainerFacts {
         ContainerFacts {
             id: "c".into(),
             created: "C1".into(),
@@ -830,7 +550,7 @@ mod tests {
         }
     }
 
-    fn gitpod_lane() -> (Stage, Lane) {
+    pub(super) fn gitpod_lane() -> (Stage, Lane) {
         let lane = Lane {
             name: "backend".into(),
             env: EnvMap::new(),
@@ -856,7 +576,7 @@ mod tests {
 
     fn status(exit: Option<i32>, alive: bool, phase: &str) -> LaneStatus {
         LaneStatus {
-            start: "S1".into(),
+            current: true,
             exit,
             phase: Some(phase.into()),
             alive,
@@ -885,9 +605,8 @@ mod tests {
         assert_eq!((plan.run, plan.with_init), (Some(Reason::Restart), false));
 
         // A new container start runs the lane again, still without init.
-        let mut later = facts();
-        later.started = "S2".into();
-        let plan = plan_lane(&stage, &lane, &later, &seen);
+        seen.lanes.get_mut("tasks-backend").unwrap().current = false;
+        let plan = plan_lane(&stage, &lane, &facts(), &seen);
         assert_eq!((plan.run, plan.with_init), (Some(Reason::Due), false));
     }
 
@@ -928,19 +647,12 @@ mod tests {
     #[test]
     fn gitpod_script_chains_phases() {
         let (_, lane) = gitpod_lane();
-        let script = gitpod_script(&lane, true);
+        let script = gitpod_script(&lane, true, "DONE");
         assert!(
-            script.contains("__devboot_phase init && {\npip install\n} && printf"),
+            script.contains("__devboot_phase init && {\npip install\n} && DONE"),
             "{script}"
         );
         assert!(script.ends_with("{\nflask run\n}"), "{script}");
-        assert!(!gitpod_script(&lane, false).contains("pip install"));
-    }
-
-    #[test]
-    fn parses_runner_status() {
-        let seen = parse_status("lane\ta\tS1\t3\tinit\t0\t0\t0\nmarker\t~/.x\tC1\n");
-        assert_eq!(seen.lanes["a"].exit, Some(3));
-        assert_eq!(seen.markers["~/.x"], "C1");
+        assert!(!gitpod_script(&lane, false, "DONE").contains("pip install"));
     }
 }

@@ -20,10 +20,11 @@ use sha2::{Digest, Sha256};
 
 use crate::config::substitute;
 use crate::container::{self, ContainerSpec, LABEL_HASH, LABEL_SPEC};
-use crate::engine::{ContainerInfo, Engine, EngineError};
+use crate::engine::{ContainerInfo, Engine, EngineError, ImageConfig};
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, ContainerFacts, ExecContext, LaneReport, Observed, Output, Runner};
+use crate::lifecycle::{self, ContainerFacts, ExecContext, LaneReport, Observed, Output};
 use crate::ports::{self, Binding, Environment};
+use crate::state::{MOUNT, StateDir};
 
 mod published;
 
@@ -106,6 +107,8 @@ pub struct Target {
     pub port_offset: u16,
     /// devboot's cache folder on the host (build logs).
     pub cache_dir: PathBuf,
+    /// The state folder shared with the container.
+    pub state: StateDir,
 }
 
 pub struct BuildPlan {
@@ -219,6 +222,9 @@ impl Target {
                 )
             }));
         }
+        let cache_dir = crate::dirs::cache_dir(host_env);
+        let state = StateDir::new(&cache_dir, &devcontainer_id);
+        mounts.push(state.mount_spec());
         mounts.extend(ws.options.mounts.iter().cloned());
         let spec = ContainerSpec {
             image,
@@ -246,7 +252,8 @@ impl Target {
             build,
             exec,
             port_offset,
-            cache_dir: crate::dirs::cache_dir(host_env),
+            cache_dir,
+            state,
         })
     }
 
@@ -264,6 +271,16 @@ impl Target {
         };
         let exec = exec_context(&resolved, &expand);
         (resolved, exec)
+    }
+
+    /// Whether the plan can run from the container's entrypoint: it runs as the container's
+    /// user, so the remote user must be that user; and `${containerEnv:...}` must be
+    /// resolvable before the start (from an existing container's env).
+    pub fn can_plan_at_boot(&self, ws: &Workspace, existing: Option<&ContainerInfo>) -> bool {
+        let same_user =
+            ws.options.remote_user.is_none() || ws.options.remote_user == ws.options.container_user;
+        let needs_env = existing.is_none() && uses_container_env(ws);
+        same_user && !needs_env
     }
 
     /// The `${portUrl:N}`-expanded env of a lane.
@@ -292,6 +309,18 @@ impl Target {
         }
         Ok(None)
     }
+}
+
+/// Whether something run in the container refers to `${containerEnv:...}`, which only a
+/// running container can resolve.
+fn uses_container_env(ws: &Workspace) -> bool {
+    let has = |s: &str| s.contains("${containerEnv:");
+    ws.remote_env.values().any(|v| has(v))
+        || ws.options.remote_user.as_deref().is_some_and(has)
+        || has(&ws.folder)
+        || ws.stages.iter().flat_map(|s| &s.lanes).any(|l| {
+            l.env.values().any(|v| has(v)) || l.steps.iter().any(|s| has(&s.command.to_string()))
+        })
 }
 
 fn exec_context(ws: &Workspace, expand: &dyn Fn(&EnvMap) -> EnvMap) -> ExecContext {
@@ -346,21 +375,7 @@ pub fn up(
     let _lock = lock(host_env, &target.devcontainer_id)?;
 
     // initializeCommand: on the host, at every up, before any container work.
-    let host_facts = ContainerFacts {
-        id: String::new(),
-        created: String::new(),
-        started: String::new(),
-    };
-    let runner = Runner {
-        engine,
-        workspace: ws,
-        facts: &host_facts,
-        exec: &target.exec,
-        lane_env: &|lane: &Lane| target.lane_env(lane),
-        host_env,
-        output: &output,
-    };
-    let host = runner.run_host(&Observed::default());
+    let host = lifecycle::run_host(ws, host_env, &output);
     if !host.failures.is_empty() {
         return Err(Error::TasksFailed {
             failures: host.failures,
@@ -369,112 +384,155 @@ pub fn up(
     }
 
     let existing = target.find(engine)?;
-    let (info, action) = match existing {
-        Some(info) if options.recreate => {
-            ui::note(&format!(
-                "recreating container {} as --recreate asks",
-                info.short_name()
-            ));
-            (
-                recreate(engine, &target, &info, options)?,
-                Action::Recreated,
-            )
-        }
-        Some(info)
-            if !info.state.running
-                && !options.rebuild
-                && info.label(LABEL_HASH) == Some(target.spec.hash().as_str()) =>
-        {
-            // Starting publishes the same ports again: say clearly when one is taken now.
-            check_ports(engine, &target, Some(&info))?;
-            start_if_stopped(engine, info)?
-        }
-        Some(info) => match info.label(LABEL_HASH) {
-            Some(hash) if hash != target.spec.hash() && !options.no_recreate => {
-                let old: Option<ContainerSpec> = info
-                    .label(LABEL_SPEC)
-                    .and_then(|s| serde_json::from_str(s).ok());
-                let changes = old
-                    .map(|o| target.spec.changes_from(&o))
-                    .unwrap_or_default();
-                ui::note(&format!(
-                    "the config changed since container {} was made ({}); recreating it (--no-recreate keeps it)",
-                    info.short_name(),
-                    if changes.is_empty() {
-                        "details unknown".into()
-                    } else {
-                        changes.join("; ")
-                    }
-                ));
-                (
-                    recreate(engine, &target, &info, options)?,
-                    Action::Recreated,
+    let (decision, info) = decide(existing, &target, options);
+    let ours = info.as_ref().is_none_or(|i| i.mounts_at(MOUNT));
+    let (info, action, result) = match decision {
+        Decision::Create | Decision::Recreate => {
+            let old = info.as_ref();
+            // Ports first (cheap; a build can take minutes), then the image: a failure of
+            // either leaves an old container as it was.
+            check_ports(engine, &target, old)?;
+            let image = ensure_image(engine, &target, options.rebuild)?;
+            if let Some(old) = old {
+                engine.remove(&old.id)?;
+            }
+            // A new container has run nothing: its state starts empty, and its first plan
+            // runs from its own entrypoint, so the tasks start with it (no exec).
+            target.state.reset()?;
+            target.state.prepare(lifecycle::RUNNER)?;
+            let blank = ContainerFacts {
+                id: String::new(),
+                created: String::new(),
+                started: String::new(),
+            };
+            let boot_plan = target.can_plan_at_boot(ws, None).then(|| {
+                lifecycle::compose(
+                    ws,
+                    &blank,
+                    &lifecycle::fresh(),
+                    &target.exec,
+                    &|l| target.lane_env(l),
+                    BOOT_PLAN,
                 )
+            });
+            if let Some(Some(plan)) = &boot_plan {
+                write_plan(&target.state, plan)?;
             }
-            Some(hash) if hash != target.spec.hash() => {
-                ui::note(&format!(
-                    "the config changed since container {} was made; keeping it as --no-recreate asks",
-                    info.short_name()
-                ));
-                start_if_stopped(engine, info)?
+            let info = create(engine, &target, &image)?;
+            let action = if old.is_some() {
+                Action::Recreated
+            } else {
+                Action::Created
+            };
+            let result = match boot_plan {
+                Some(plan) => follow_plan(
+                    engine,
+                    ws,
+                    &target,
+                    &info,
+                    &lifecycle::fresh(),
+                    plan.as_ref(),
+                    &output,
+                )?,
+                None => run_planned(engine, ws, &target, &info, &lifecycle::fresh(), &output)?,
+            };
+            (info, action, result)
+        }
+        Decision::Start if ours => {
+            let info = info.expect("a container to start");
+            check_ports(engine, &target, Some(&info))?;
+            target.state.prepare(lifecycle::RUNNER)?;
+            let before = ContainerFacts {
+                id: info.id.clone(),
+                created: info.created.clone(),
+                started: String::new(),
+            };
+            let (resolved, exec) = target.exec_in(ws, &info);
+            let seen = lifecycle::observe_before_start(&resolved, &before, &target.state);
+            let boot_plan = target.can_plan_at_boot(&resolved, Some(&info)).then(|| {
+                lifecycle::compose(
+                    &resolved,
+                    &before,
+                    &seen,
+                    &exec,
+                    &|l| target.lane_env(l),
+                    BOOT_PLAN,
+                )
+            });
+            if let Some(Some(plan)) = &boot_plan {
+                write_plan(&target.state, plan)?;
             }
-            None if options.rebuild => (
-                recreate(engine, &target, &info, options)?,
-                Action::Recreated,
-            ),
-            None => {
-                ui::note(&format!(
-                    "using container {} made by another tool; devboot cannot tell whether it matches the config (--recreate makes a new one)",
-                    info.short_name()
-                ));
-                start_if_stopped(engine, info)?
-            }
-            Some(_) if options.rebuild && target.build.is_some() => (
-                recreate(engine, &target, &info, options)?,
-                Action::Recreated,
-            ),
-            Some(_) => start_if_stopped(engine, info)?,
-        },
-        None => (create(engine, &target, None, options)?, Action::Created),
+            target.state.clear_stamps()?;
+            engine.start(&info.id)?;
+            let info = inspect_again(engine, &info)?;
+            let result = match boot_plan {
+                Some(plan) => follow_plan(
+                    engine,
+                    &resolved,
+                    &target,
+                    &info,
+                    &seen,
+                    plan.as_ref(),
+                    &output,
+                )?,
+                None => run_planned(engine, &resolved, &target, &info, &seen, &output)?,
+            };
+            (info, Action::Started, result)
+        }
+        Decision::Reuse if ours => {
+            let info = info.expect("a container to reuse");
+            let facts = facts_of(&info);
+            let (resolved, _) = target.exec_in(ws, &info);
+            // No recorded start means the entrypoint was replaced: ask the container.
+            let result =
+                if let Some(seen) = lifecycle::observe_state(&resolved, &facts, &target.state) {
+                    run_planned(engine, &resolved, &target, &info, &seen, &output)?
+                } else {
+                    run_by_exec(engine, ws, &target, &info, &output)?
+                };
+            (info, Action::Reused, result)
+        }
+        // A container another tool made: ask it, and run each lane with an exec.
+        Decision::Start | Decision::Reuse => {
+            let info = info.expect("a container");
+            let (info, action) = if info.state.running {
+                (info, Action::Reused)
+            } else {
+                check_ports(engine, &target, Some(&info))?;
+                engine.start(&info.id)?;
+                (inspect_again(engine, &info)?, Action::Started)
+            };
+            let result = run_by_exec(engine, ws, &target, &info, &output)?;
+            (info, action, result)
+        }
     };
-
-    let facts = ContainerFacts {
-        id: info.id.clone(),
-        created: info.created.clone(),
-        started: info.state.started_at.clone(),
-    };
-    let (resolved, exec) = target.exec_in(ws, &info);
-    let ws = &resolved;
-    // A container made just now has run nothing yet: no need to ask it.
-    let seen = if matches!(action, Action::Created | Action::Recreated) {
-        Observed::default()
-    } else {
-        lifecycle::observe(engine, ws, &facts, exec.user.as_deref())?
-    };
-    let runner = Runner {
-        engine,
-        workspace: ws,
-        facts: &facts,
-        exec: &exec,
-        lane_env: &|lane: &Lane| target.lane_env(lane),
-        host_env,
-        output: &output,
-    };
-    let result = runner.run_container(&seen);
-    lifecycle::commit_markers(engine, &facts, exec.user.as_deref(), &result.markers)?;
     if !result.failures.is_empty() {
         return Err(Error::TasksFailed {
             failures: result.failures,
             container: info.short_name().to_string(),
         });
     }
+    let facts = facts_of(&info);
     // Hosted visibility and onOpen only when something changed: a warm `up` stays quiet
     // and fast.
     let changed = action != Action::Reused || result.lanes.iter().any(|l| l.ran);
     if changed {
         crate::expose::apply_visibility(&target.environment, &target.bindings, host_env);
     }
-    let ports = wait_for_ports(engine, &target, ws, &facts, &result.lanes, options.wait)?;
+    let place = if ours {
+        lifecycle::Place::State
+    } else {
+        lifecycle::Place::Home
+    };
+    let ports = wait_for_ports(
+        engine,
+        &target,
+        ws,
+        &facts,
+        place,
+        &result.lanes,
+        options.wait,
+    )?;
     // Only a port seen answering is announced (and maybe opened): with --no-wait nothing is.
     for (binding, report) in target.bindings.iter().zip(&ports) {
         if report.state == "ready" {
@@ -499,6 +557,213 @@ pub fn up(
         ports,
         engine_calls: engine.calls(),
     })
+}
+
+/// The plan a container runs from its entrypoint at its next start.
+const BOOT_PLAN: &str = "next";
+/// The plan `docker exec -d` runs in a running container.
+const EXEC_PLAN: &str = "run";
+
+/// What to do with the container.
+enum Decision {
+    Create,
+    Recreate,
+    Start,
+    Reuse,
+}
+
+/// Decides from the container found (if any), the config's hash and the flags, and says
+/// why when it recreates or keeps a changed container.
+fn decide(
+    existing: Option<ContainerInfo>,
+    target: &Target,
+    options: &UpOptions,
+) -> (Decision, Option<ContainerInfo>) {
+    let Some(info) = existing else {
+        return (Decision::Create, None);
+    };
+    let keep = if info.state.running {
+        Decision::Reuse
+    } else {
+        Decision::Start
+    };
+    let hash = target.spec.hash();
+    let decision = match info.label(LABEL_HASH) {
+        _ if options.recreate => {
+            ui::note(&format!(
+                "recreating container {} as --recreate asks",
+                info.short_name()
+            ));
+            Decision::Recreate
+        }
+        Some(old) if old != hash && !options.no_recreate => {
+            let previous: Option<ContainerSpec> = info
+                .label(LABEL_SPEC)
+                .and_then(|s| serde_json::from_str(s).ok());
+            let changes = previous
+                .map(|o| target.spec.changes_from(&o))
+                .unwrap_or_default();
+            ui::note(&format!(
+                "the config changed since container {} was made ({}); recreating it (--no-recreate keeps it)",
+                info.short_name(),
+                if changes.is_empty() {
+                    "details unknown".into()
+                } else {
+                    changes.join("; ")
+                }
+            ));
+            Decision::Recreate
+        }
+        Some(old) if old != hash => {
+            ui::note(&format!(
+                "the config changed since container {} was made; keeping it as --no-recreate asks",
+                info.short_name()
+            ));
+            keep
+        }
+        Some(_) if options.rebuild && target.build.is_some() => Decision::Recreate,
+        Some(_) => keep,
+        None if options.rebuild => Decision::Recreate,
+        None => {
+            ui::note(&format!(
+                "using container {} made by another tool; devboot cannot tell whether it matches the config (--recreate makes a new one)",
+                info.short_name()
+            ));
+            keep
+        }
+    };
+    (decision, Some(info))
+}
+
+fn facts_of(info: &ContainerInfo) -> ContainerFacts {
+    ContainerFacts {
+        id: info.id.clone(),
+        created: info.created.clone(),
+        started: info.state.started_at.clone(),
+    }
+}
+
+fn inspect_again(engine: &Engine, info: &ContainerInfo) -> Result<ContainerInfo> {
+    engine
+        .inspect_container(&info.id)?
+        .ok_or_else(|| Error::NoContainer {
+            folder: PathBuf::from(
+                info.label(container::LABEL_LOCAL_FOLDER)
+                    .unwrap_or_default(),
+            ),
+        })
+}
+
+/// Writes a plan into the state folder, its lanes' old state cleared first so that what
+/// devboot reads next belongs to this run.
+fn write_plan(state: &StateDir, plan: &lifecycle::Plan) -> Result<()> {
+    for lane in &plan.lanes {
+        state.clear_lane(&lane.id)?;
+    }
+    state.write_plan(&plan.name, &plan.script).map(drop)
+}
+
+/// Follows a plan the container runs from its entrypoint; hands it the container's
+/// timestamps for the reference CLI's markers.
+fn follow_plan(
+    engine: &Engine,
+    ws: &Workspace,
+    target: &Target,
+    info: &ContainerInfo,
+    seen: &Observed,
+    plan: Option<&lifecycle::Plan>,
+    output: &Output,
+) -> Result<lifecycle::RunResult> {
+    let facts = facts_of(info);
+    target.state.write_stamps(&facts.created, &facts.started)?;
+    Ok(match plan {
+        Some(plan) => lifecycle::follow(ws, &facts, seen, &target.state, plan, output, &|| {
+            still_running(engine, &facts.id)
+        }),
+        None => lifecycle::RunResult {
+            lanes: lifecycle::states(ws, &facts, seen, lifecycle::Place::State),
+            ..Default::default()
+        },
+    })
+}
+
+/// Runs what is due in a running container of devboot's through one `docker exec -d` of a
+/// plan, and follows it.
+fn run_planned(
+    engine: &Engine,
+    ws: &Workspace,
+    target: &Target,
+    info: &ContainerInfo,
+    seen: &Observed,
+    output: &Output,
+) -> Result<lifecycle::RunResult> {
+    let facts = facts_of(info);
+    let (resolved, exec) = target.exec_in(ws, info);
+    // Plans ask again: a start since `seen` was taken (the entrypoint's) may have changed
+    // what is due.
+    let seen =
+        lifecycle::observe_state(&resolved, &facts, &target.state).unwrap_or_else(|| seen.clone());
+    let plan = lifecycle::compose(
+        &resolved,
+        &facts,
+        &seen,
+        &exec,
+        &|l| target.lane_env(l),
+        EXEC_PLAN,
+    );
+    if let Some(plan) = &plan {
+        write_plan(&target.state, plan)?;
+        target.state.write_stamps(&facts.created, &facts.started)?;
+        let script = format!("{}/plans/{}.sh", MOUNT, plan.name);
+        let mut args: Vec<&str> = vec!["exec", "-d"];
+        if let Some(user) = &exec.user {
+            args.extend(["-u", user]);
+        }
+        args.extend([info.id.as_str(), "sh", script.as_str()]);
+        engine.call(&args)?;
+    }
+    follow_plan(
+        engine,
+        &resolved,
+        target,
+        info,
+        &seen,
+        plan.as_ref(),
+        output,
+    )
+}
+
+/// The exec way, for a container another tool made: one exec asks where the lanes stand,
+/// one exec per lane runs it, one more writes the markers.
+fn run_by_exec(
+    engine: &Engine,
+    ws: &Workspace,
+    target: &Target,
+    info: &ContainerInfo,
+    output: &Output,
+) -> Result<lifecycle::RunResult> {
+    let facts = facts_of(info);
+    let (resolved, exec) = target.exec_in(ws, info);
+    let seen = lifecycle::observe(engine, &resolved, &facts, exec.user.as_deref())?;
+    let runner = lifecycle::Runner {
+        engine,
+        workspace: &resolved,
+        facts: &facts,
+        exec: &exec,
+        lane_env: &|lane: &Lane| target.lane_env(lane),
+        output,
+    };
+    let result = runner.run_container(&seen);
+    lifecycle::commit_markers(engine, &facts, exec.user.as_deref(), &result.markers)?;
+    Ok(result)
+}
+
+fn still_running(engine: &Engine, id: &str) -> bool {
+    engine
+        .inspect_container(id)
+        .ok()
+        .flatten()
+        .is_some_and(|i| i.state.running)
 }
 
 /// True when devboot runs inside the Gitpod workspace of this very `.gitpod.yml` (a task of
@@ -561,69 +826,33 @@ fn in_gitpod(engine: &Engine, ws: &Workspace, target: &Target, host_env: &EnvMap
     }
 }
 
-fn start_if_stopped(engine: &Engine, info: ContainerInfo) -> Result<(ContainerInfo, Action)> {
-    if info.state.running {
-        return Ok((info, Action::Reused));
-    }
-    engine.start(&info.id)?;
-    let info = engine
-        .inspect_container(&info.id)?
-        .ok_or_else(|| Error::NoContainer {
-            folder: PathBuf::from(
-                info.label(container::LABEL_LOCAL_FOLDER)
-                    .unwrap_or_default(),
-            ),
-        })?;
-    Ok((info, Action::Started))
-}
-
-fn recreate(
-    engine: &Engine,
-    target: &Target,
-    old: &ContainerInfo,
-    options: &UpOptions,
-) -> Result<ContainerInfo> {
-    // Ports first (cheap, and a build can take minutes), then the build: a failure of
-    // either leaves the old container as it was.
-    check_ports(engine, target, Some(old))?;
-    ensure_image(engine, target, options.rebuild)?;
-    engine.remove(&old.id)?;
-    create(engine, target, Some(old), options)
-}
-
 /// Makes the container. When `docker run` fails, what it left is removed, so the next
 /// `up` starts clean.
-fn create(
-    engine: &Engine,
-    target: &Target,
-    old: Option<&ContainerInfo>,
-    options: &UpOptions,
-) -> Result<ContainerInfo> {
-    if old.is_none() {
-        check_ports(engine, target, None)?;
-        ensure_image(engine, target, options.rebuild)?;
-    }
-    let args = target.spec.run_args(&target.name, &target.id_labels);
+fn create(engine: &Engine, target: &Target, image: &ImageConfig) -> Result<ContainerInfo> {
+    let command: Vec<String> = image.entrypoint.iter().chain(&image.cmd).cloned().collect();
+    let args = target
+        .spec
+        .run_args(&target.name, &target.id_labels, &command);
     if let Err(err) = engine.call(&args) {
         let _ = engine.remove(&target.name);
         return Err(err.into());
     }
     engine.inspect_container(&target.name)?.ok_or_else(|| {
         Error::Engine(EngineError::BadOutput {
-            command: engine.describe(&args),
+            command: engine.short(&args),
             detail: format!("container {} is gone right after it was made", target.name),
         })
     })
 }
 
-/// Makes sure the image exists: pull a reference that is not local, build a Dockerfile
-/// whose tag is missing (or always with `rebuild`).
-fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<()> {
-    match &target.build {
+/// Makes sure the image exists (pulls a reference that is not local, builds a Dockerfile
+/// whose tag is missing, or always with `rebuild`) and returns its own command.
+fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<ImageConfig> {
+    let (image, present) = match &target.build {
         None => {
             let image = &target.spec.image;
-            if engine.image_exists(image)? {
-                return Ok(());
+            if let Some(config) = engine.image_config(image)? {
+                return Ok(config);
             }
             ui::note(&format!("pulling {image}"));
             engine
@@ -635,19 +864,29 @@ fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<()> {
                         detail: stderr,
                     },
                     e => e.into(),
-                })
+                })?;
+            (image, None)
         }
         Some(build) => {
-            if !rebuild && engine.image_exists(&build.tag)? {
-                return Ok(());
+            let present = if rebuild {
+                None
+            } else {
+                engine.image_config(&build.tag)?
+            };
+            if present.is_none() {
+                ui::note(&format!(
+                    "building {} from {}",
+                    build.tag,
+                    build.dockerfile.display()
+                ));
+                run_build(engine, build, &target.cache_dir)?;
             }
-            ui::note(&format!(
-                "building {} from {}",
-                build.tag,
-                build.dockerfile.display()
-            ));
-            run_build(engine, build, &target.cache_dir)
+            (&build.tag, present)
         }
+    };
+    match present {
+        Some(config) => Ok(config),
+        None => Ok(engine.image_config(image)?.unwrap_or_default()),
     }
 }
 

@@ -86,10 +86,18 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
         script,
         "devboot-logs".into(),
     ]);
-    argv.extend(
-        ids.iter()
-            .map(|id| lifecycle::lane_log(id).trim_start_matches("~/").to_string()),
-    );
+    // devboot's containers keep lane logs in the state folder (absolute paths); others
+    // under the remote user's home (relative to it, where the script starts).
+    let place = if info.mounts_at(crate::state::MOUNT) {
+        lifecycle::Place::State
+    } else {
+        lifecycle::Place::Home
+    };
+    argv.extend(ids.iter().map(|id| {
+        lifecycle::lane_log(place, id)
+            .trim_start_matches("~/")
+            .to_string()
+    }));
     let spawn_error = |source| crate::engine::EngineError::Spawn {
         program: engine.program_name(),
         source,

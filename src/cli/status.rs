@@ -62,7 +62,17 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
             created: info.created.clone(),
             started: info.state.started_at.clone(),
         };
-        let seen = if info.state.running {
+        let ours = info.mounts_at(crate::state::MOUNT);
+        let seen = if ours {
+            // devboot's container: its state folder says it all, no exec.
+            let state = &target.state;
+            let observed = info
+                .state
+                .running
+                .then(|| lifecycle::observe_state(ws, &facts, state))
+                .flatten();
+            observed.unwrap_or_else(|| lifecycle::observe_before_start(ws, &facts, state))
+        } else if info.state.running {
             match lifecycle::observe(&engine, ws, &facts, target.exec.user.as_deref()) {
                 Ok(seen) => seen,
                 // It stopped between the inspect and the exec: report it stopped.
@@ -79,7 +89,12 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
         } else {
             lifecycle::Observed::default()
         };
-        status.tasks = lifecycle::states(ws, &facts, &seen);
+        let place = if ours {
+            lifecycle::Place::State
+        } else {
+            lifecycle::Place::Home
+        };
+        status.tasks = lifecycle::states(ws, &facts, &seen, place);
         if status.state != "running" {
             for task in &mut status.tasks {
                 if task.state == LaneState::Running {

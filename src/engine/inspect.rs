@@ -19,6 +19,32 @@ pub struct ContainerInfo {
     pub config: ContainerConfig,
     #[serde(default)]
     pub network_settings: NetworkSettings,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub mounts: Vec<MountInfo>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MountInfo {
+    #[serde(default)]
+    pub destination: String,
+}
+
+/// The parts of `docker image inspect` devboot reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct ImageInfo {
+    #[serde(default)]
+    pub(super) config: ImageConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageConfig {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub entrypoint: Vec<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub cmd: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +95,11 @@ impl ContainerInfo {
     /// The container's name without docker's leading `/`.
     pub fn short_name(&self) -> &str {
         self.name.trim_start_matches('/')
+    }
+
+    /// Whether something is mounted at `destination` in the container.
+    pub fn mounts_at(&self, destination: &str) -> bool {
+        self.mounts.iter().any(|m| m.destination == destination)
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {

@@ -1,39 +1,55 @@
-# devboot's in-container runner (POSIX sh). It is embedded in the devboot binary and given
-# to `sh -c` on each `docker exec`, so nothing is installed in the container.
+# devboot's in-container runner (POSIX sh). devboot writes it into the container's state
+# folder (or passes it to `sh -c` for a container another tool made), so nothing is
+# installed in the image.
 #
-#   run DIR MODE START ARGV...  start ARGV detached (its own session, output to DIR/log),
-#                               stream the log until ARGV exits (MODE=exit) or reaches its
-#                               long-running phase (MODE=ready: it touched DIR/ready), and
-#                               exit with its exit code (0 when still running in MODE=ready)
-#   status ROOT START MARKER... one line per lane under ROOT, then one per marker file;
-#                               START is the container's current start time: processes of
-#                               lanes launched in an earlier run of the container are gone
-#   stop DIR START              end every process of a lane's session (TERM, then KILL)
-#   commit FILE TEXT...         write run-once markers (after the hooks succeeded)
+# A lane is one task or hook, run detached in its own session with its output in a log
+# file, so a server it starts outlives `devboot up` and can be found again.
 #
-# Paths that start with "~/" are under the user's home.
+#   boot STATE                  at every container start (from the entrypoint): record the
+#                               start, run STATE/plans/next.sh if devboot left one
+#   start DIR ARGV...           start a lane; return once it runs
+#   wait DIR MODE               until it exits (MODE=exit) or reaches its long-running part
+#                               (MODE=ready: it touched DIR/ready); exit with its exit code
+#   mark FILE WHICH STATE       write a reference CLI marker (WHICH=created|started) once
+#                               devboot has put the container's timestamps in STATE/stamps
+#   stop DIR                    end every process of a lane (TERM, then KILL)
+# For a container another tool made (no state folder devboot can read):
+#   run DIR MODE ARGV...        start, then stream the log until `wait` would return
+#   status ROOT MARKER...       one line per lane under ROOT, then one per marker file
+#   commit FILE TEXT...         write markers
 #
-# Lane state in DIR: pid ("PID STARTTIME" of the session leader), start (the container's
-# start time when the lane was launched), phase, ready, exit (exit code, once it ended),
-# background (it left processes running in its session, e.g. a server started with `&`), log.
+# Paths that start with "~/" are under the user's home. "@shell" as ARGV[0] is the best
+# shell the image has (Gitpod tasks are written for bash).
+#
+# Lane state in DIR: boot (the container start it ran in: PID 1's start time), pid ("PID
+# STARTTIME" of the lane's session leader), phase, ready, exit (its exit code, once it
+# ended), background (it left processes running, e.g. a server started with `&`), gone
+# (those have ended too), once (a run-once step succeeded), log.
 set -u
-st_state='' st_session='' st_start=''
+st_state='' st_ppid='' st_session='' st_start=''
 
-# Sets st_state, st_session and st_start from /proc/PID/stat, without forking.
+# Sets st_state, st_ppid, st_session and st_start from /proc/PID/stat, without forking.
 read_stat() {
   { read -r st_line < "/proc/$1/stat"; } 2>/dev/null || return 1
   # Fields after the ")" closing the command name: state ppid pgrp session ... starttime (20th).
   # shellcheck disable=SC2086
   set -- ${st_line##*) }
-  st_state=$1 st_session=$4
+  st_state=$1 st_ppid=$2 st_session=$4
   eval "st_start=\${20:-}"
 }
 
-# Is any live (non-zombie) process in session $1?
+# The current container start: PID 1's start time, new at every start.
+current_boot() {
+  read_stat 1 && printf '%s' "$st_start"
+}
+
+# Is a live process in session $1, other than its leader and the leader's own children?
 session_alive() {
   for p in /proc/[0-9]*; do
-    read_stat "${p#/proc/}" || continue
-    [ "$st_session" = "$1" ] && [ "$st_state" != Z ] && return 0
+    p=${p#/proc/}
+    [ "$p" = "$1" ] && continue
+    read_stat "$p" || continue
+    [ "$st_session" = "$1" ] && [ "$st_state" != Z ] && [ "$st_ppid" != "$1" ] && return 0
   done
   return 1
 }
@@ -47,101 +63,115 @@ expand() {
   esac
 }
 
-verb=$1
-shift
-case $verb in
-run)
-  dir=$(expand "$1") mode=$2 start=$3
-  shift 3
-  # "@shell" is the best shell the image has: Gitpod tasks are written for bash.
+# Starts a lane detached: its own session (so whatever it starts can be found, and survives
+# this shell), output to DIR/log. The wrapper records the lane's pid and, when it ends, its
+# exit code and what it left running; then it watches those until they end.
+launch() {
+  dir=$1
+  shift
   if [ "${1:-}" = @shell ]; then
     shift
     if command -v bash > /dev/null 2>&1; then set -- bash "$@"; else set -- sh "$@"; fi
   fi
   mkdir -p "$dir" || exit 125
-  rm -f "$dir/exit" "$dir/ready" "$dir/background" "$dir/phase" "$dir/pid"
-  printf '%s' "$start" > "$dir/start"
+  rm -f "$dir/exit" "$dir/ready" "$dir/background" "$dir/gone" "$dir/phase" "$dir/pid"
   : > "$dir/log"
   DEVBOOT_LANE_DIR=$dir
   export DEVBOOT_LANE_DIR
-  # The lane runs in its own session so that whatever it starts can be found (and survives
-  # this exec); the wrapper records its pid, then its exit code and leftovers.
   # shellcheck disable=SC2016
   setsid sh -c '
     dir=$1; shift
     read_stat() {
       { read -r st_line < "/proc/$1/stat"; } 2>/dev/null || return 1
       set -- ${st_line##*) }
-      st_state=$1 st_session=$4
+      st_state=$1 st_ppid=$2 st_session=$4
       eval "st_start=\${20:-}"
     }
+    left() {
+      for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [ "$p" = $$ ] && continue
+        read_stat "$p" || continue
+        [ "$st_session" = $$ ] && [ "$st_state" != Z ] && [ "$st_ppid" != $$ ] && return 0
+      done
+      return 1
+    }
+    read_stat 1 && printf "%s" "$st_start" > "$dir/boot"
     read_stat $$ && printf "%s %s\n" $$ "$st_start" > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
     "$@"
     code=$?
-    for p in /proc/[0-9]*; do
-      p=${p#/proc/}
-      [ "$p" = $$ ] && continue
-      read_stat "$p" || continue
-      if [ "$st_session" = $$ ] && [ "$st_state" != Z ]; then : > "$dir/background"; break; fi
-    done
+    left && : > "$dir/background"
     printf "%s" "$code" > "$dir/exit.tmp" && mv "$dir/exit.tmp" "$dir/exit"
+    if [ -f "$dir/background" ]; then
+      while left; do sleep 0.25; done
+      : > "$dir/gone"
+    fi
   ' devboot-lane "$dir" "$@" > "$dir/log" 2>&1 < /dev/null &
   i=0
-  while [ ! -f "$dir/pid" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
-  read -r pid _ < "$dir/pid" || pid=0
-  finished() {
-    [ -f "$dir/exit" ] && return 0
-    [ "$mode" = ready ] && [ -f "$dir/ready" ] && return 0
-    kill -0 "$pid" 2>/dev/null || return 0
-    return 1
-  }
-  if tail --pid=$$ -s 0.05 -n 0 /dev/null > /dev/null 2>&1; then
-    # GNU tail prints what is left once the watcher (and so the wait) ends.
-    (while ! finished; do sleep 0.05; done) &
-    tail -n +1 -s 0.05 -f --pid=$! "$dir/log"
-  else
-    while ! finished; do sleep 0.1; done
-    cat "$dir/log"
-  fi
-  # A lane that just ended may still be writing its exit code.
-  i=0
-  while [ ! -f "$dir/exit" ] && [ ! -f "$dir/ready" ] && [ $i -lt 50 ]; do
-    sleep 0.02
+  while [ ! -f "$dir/pid" ] && [ $i -lt 1000 ]; do
+    sleep 0.005
     i=$((i + 1))
   done
-  if [ -f "$dir/exit" ]; then exit "$(cat "$dir/exit")"; fi
-  if [ "$mode" = ready ] && [ -f "$dir/ready" ]; then exit 0; fi
+}
+
+# True once a lane has exited, or reached its long-running part in MODE=ready, or died.
+settled() {
+  [ -f "$1/exit" ] && return 0
+  [ "$2" = ready ] && [ -f "$1/ready" ] && return 0
+  read -r lane_pid _ < "$1/pid" 2> /dev/null || return 0
+  kill -0 "$lane_pid" 2> /dev/null || return 0
+  return 1
+}
+
+# The exit code `wait` and `run` give once a lane has settled.
+outcome() {
+  i=0
+  # A lane that just ended may still be writing its exit code.
+  while [ ! -f "$1/exit" ] && ! { [ "$2" = ready ] && [ -f "$1/ready" ]; } && [ $i -lt 50 ]; do
+    sleep 0.01
+    i=$((i + 1))
+  done
+  if [ -f "$1/exit" ]; then return "$(cat "$1/exit")"; fi
+  if [ "$2" = ready ] && [ -f "$1/ready" ]; then return 0; fi
   # Gone without recording an exit code: it was killed.
-  exit 137
+  return 137
+}
+
+verb=$1
+shift
+case $verb in
+boot)
+  state=$1
+  current_boot > "$state/boot.tmp" && mv "$state/boot.tmp" "$state/boot"
+  if [ -f "$state/plans/next.sh" ]; then
+    mv "$state/plans/next.sh" "$state/plans/current.sh"
+    setsid sh "$state/plans/current.sh" >> "$state/plans/plan.log" 2>&1 < /dev/null &
+  fi
   ;;
-status)
-  root=$(expand "$1") now=$2
-  shift 2
-  for d in "$root"/*/; do
-    [ -f "$d/start" ] || continue
-    name=${d%/}
-    name=${name##*/}
-    start=$(cat "$d/start")
-    code=$(cat "$d/exit" 2> /dev/null) || code=-
-    phase=$(cat "$d/phase" 2> /dev/null) || phase=-
-    alive=0 session=0 bg=0
-    [ -f "$d/background" ] && bg=1
-    # Pids of an earlier run of the container mean nothing now.
-    if [ "$start" = "$now" ] && read -r pid pst < "$d/pid" 2> /dev/null; then
-      read_stat "$pid" && [ "$st_start" = "$pst" ] && [ "$st_state" != Z ] && alive=1
-      session_alive "$pid" && session=1
-    fi
-    printf 'lane\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$start" "$code" "$phase" "$alive" "$session" "$bg"
+start)
+  dir=$(expand "$1")
+  shift
+  launch "$dir" "$@"
+  ;;
+wait)
+  dir=$(expand "$1") mode=$2
+  while ! settled "$dir" "$mode"; do sleep 0.01; done
+  outcome "$dir" "$mode"
+  ;;
+mark)
+  file=$(expand "$1") which=$2 state=$3
+  i=0
+  while [ ! -f "$state/stamps" ] && [ $i -lt 1200 ]; do
+    sleep 0.1
+    i=$((i + 1))
   done
-  for f in "$@"; do
-    path=$(expand "$f")
-    [ -f "$path" ] && printf 'marker\t%s\t%s\n' "$f" "$(cat "$path")"
-  done
-  exit 0
+  { read -r created && read -r started; } < "$state/stamps" || exit 1
+  if [ "$which" = created ]; then stamp=$created; else stamp=$started; fi
+  mkdir -p "$(dirname "$file")" && printf '%s' "$stamp" > "$file"
   ;;
 stop)
-  dir=$(expand "$1") now=$2
-  [ "$(cat "$dir/start" 2> /dev/null)" = "$now" ] || exit 0
+  dir=$(expand "$1")
+  [ "$(cat "$dir/boot" 2> /dev/null)" = "$(current_boot)" ] || exit 0
   read -r pid _ < "$dir/pid" 2> /dev/null || exit 0
   for signal in TERM TERM TERM TERM KILL; do
     found=0
@@ -155,6 +185,48 @@ stop)
     done
     [ $found = 0 ] && exit 0
     sleep 0.2
+  done
+  ;;
+run)
+  dir=$(expand "$1") mode=$2
+  shift 2
+  launch "$dir" "$@"
+  if tail --pid=$$ -s 0.01 -n 0 /dev/null > /dev/null 2>&1; then
+    # GNU tail prints what is left once the watcher (and so the wait) ends.
+    (while ! settled "$dir" "$mode"; do sleep 0.01; done) &
+    tail -n +1 -s 0.01 -f --pid=$! "$dir/log"
+  else
+    while ! settled "$dir" "$mode"; do sleep 0.05; done
+    cat "$dir/log"
+  fi
+  outcome "$dir" "$mode"
+  ;;
+status)
+  root=$(expand "$1")
+  shift
+  now=$(current_boot)
+  for d in "$root"/*/; do
+    [ -f "$d/boot" ] || continue
+    name=${d%/}
+    name=${name##*/}
+    boot=$(cat "$d/boot")
+    code=$(cat "$d/exit" 2> /dev/null) || code=-
+    phase=$(cat "$d/phase" 2> /dev/null) || phase=-
+    current=0 alive=0 session=0 bg=0
+    [ -f "$d/background" ] && bg=1
+    # Pids of an earlier run of the container mean nothing now.
+    if [ "$boot" = "$now" ]; then
+      current=1
+      if read -r pid pst < "$d/pid" 2> /dev/null; then
+        read_stat "$pid" && [ "$st_start" = "$pst" ] && [ "$st_state" != Z ] && alive=1
+        session_alive "$pid" && session=1
+      fi
+    fi
+    printf 'lane\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$current" "$code" "$phase" "$alive" "$session" "$bg"
+  done
+  for f in "$@"; do
+    path=$(expand "$f")
+    [ -f "$path" ] && printf 'marker\t%s\t%s\n' "$f" "$(cat "$path")"
   done
   exit 0
   ;;

@@ -12,7 +12,7 @@ use super::{Persisted, PortReport, Target};
 use crate::container::{ContainerSpec, LABEL_SPEC};
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, ContainerFacts, LaneReport};
+use crate::lifecycle::{self, ContainerFacts, LaneReport, Place};
 use crate::ports::{self, Binding};
 use crate::workspace::{EnvMap, Workspace};
 
@@ -71,6 +71,7 @@ pub(super) fn wait_for_ports(
     target: &Target,
     ws: &Workspace,
     facts: &ContainerFacts,
+    place: Place,
     lanes: &[LaneReport],
     wait: Option<Duration>,
 ) -> Result<Vec<PortReport>> {
@@ -97,7 +98,7 @@ pub(super) fn wait_for_ports(
                 progress.finish_and_clear();
                 if !ready {
                     return Err(not_ready(
-                        engine, target, ws, facts, lanes, binding, served, wait,
+                        engine, target, ws, facts, place, lanes, binding, served, wait,
                     ));
                 }
                 "ready"
@@ -151,6 +152,7 @@ fn not_ready(
     target: &Target,
     ws: &Workspace,
     facts: &ContainerFacts,
+    place: Place,
     lanes: &[LaneReport],
     binding: &Binding,
     served: bool,
@@ -190,7 +192,16 @@ fn not_ready(
     let tail = task
         .as_ref()
         .and_then(|t| lifecycle::lane_ids(ws).get(t).cloned())
-        .map(|id| lifecycle::log_tail(engine, facts, user, &id, 15))
+        .map(|id| match place {
+            // devboot's container: the log is right here on the host.
+            Place::State => std::fs::read_to_string(target.state.log(&id))
+                .map(|text| {
+                    let lines: Vec<String> = text.lines().map(String::from).collect();
+                    lines[lines.len().saturating_sub(15)..].to_vec()
+                })
+                .unwrap_or_default(),
+            Place::Home => lifecycle::log_tail(engine, facts, user, place, &id, 15),
+        })
         .unwrap_or_default();
     Error::PortNotReady {
         port,

@@ -1,0 +1,337 @@
+//! Running lanes in a container another tool made (VS Code, the reference CLI): there is no
+//! state folder devboot can read, so each lane is one `docker exec` of the runner's `run`
+//! verb, which streams the lane's log back, and one exec of its `status` verb says where the
+//! lanes stand. Lane state lives under the remote user's home.
+
+use super::{
+    ContainerFacts, ExecContext, LaneFailure, LaneState, LaneStatus, Observed, Output, Place,
+    RUNNER, Reason, RunResult, gitpod_init_marker, hook_marker, is_gitpod_stage, is_host_stage,
+    lane_argv, lane_dir, lane_id, lane_log, long_running, plan_lane, report, stage_marker, stream,
+};
+use crate::engine::{Engine, EngineError};
+use crate::workspace::{EnvMap, Lane, Phase, Stage, Timing, Workspace};
+
+/// Every marker file the workspace's lanes may have.
+fn marker_paths(ws: &Workspace) -> Vec<String> {
+    let mut out = Vec::new();
+    for stage in &ws.stages {
+        for lane in &stage.lanes {
+            for step in &lane.steps {
+                let marker = match step.phase {
+                    Phase::Init => Some(gitpod_init_marker(&lane_id(stage, lane))),
+                    phase => hook_marker(phase),
+                };
+                if let Some(m) = marker
+                    && !out.contains(&m)
+                {
+                    out.push(m);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Asks the container where every lane stands (one exec).
+pub fn observe(
+    engine: &Engine,
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    user: Option<&str>,
+) -> Result<Observed, EngineError> {
+    let markers = marker_paths(ws);
+    let root = Place::Home.lanes_root();
+    let mut argv = vec!["sh", "-c", RUNNER, "devboot-runner", "status", root];
+    argv.extend(markers.iter().map(String::as_str));
+    let out = engine.exec_capture(&facts.id, user, &EnvMap::new(), &argv)?;
+    Ok(parse_status(&out))
+}
+
+fn parse_status(out: &str) -> Observed {
+    let mut observed = Observed::default();
+    for line in out.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        match fields.as_slice() {
+            ["lane", name, current, code, phase, alive, session, bg] => {
+                observed.lanes.insert(
+                    (*name).to_string(),
+                    LaneStatus {
+                        current: *current == "1",
+                        exit: code.parse().ok(),
+                        phase: (*phase != "-").then(|| (*phase).to_string()),
+                        alive: *alive == "1",
+                        session: *session == "1",
+                        background: *bg == "1",
+                    },
+                );
+            }
+            ["marker", path, content] => {
+                observed
+                    .markers
+                    .insert((*path).to_string(), (*content).to_string());
+            }
+            _ => {}
+        }
+    }
+    observed
+}
+
+/// Everything running lanes the exec way needs besides the workspace.
+pub struct Runner<'a> {
+    pub engine: &'a Engine,
+    pub workspace: &'a Workspace,
+    pub facts: &'a ContainerFacts,
+    pub exec: &'a ExecContext,
+    /// Env of a lane (its own `env`), already expanded (`${portUrl:...}`).
+    pub lane_env: &'a (dyn Fn(&Lane) -> EnvMap + Sync),
+    pub output: &'a Output,
+}
+
+impl Runner<'_> {
+    /// Runs the in-container lanes that are due, stage after stage; the first failing stage
+    /// stops the later ones (other lanes of the same stage go on).
+    pub fn run_container(&self, seen: &Observed) -> RunResult {
+        let mut result = RunResult::default();
+        let mut index = 0;
+        let mut stopped = false;
+        for stage in &self.workspace.stages {
+            let base = index;
+            index += stage.lanes.len();
+            if is_host_stage(stage) {
+                continue;
+            }
+            let plans: Vec<_> = stage
+                .lanes
+                .iter()
+                .map(|l| plan_lane(stage, l, self.facts, seen))
+                .collect();
+            if stopped {
+                for (lane, plan) in stage.lanes.iter().zip(&plans) {
+                    let mut r = report(stage, lane, plan, Place::Home, LaneState::Pending, None);
+                    r.ran = false;
+                    result.lanes.push(r);
+                }
+                continue;
+            }
+            let outcomes: Vec<(LaneState, Option<LaneFailure>)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = stage
+                    .lanes
+                    .iter()
+                    .zip(&plans)
+                    .enumerate()
+                    .map(|(i, (lane, plan))| {
+                        scope.spawn(move || match plan.run {
+                            None => (plan.state, None),
+                            Some(reason) => self.run_lane(
+                                stage,
+                                lane,
+                                &plan.id,
+                                plan.with_init,
+                                reason,
+                                base + i,
+                            ),
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or((LaneState::Failed, None)))
+                    .collect()
+            });
+            let mut stage_failed = false;
+            for ((lane, plan), (state, failure)) in stage.lanes.iter().zip(&plans).zip(outcomes) {
+                result.lanes.push(report(
+                    stage,
+                    lane,
+                    plan,
+                    Place::Home,
+                    state,
+                    failure.as_ref(),
+                ));
+                if let Some(f) = failure {
+                    stage_failed = true;
+                    result.failures.push(f);
+                }
+            }
+            if stage_failed {
+                stopped = true;
+            } else if plans.iter().any(|p| p.run.is_some())
+                && let Some((marker, timing)) = stage_marker(stage)
+            {
+                let stamp = if timing == Timing::OncePerContainer {
+                    &self.facts.created
+                } else {
+                    &self.facts.started
+                };
+                result.markers.push((marker, stamp.clone()));
+            }
+        }
+        result
+    }
+
+    fn run_lane(
+        &self,
+        stage: &Stage,
+        lane: &Lane,
+        id: &str,
+        with_init: bool,
+        reason: Reason,
+        index: usize,
+    ) -> (LaneState, Option<LaneFailure>) {
+        match reason {
+            Reason::Restart => {
+                self.output.say(
+                    &lane.name,
+                    index,
+                    "restarting: its long-running command had stopped",
+                );
+            }
+            Reason::Retry => {
+                self.output
+                    .say(&lane.name, index, "running again: it failed last time");
+            }
+            Reason::Due => {}
+        }
+        let dir = lane_dir(Place::Home, id);
+        if reason == Reason::Restart {
+            // End what is left of the old run so it frees its ports.
+            let argv = ["sh", "-c", RUNNER, "devboot-runner", "stop", &dir];
+            let _ = self.engine.exec_capture(
+                &self.facts.id,
+                self.exec.user.as_deref(),
+                &EnvMap::new(),
+                &argv,
+            );
+        }
+        let mut env = self.exec.env.clone();
+        env.extend((self.lane_env)(lane));
+        let marker = gitpod_init_marker(id).trim_start_matches("~/").to_string();
+        let init_done = format!(
+            "mkdir -p \"$(dirname \"${{HOME:-/tmp}}/{marker}\")\" && printf '%s' {} > \"${{HOME:-/tmp}}/{marker}\"",
+            shell_words::quote(&self.facts.created)
+        );
+        let mut args: Vec<String> = vec!["exec".into(), "-w".into(), self.exec.folder.clone()];
+        if let Some(user) = &self.exec.user {
+            args.extend(["-u".into(), user.clone()]);
+        }
+        for (k, v) in &env {
+            args.extend(["-e".into(), format!("{k}={v}")]);
+        }
+        let long = long_running(lane);
+        args.extend([
+            self.facts.id.clone(),
+            "sh".into(),
+            "-c".into(),
+            RUNNER.into(),
+            "devboot-runner".into(),
+            "run".into(),
+            dir.clone(),
+            if long { "ready" } else { "exit" }.into(),
+        ]);
+        args.extend(lane_argv(stage, lane, with_init, &init_done));
+        let outcome = stream(
+            &mut self.engine.command(&args),
+            &lane.name,
+            index,
+            self.output,
+        );
+        match outcome {
+            Ok((0, _)) if long => (LaneState::Running, None),
+            Ok((0, _)) => (LaneState::Done, None),
+            Ok((code, tail)) => {
+                let phase = if is_gitpod_stage(stage) {
+                    self.failed_phase(&dir)
+                } else {
+                    lane.steps.first().map(|s| s.phase.to_string())
+                };
+                let failure = LaneFailure {
+                    lane: lane.name.clone(),
+                    stage: stage.name.clone(),
+                    phase,
+                    exit_code: code,
+                    tail,
+                };
+                (LaneState::Failed, Some(failure))
+            }
+            Err(err) => {
+                let failure = LaneFailure {
+                    lane: lane.name.clone(),
+                    stage: stage.name.clone(),
+                    phase: None,
+                    exit_code: -1,
+                    tail: vec![err.to_string()],
+                };
+                (LaneState::Failed, Some(failure))
+            }
+        }
+    }
+
+    /// The phase a Gitpod lane was in when it failed.
+    fn failed_phase(&self, dir: &str) -> Option<String> {
+        let path = format!("{dir}/phase");
+        let argv = ["sh", "-c", "cat \"${HOME:-/tmp}/${1#\"~/\"}\"", "-", &path];
+        self.engine
+            .exec_capture(
+                &self.facts.id,
+                self.exec.user.as_deref(),
+                &EnvMap::new(),
+                &argv,
+            )
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// Writes the markers of hooks that succeeded (one exec).
+pub fn commit_markers(
+    engine: &Engine,
+    facts: &ContainerFacts,
+    user: Option<&str>,
+    markers: &[(String, String)],
+) -> Result<(), EngineError> {
+    if markers.is_empty() {
+        return Ok(());
+    }
+    let mut argv: Vec<&str> = vec!["sh", "-c", RUNNER, "devboot-runner", "commit"];
+    for (path, content) in markers {
+        argv.push(path);
+        argv.push(content);
+    }
+    engine
+        .exec_capture(&facts.id, user, &EnvMap::new(), &argv)
+        .map(drop)
+}
+
+/// The last `lines` lines of a lane's log in the container (empty when it cannot be read).
+pub fn log_tail(
+    engine: &Engine,
+    facts: &ContainerFacts,
+    user: Option<&str>,
+    place: Place,
+    id: &str,
+    lines: usize,
+) -> Vec<String> {
+    let path = lane_log(place, id);
+    let count = lines.to_string();
+    let script =
+        r#"case $2 in "~/"*) f="${HOME:-/tmp}/${2#"~/"}" ;; *) f=$2 ;; esac; tail -n "$1" "$f""#;
+    let argv = ["sh", "-c", script, "-", &count, &path];
+    engine
+        .exec_capture(&facts.id, user, &EnvMap::new(), &argv)
+        .map(|out| out.lines().map(String::from).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_runner_status() {
+        let seen = parse_status("lane\ta\t1\t3\tinit\t0\t0\t0\nmarker\t~/.x\tC1\n");
+        assert_eq!(seen.lanes["a"].exit, Some(3));
+        assert!(seen.lanes["a"].current);
+        assert_eq!(seen.markers["~/.x"], "C1");
+    }
+}

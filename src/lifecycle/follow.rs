@@ -1,0 +1,216 @@
+//! Following a plan from the host: each lane's log is read from the state folder as it
+//! grows and printed with the lane's prefix, and each lane's state files say when it is done,
+//! has failed, or has started its long-running part. No engine call, unless the plan stalls
+//! and devboot must check that the container still runs.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{Read, Seek, SeekFrom};
+use std::time::{Duration, Instant};
+
+use super::plan::{Plan, Planned};
+use super::{
+    ContainerFacts, LaneFailure, LaneState, Observed, Output, Place, RunResult, TAIL_LINES,
+    is_host_stage, plan_lane, report,
+};
+use crate::state::StateDir;
+use crate::workspace::Workspace;
+
+/// How often the files are read.
+const POLL: Duration = Duration::from_millis(10);
+/// After this long with no news, devboot checks that the container still runs.
+const QUIET: Duration = Duration::from_secs(3);
+/// A plan that has not begun by then will not: the container did not run it.
+const NO_START: Duration = Duration::from_secs(15);
+
+/// A lane's log as read so far.
+#[derive(Default)]
+struct Log {
+    offset: u64,
+    partial: Vec<u8>,
+    tail: VecDeque<String>,
+}
+
+impl Log {
+    /// Prints the complete lines added since the last read; true when there were any.
+    fn read_new(&mut self, state: &StateDir, lane: &Planned, output: &Output) -> bool {
+        let Ok(mut file) = std::fs::File::open(state.log(&lane.id)) else {
+            return false;
+        };
+        let mut bytes = Vec::new();
+        if file.seek(SeekFrom::Start(self.offset)).is_err() || file.read_to_end(&mut bytes).is_err()
+        {
+            return false;
+        }
+        if bytes.is_empty() {
+            return false;
+        }
+        self.offset += bytes.len() as u64;
+        self.partial.extend_from_slice(&bytes);
+        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            self.print(
+                String::from_utf8_lossy(&line[..line.len() - 1]).into_owned(),
+                lane,
+                output,
+            );
+        }
+        true
+    }
+
+    /// Prints what is left without a final newline.
+    fn flush(&mut self, lane: &Planned, output: &Output) {
+        if !self.partial.is_empty() {
+            let line = String::from_utf8_lossy(&std::mem::take(&mut self.partial)).into_owned();
+            self.print(line, lane, output);
+        }
+    }
+
+    fn print(&mut self, line: String, lane: &Planned, output: &Output) {
+        output.line(&lane.name, lane.index, &line);
+        self.tail.push_back(line);
+        if self.tail.len() > TAIL_LINES {
+            self.tail.pop_front();
+        }
+    }
+}
+
+/// Follows a plan the container runs until it ends (or the container stops), printing the
+/// lanes' output, and reports every in-container lane of the workspace.
+pub fn follow(
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    seen: &Observed,
+    state: &StateDir,
+    plan: &Plan,
+    output: &Output,
+    still_running: &dyn Fn() -> bool,
+) -> RunResult {
+    for lane in &plan.lanes {
+        if lane.restart {
+            output.say(
+                &lane.name,
+                lane.index,
+                "restarting: its long-running command had stopped",
+            );
+        } else if lane.retry {
+            output.say(&lane.name, lane.index, "running again: it failed last time");
+        }
+    }
+    let mut logs: HashMap<&str, Log> = plan
+        .lanes
+        .iter()
+        .map(|l| (l.id.as_str(), Log::default()))
+        .collect();
+    let mut outcomes: HashMap<&str, (LaneState, Option<LaneFailure>)> = HashMap::new();
+    let begun = Instant::now();
+    let mut news = Instant::now();
+    let mut gone = None;
+    loop {
+        let ended = state.plan_result(&plan.name);
+        for lane in &plan.lanes {
+            if outcomes.contains_key(lane.id.as_str()) {
+                continue;
+            }
+            let log = logs.get_mut(lane.id.as_str()).expect("a log per lane");
+            if log.read_new(state, lane, output) {
+                news = Instant::now();
+            }
+            let files = state.lane(&lane.id);
+            let outcome = match files.exit {
+                Some(0) => Some((LaneState::Done, None)),
+                Some(code) => Some((
+                    LaneState::Failed,
+                    Some(failure(lane, code, files.phase, log)),
+                )),
+                None if lane.ready && files.ready => Some((LaneState::Running, None)),
+                // The plan ended without it: an earlier stage failed.
+                None if ended.is_some() => Some((LaneState::Pending, None)),
+                None => None,
+            };
+            if let Some(outcome) = outcome {
+                log.read_new(state, lane, output);
+                if outcome.0 != LaneState::Running {
+                    log.flush(lane, output);
+                }
+                outcomes.insert(lane.id.as_str(), outcome);
+                news = Instant::now();
+            }
+        }
+        if outcomes.len() == plan.lanes.len() {
+            break;
+        }
+        if news.elapsed() > QUIET {
+            let not_begun = !state.plan_started(&plan.name) && begun.elapsed() > NO_START;
+            if not_begun || !still_running() {
+                gone = Some(if not_begun {
+                    "the container did not run devboot's plan (does `runArgs` replace the entrypoint?)"
+                } else {
+                    "the container stopped"
+                });
+                break;
+            }
+            news = Instant::now();
+        }
+        std::thread::sleep(POLL);
+    }
+    for lane in &plan.lanes {
+        if !outcomes.contains_key(lane.id.as_str()) {
+            let log = logs.get_mut(lane.id.as_str()).expect("a log per lane");
+            log.read_new(state, lane, output);
+            log.flush(lane, output);
+            let mut f = failure(lane, -1, None, log);
+            f.tail.push(gone.unwrap_or("it did not finish").to_string());
+            outcomes.insert(lane.id.as_str(), (LaneState::Failed, Some(f)));
+        }
+    }
+    assemble(ws, facts, seen, plan, outcomes)
+}
+
+fn failure(lane: &Planned, code: i32, phase: Option<String>, log: &Log) -> LaneFailure {
+    LaneFailure {
+        lane: lane.name.clone(),
+        stage: lane.stage.clone(),
+        phase: if lane.gitpod {
+            phase
+        } else {
+            lane.phase.map(|p| p.to_string())
+        },
+        exit_code: code,
+        tail: log.tail.iter().cloned().collect(),
+    }
+}
+
+/// Every in-container lane in workspace order: the planned ones as they ended, the others
+/// as they stood.
+fn assemble(
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    seen: &Observed,
+    plan: &Plan,
+    mut outcomes: HashMap<&str, (LaneState, Option<LaneFailure>)>,
+) -> RunResult {
+    let mut result = RunResult::default();
+    for stage in ws.stages.iter().filter(|s| !is_host_stage(s)) {
+        for lane in &stage.lanes {
+            let lane_plan = plan_lane(stage, lane, facts, seen);
+            let planned = plan.lanes.iter().any(|p| p.id == lane_plan.id);
+            let (state, failure) = match outcomes.remove(lane_plan.id.as_str()) {
+                Some(outcome) => outcome,
+                None => (lane_plan.state, None),
+            };
+            let mut r = report(
+                stage,
+                lane,
+                &lane_plan,
+                Place::State,
+                state,
+                failure.as_ref(),
+            );
+            r.ran = planned && state != LaneState::Pending;
+            r.restarted &= planned;
+            result.lanes.push(r);
+            result.failures.extend(failure);
+        }
+    }
+    result
+}

@@ -1,0 +1,55 @@
+//! Lane output on stderr as it comes, each line prefixed with the lane's name (coloured
+//! per lane on a terminal), so parallel lanes stay readable.
+
+use std::sync::Mutex;
+
+use crate::workspace::Workspace;
+
+pub struct Output {
+    color: bool,
+    width: usize,
+    lock: Mutex<()>,
+}
+
+const PALETTE: [anstyle::AnsiColor; 6] = [
+    anstyle::AnsiColor::Cyan,
+    anstyle::AnsiColor::Magenta,
+    anstyle::AnsiColor::Green,
+    anstyle::AnsiColor::Yellow,
+    anstyle::AnsiColor::Blue,
+    anstyle::AnsiColor::Red,
+];
+
+impl Output {
+    pub fn new(ws: &Workspace) -> Self {
+        let width = ws
+            .stages
+            .iter()
+            .flat_map(|s| &s.lanes)
+            .map(|l| l.name.len())
+            .max()
+            .unwrap_or(0);
+        Output {
+            color: crate::ui::stderr_is_terminal(),
+            width: width.min(24),
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Prints one line of lane `index` (its colour) named `name`.
+    pub fn line(&self, name: &str, index: usize, text: &str) {
+        let _guard = self.lock.lock();
+        let style = anstyle::Style::new().fg_color(Some(PALETTE[index % PALETTE.len()].into()));
+        let prefix = format!("{name:>width$} |", width = self.width);
+        if self.color {
+            crate::ui::line(&format!("{style}{prefix}{style:#} {text}"));
+        } else {
+            crate::ui::line(&format!("{prefix} {text}"));
+        }
+    }
+
+    /// A line devboot itself says about a lane (restarting it, retrying it).
+    pub fn say(&self, name: &str, index: usize, text: &str) {
+        self.line(name, index, &format!("devboot: {text}"));
+    }
+}

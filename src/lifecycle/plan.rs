@@ -1,0 +1,314 @@
+//! Running lanes in a container devboot made: what its state folder says has run, and the
+//! *plan* for what is due now — one shell script, stage after stage, lanes of a stage in
+//! parallel, that the container runs by itself (from its entrypoint at start, or from one
+//! `docker exec -d`). The plan writes the reference CLI's markers once the container's
+//! timestamps are in the state folder, and a result file devboot waits for.
+
+use std::fmt::Write as _;
+
+use super::{
+    ContainerFacts, ExecContext, LanePlan, LaneStatus, Observed, Place, Reason, gitpod_init_marker,
+    is_host_stage, lane_argv, lane_dir, lane_id, long_running, plan_lane, stage_marker,
+};
+use crate::state::{MOUNT, StateDir};
+use crate::workspace::{EnvMap, Lane, Phase, Timing, Workspace};
+
+/// A lane a plan runs.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub id: String,
+    pub name: String,
+    pub stage: String,
+    /// Position among all the workspace's lanes (its colour).
+    pub index: usize,
+    /// Followed until it exits (`false`) or until its long-running part starts (`true`).
+    pub ready: bool,
+    pub restart: bool,
+    pub retry: bool,
+    pub gitpod: bool,
+    /// The phase of a one-step lane (a hook), for failure reports.
+    pub phase: Option<Phase>,
+}
+
+/// A plan: the script, and what it runs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Its file name in the state folder, without `.sh`.
+    pub name: String,
+    pub script: String,
+    pub lanes: Vec<Planned>,
+}
+
+/// Where the lanes stand, from the state folder: `None` when it cannot tell (no start was
+/// recorded), and the container must be asked instead.
+pub fn observe_state(ws: &Workspace, facts: &ContainerFacts, state: &StateDir) -> Option<Observed> {
+    let boot = state.boot()?;
+    Some(observe_files(ws, facts, state, Some(&boot)))
+}
+
+/// Where the lanes stand before a start (`boot` unknown: nothing is current).
+pub fn observe_before_start(ws: &Workspace, facts: &ContainerFacts, state: &StateDir) -> Observed {
+    observe_files(ws, facts, state, None)
+}
+
+fn observe_files(
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    state: &StateDir,
+    boot: Option<&str>,
+) -> Observed {
+    let mut seen = Observed::default();
+    for stage in ws.stages.iter().filter(|s| !is_host_stage(s)) {
+        for lane in &stage.lanes {
+            let id = lane_id(stage, lane);
+            let files = state.lane(&id);
+            if !files.launched && !files.once {
+                continue;
+            }
+            let current = boot.is_some() && files.boot.as_deref() == boot;
+            let status = LaneStatus {
+                current,
+                exit: files.exit,
+                phase: files.phase.clone(),
+                // Its wrapper writes the exit code when it ends: none yet means running.
+                alive: current && files.launched && files.exit.is_none(),
+                session: current && files.background && !files.gone,
+                background: files.background,
+            };
+            // Run-once success is recorded as `once`; present it as the marker the rules
+            // (shared with the exec way) look for.
+            let first = lane.steps.first().map(|s| s.phase);
+            if files.once {
+                if let Some((marker, Timing::OncePerContainer)) = stage_marker(stage) {
+                    seen.markers.insert(marker, facts.created.clone());
+                }
+                if lane.steps.iter().any(|s| s.phase == Phase::Init) {
+                    seen.markers
+                        .insert(gitpod_init_marker(&id), facts.created.clone());
+                }
+            }
+            if first == Some(Phase::PostStartCommand)
+                && current
+                && files.exit == Some(0)
+                && let Some((marker, _)) = stage_marker(stage)
+            {
+                seen.markers.insert(marker, facts.started.clone());
+            }
+            seen.lanes.insert(id, status);
+        }
+    }
+    seen
+}
+
+/// What a new container has seen: nothing.
+pub fn fresh() -> Observed {
+    Observed::default()
+}
+
+/// The plan for the lanes due, or `None` when nothing is.
+pub fn compose(
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    seen: &Observed,
+    exec: &ExecContext,
+    lane_env: &dyn Fn(&Lane) -> EnvMap,
+    name: &str,
+) -> Option<Plan> {
+    let mut script = String::new();
+    let mut lanes = Vec::new();
+    let q = |s: &str| shell_words::quote(s).into_owned();
+    let _ = write!(
+        script,
+        "# devboot plan {name}: the lanes due, stage after stage\nset -u\nS={MOUNT}\nR=\"$S/runner.sh\"\nP=\"$S/plans/{name}\"\n: > \"$P.started\"\n\
+         finish() {{ printf '%s\\n' \"$1\" > \"$P.result.tmp\" && mv \"$P.result.tmp\" \"$P.result\"; exit 0; }}\n\
+         cd {} || finish 'failed cd'\n",
+        q(&exec.folder)
+    );
+    let mut index = 0;
+    for stage in &ws.stages {
+        let base = index;
+        index += stage.lanes.len();
+        if is_host_stage(stage) {
+            continue;
+        }
+        let due: Vec<(usize, &Lane, LanePlan)> = stage
+            .lanes
+            .iter()
+            .enumerate()
+            .map(|(i, lane)| (base + i, lane, plan_lane(stage, lane, facts, seen)))
+            .filter(|(_, _, plan)| plan.run.is_some())
+            .collect();
+        if due.is_empty() {
+            continue;
+        }
+        let _ = write!(script, "# {}\nfailed=\n", stage.name);
+        for (i, lane, plan) in &due {
+            let dir = lane_dir(Place::State, &plan.id);
+            if plan.run == Some(Reason::Restart) {
+                let _ = writeln!(script, "sh \"$R\" stop {}", q(&dir));
+            }
+            let mut env = exec.env.clone();
+            env.extend(lane_env(lane));
+            let init_done = ": > \"$DEVBOOT_LANE_DIR/once\"";
+            let argv = lane_argv(stage, lane, plan.with_init, init_done);
+            let mut line = String::from("env");
+            for (k, v) in &env {
+                line.push(' ');
+                line.push_str(&q(&format!("{k}={v}")));
+            }
+            let _ = write!(line, " sh \"$R\" start {}", q(&dir));
+            for arg in &argv {
+                line.push(' ');
+                line.push_str(&q(arg));
+            }
+            script.push_str(&line);
+            script.push('\n');
+            lanes.push(Planned {
+                id: plan.id.clone(),
+                name: lane.name.clone(),
+                stage: stage.name.clone(),
+                index: *i,
+                ready: long_running(lane),
+                restart: plan.run == Some(Reason::Restart),
+                retry: plan.run == Some(Reason::Retry),
+                gitpod: lane
+                    .steps
+                    .iter()
+                    .any(|s| matches!(s.phase, Phase::Before | Phase::Init | Phase::Command)),
+                phase: lane.steps.first().map(|s| s.phase),
+            });
+        }
+        for (_, lane, plan) in &due {
+            let mode = if long_running(lane) { "ready" } else { "exit" };
+            let _ = writeln!(
+                script,
+                "sh \"$R\" wait {} {mode} || failed=\"$failed {}\"",
+                q(&lane_dir(Place::State, &plan.id)),
+                plan.id
+            );
+        }
+        script.push_str("[ -z \"$failed\" ] || finish \"failed$failed\"\n");
+        if let Some((marker, timing)) = stage_marker(stage) {
+            if timing == Timing::OncePerContainer {
+                for (_, _, plan) in &due {
+                    let _ = writeln!(script, ": > {}/once", q(&lane_dir(Place::State, &plan.id)));
+                }
+            }
+            let which = if timing == Timing::OncePerContainer {
+                "created"
+            } else {
+                "started"
+            };
+            // In the background: it waits for devboot to hand over the container's timestamps.
+            let _ = writeln!(script, "sh \"$R\" mark {} {which} \"$S\" &", q(&marker));
+        }
+    }
+    script.push_str("finish done\n");
+    (!lanes.is_empty()).then(|| Plan {
+        name: name.to_string(),
+        script,
+        lanes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{facts, gitpod_lane};
+    use super::*;
+    use crate::workspace::{Command, ContainerOptions, Format, ImageSource, Stage, Step};
+
+    fn workspace(stages: Vec<Stage>) -> Workspace {
+        Workspace {
+            format: Format::Devcontainer,
+            name: "w".into(),
+            config_file: "/w/.devcontainer.json".into(),
+            local_folder: "/w".into(),
+            image: ImageSource::Reference { image: "i".into() },
+            mount: None,
+            folder: "/workspaces/w".into(),
+            container_env: EnvMap::new(),
+            remote_env: EnvMap::new(),
+            stages,
+            ports: Vec::new(),
+            options: ContainerOptions::default(),
+        }
+    }
+
+    fn exec() -> ExecContext {
+        ExecContext {
+            user: None,
+            folder: "/workspaces/w".into(),
+            env: [("A".into(), "it's".into())].into(),
+        }
+    }
+
+    #[test]
+    fn a_plan_runs_due_lanes_and_records_run_once_success() {
+        let hook = Lane {
+            name: "onCreateCommand".into(),
+            env: EnvMap::new(),
+            steps: vec![Step {
+                phase: Phase::OnCreateCommand,
+                command: Command::Shell("make".into()),
+            }],
+        };
+        let (tasks, _) = gitpod_lane();
+        let ws = workspace(vec![
+            Stage {
+                name: "onCreateCommand".into(),
+                lanes: vec![hook],
+            },
+            tasks,
+        ]);
+        let plan = compose(&ws, &facts(), &fresh(), &exec(), &|_| EnvMap::new(), "next").unwrap();
+        assert_eq!(plan.lanes.len(), 2);
+        assert!(plan.lanes[1].ready && plan.lanes[1].gitpod);
+        let s = &plan.script;
+        assert!(s.contains("cd /workspaces/w || finish"), "{s}");
+        assert!(
+            s.contains(
+                "env 'A=it'\\''s' sh \"$R\" start /.devboot/lanes/oncreatecommand /bin/sh -c make"
+            ),
+            "{s}"
+        );
+        assert!(
+            s.contains(": > /.devboot/lanes/oncreatecommand/once"),
+            "{s}"
+        );
+        assert!(
+            s.contains("mark '~/.devcontainer/.onCreateCommandMarker' created"),
+            "{s}"
+        );
+        assert!(
+            s.contains("wait /.devboot/lanes/tasks-backend ready"),
+            "{s}"
+        );
+        assert!(s.trim_end().ends_with("finish done"), "{s}");
+    }
+
+    #[test]
+    fn state_files_say_what_is_done_and_running() {
+        let cache = tempfile::tempdir().unwrap();
+        let state = StateDir::new(cache.path(), "id");
+        state.prepare("").unwrap();
+        let (tasks, _) = gitpod_lane();
+        let ws = workspace(vec![tasks]);
+        let dir = state.lane_dir("tasks-backend");
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in [("boot", "77"), ("pid", "5 9"), ("once", "")] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        std::fs::write(state.path.join("boot"), "77").unwrap();
+        let seen = observe_state(&ws, &facts(), &state).unwrap();
+        assert!(seen.lanes["tasks-backend"].alive);
+        assert!(
+            compose(&ws, &facts(), &seen, &exec(), &|_| EnvMap::new(), "p").is_none(),
+            "nothing due"
+        );
+        // A new start: the lane runs again, without its init.
+        std::fs::write(state.path.join("boot"), "78").unwrap();
+        let seen = observe_state(&ws, &facts(), &state).unwrap();
+        let plan = compose(&ws, &facts(), &seen, &exec(), &|_| EnvMap::new(), "p").unwrap();
+        assert!(!plan.script.contains("pip install"), "{}", plan.script);
+    }
+}
