@@ -12,6 +12,7 @@ pub mod lint;
 pub mod schema;
 pub mod source;
 pub mod substitute;
+mod suggest;
 pub mod typed;
 pub mod yaml;
 
