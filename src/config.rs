@@ -48,6 +48,17 @@ pub struct Context {
     pub host_env: EnvMap,
 }
 
+impl Context {
+    /// The workspace folder's own name, which both formats name the workspace and its folder
+    /// in the container after.
+    pub(crate) fn folder_name(&self) -> String {
+        self.local_folder.file_name().map_or_else(
+            || "workspace".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+}
+
 /// A loaded workspace and what loading it had to say.
 #[derive(Debug)]
 pub struct Loaded {

@@ -295,12 +295,9 @@ pub fn lower(
 
     let image = image::source(&fields, kind, context, diagnostics);
     let (mount, folder) = layout(&fields, kind, context, diagnostics);
-    let name = fields.string("name", diagnostics).unwrap_or_else(|| {
-        context.local_folder.file_name().map_or_else(
-            || "workspace".to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
-    });
+    let name = fields
+        .string("name", diagnostics)
+        .unwrap_or_else(|| context.folder_name());
     let container_env = env_map(&fields, "containerEnv", diagnostics);
     let remote_env = env_map(&fields, "remoteEnv", diagnostics);
     let stages = stages(&fields, diagnostics);
@@ -402,11 +399,7 @@ fn layout(
         // Compose mounts the sources itself (its `volumes:`); the CLI's default folder is `/`.
         return (None, workspace_folder.unwrap_or_else(|| "/".into()));
     }
-    let basename = context
-        .local_folder
-        .file_name()
-        .map_or_else(|| "workspace".into(), |n| n.to_string_lossy().into_owned());
-    let default_target = format!("/workspaces/{basename}");
+    let default_target = format!("/workspaces/{}", context.folder_name());
     let mount = match fields.string("workspaceMount", diagnostics) {
         None => Some(Mount {
             source: context.local_folder.clone(),

@@ -79,10 +79,7 @@ pub fn lower(
     warn_ignored_keys(doc, &failed, diagnostics);
 
     let local_folder = context.local_folder.clone();
-    let name = local_folder.file_name().map_or_else(
-        || "workspace".to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let name = context.folder_name();
     let image = lower_image(doc, raw.image.as_ref(), &local_folder, diagnostics);
 
     let checkout = raw
