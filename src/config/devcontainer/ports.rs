@@ -12,6 +12,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::properties::ignored;
 use super::{Fields, Kind, read, read_object};
 use crate::config::source::{Document, pointer_push};
 use crate::config::typed::display_pointer;
@@ -477,10 +478,7 @@ fn port_attributes(
             };
             // Written out rather than with `display_pointer`, which reads `3000` as an index.
             let shown = format!("portsAttributes.{port_key}.{key}");
-            diagnostics.push(
-                Diagnostic::warning(format!("`{shown}` is ignored: {why}"))
-                    .at(doc.key_location(&at)),
-            );
+            diagnostics.push(ignored(doc, &at, &shown, why));
         }
     }
     read_object(doc, pointer, value, diagnostics)
