@@ -22,6 +22,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::config::devcontainer::HOOKS;
 use crate::config::source::{Document, Location, Span, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::{Command, EnvMap, Format, Phase, Workspace};
@@ -40,7 +41,7 @@ pub struct Variables<'a> {
 }
 
 /// The names the reference CLI knows, in any pass.
-const KNOWN: [&str; 8] = [
+pub(crate) const KNOWN: [&str; 8] = [
     "localEnv",
     "env",
     "localWorkspaceFolder",
@@ -49,17 +50,6 @@ const KNOWN: [&str; 8] = [
     "containerWorkspaceFolderBasename",
     "devcontainerId",
     "containerEnv",
-];
-
-/// Top-level properties whose strings run through a shell: there `${NAME}` is usually the
-/// shell's own syntax, so an unknown name is not worth a warning.
-const COMMANDS: [&str; 6] = [
-    "initializeCommand",
-    "onCreateCommand",
-    "updateContentCommand",
-    "postCreateCommand",
-    "postStartCommand",
-    "postAttachCommand",
 ];
 
 /// Top-level properties used after the container started, where `${containerEnv:NAME}` can be
@@ -333,7 +323,9 @@ fn check(
             name if KNOWN.contains(&name) => {}
             name => {
                 let suggestion = KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name));
-                if suggestion.is_none() && COMMANDS.contains(&top) {
+                // The hooks run through a shell: there `${NAME}` is usually the shell's own
+                // syntax, so an unknown name is not worth a warning.
+                if suggestion.is_none() && HOOKS.iter().any(|(hook, _)| *hook == top) {
                     continue;
                 }
                 let mut d =

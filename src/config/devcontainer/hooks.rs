@@ -16,7 +16,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::{Command, EnvMap, Lane, Phase, Stage, Step};
 
 /// The lifecycle hooks, in the order they run.
-pub(super) const HOOKS: [(&str, Phase); 6] = [
+pub(crate) const HOOKS: [(&str, Phase); 6] = [
     ("initializeCommand", Phase::InitializeCommand),
     ("onCreateCommand", Phase::OnCreateCommand),
     ("updateContentCommand", Phase::UpdateContentCommand),
