@@ -1,7 +1,8 @@
 //! What a scalar is: typed as Gitpod's own parser types it (js-yaml `safeLoad`, the YAML 1.2
 //! core schema), so only `true`/`false` are booleans and `on`, `yes` and `n` stay strings. A
 //! quoted or block scalar is always a string; an explicit tag (`!!str`, `!!int`...) is
-//! honoured when it agrees with the text, and any other tag is an error.
+//! honoured when it agrees with the text, and any other tag is an error (on a list or mapping
+//! too).
 //!
 //! The border: a scalar's value only. Whether a field wants a string or a number is for the
 //! lowering to say.
