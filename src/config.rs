@@ -3,6 +3,12 @@
 //!
 //! Parsing never stops at the first problem it can step over: every error and warning is
 //! collected into [`Diagnostics`], and loading fails (with all of them) only at the end.
+//! A folder with no config but a recognisable Flask backend loads the built-in template,
+//! rendered in memory.
+//!
+//! The border: this module picks the file and the format and runs the steps in order; what
+//! a key means is the format's module (`gitpod.rs`, `devcontainer.rs`), and nothing here
+//! touches a container.
 
 pub mod devcontainer;
 pub mod discover;

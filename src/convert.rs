@@ -11,6 +11,10 @@
 //! What the target cannot say is not written: it is a warning, on stderr and in the
 //! output's header comment. Values come from the file as written (not the lowered model)
 //! wherever substitution would put this machine's paths or variables into the output.
+//!
+//! Here: the choice of direction and what both directions share (re-based paths, the
+//! header, the port-action names). Each direction is its own file. The border: the
+//! conversion is text; `cli/convert.rs` decides where it goes and writes it.
 
 mod to_devcontainer;
 mod to_gitpod;

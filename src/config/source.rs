@@ -5,6 +5,9 @@
 //! a [`Document`], that is a `serde_json::Value` plus a [`SpanIndex`]. Everything after parsing
 //! (typed deserialization, schema checks, model rules) reports problems by JSON pointer, and
 //! the index turns the pointer back into `file:line:col`.
+//!
+//! The border: nothing here knows either format. A parser fills the index; everything else
+//! only reads it. Showing a location with its snippet is `diagnostic.rs`'s.
 
 use std::collections::HashMap;
 use std::fmt;

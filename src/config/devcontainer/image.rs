@@ -6,6 +6,9 @@
 //! file's folder; `build.context` defaults to the Dockerfile's folder, not the spec's `"."`.
 //! Unlike it, a Dockerfile or compose file that does not exist is an error here, before any
 //! build starts.
+//!
+//! The border: which source, with paths resolved and checked; building or pulling the image
+//! is the engine's.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,5 +1,8 @@
 //! Wording: a [`Problem`] becomes a [`Diagnostic`] with a short message, its place in the
 //! file, and help ("did you mean", the schema's own hint).
+//!
+//! The border: which problems there are is `walk.rs`'s; this module only words and places
+//! them.
 
 use std::collections::BTreeSet;
 
