@@ -1,16 +1,21 @@
 //! `.gitpod.yml` -> [`Workspace`]: the lowering of what the raw serde structs (`raw.rs`, one
-//! per schema object) say into the shared model. Ports have their own file (`ports.rs`).
+//! per schema object) say into the shared model. Here: the top-level keys, the image, the
+//! checkout and workspace locations, `env`; tasks and ports have their own files
+//! (`tasks.rs`, `ports.rs`).
 //!
 //! What Gitpod does is the reference (`shared/reference/gitpod.md`): defaults, task names,
 //! the `/workspace/<checkoutLocation>` layout, how task `env` values become text. A key the
 //! model cannot act on (IDE settings, prebuild settings...) is never dropped silently: it is
 //! a warning at the key. Every problem is collected; one bad task or port does not hide the
-//! next. The border: the text is parsed by `yaml.rs` before it comes here, and the schema
-//! check of `devboot validate` is `schema.rs`'s.
+//! next.
+//!
+//! The border: the text is parsed by `yaml.rs` before it comes here, and the schema check of
+//! `devboot validate` is `schema.rs`'s.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::config::Context;
@@ -292,6 +297,19 @@ fn workspace_path(
     } else {
         format!("{WORKSPACE_BASE}/{}", segments.join("/"))
     })
+}
+
+/// Reads one list item (found at `pointer`) as `T`, pushing the located error, with help,
+/// when it is not one.
+fn read<T: DeserializeOwned>(
+    doc: &Document,
+    pointer: &str,
+    value: &Value,
+    diagnostics: &mut Diagnostics,
+) -> Option<T> {
+    typed::deserialize_at(doc, pointer, value)
+        .map_err(|d| diagnostics.push(with_help(d)))
+        .ok()
 }
 
 /// Adds a `help:` line to a typed-deserialization error, from what serde said.

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::raw::{PortSpec, RawOnOpen, RawPort, RawProtocol, RawVisibility};
-use super::with_help;
+use super::read;
 use crate::config::source::Document;
-use crate::config::typed::{self, display_pointer};
+use crate::config::typed::display_pointer;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::{OnOpen, Port, Protocol, Visibility};
 
@@ -25,12 +25,8 @@ pub(super) fn lower(doc: &Document, ports: &[Value], diagnostics: &mut Diagnosti
     let mut seen: BTreeMap<u16, usize> = BTreeMap::new();
     for (i, value) in ports.iter().enumerate() {
         let pointer = format!("/ports/{i}");
-        let raw: RawPort = match typed::deserialize_at(doc, &pointer, value) {
-            Ok(raw) => raw,
-            Err(d) => {
-                diagnostics.push(with_help(d));
-                continue;
-            }
+        let Some(raw) = read::<RawPort>(doc, &pointer, value, diagnostics) else {
+            continue;
         };
         let port_pointer = format!("{pointer}/port");
         let (start, end) = match port_range(&raw.port) {

@@ -10,9 +10,9 @@
 use serde_json::Value;
 
 use super::raw::RawTask;
-use super::{ignored, with_help};
+use super::{ignored, read};
 use crate::config::source::Document;
-use crate::config::typed::{self, display_pointer};
+use crate::config::typed::display_pointer;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::{Command, Lane, Phase, Stage, Step};
 
@@ -22,12 +22,8 @@ pub(super) fn lower(doc: &Document, tasks: &[Value], diagnostics: &mut Diagnosti
     let mut lanes = Vec::new();
     for (i, value) in tasks.iter().enumerate() {
         let pointer = format!("/tasks/{i}");
-        let task: RawTask = match typed::deserialize_at(doc, &pointer, value) {
-            Ok(task) => task,
-            Err(d) => {
-                diagnostics.push(with_help(d));
-                continue;
-            }
+        let Some(task) = read::<RawTask>(doc, &pointer, value, diagnostics) else {
+            continue;
         };
         if task.prebuild.is_some() {
             diagnostics.push(
