@@ -3,6 +3,12 @@
 //!
 //! Parsing never stops at the first problem it can step over: every error and warning is
 //! collected into [`Diagnostics`], and loading fails (with all of them) only at the end.
+//! A folder with no config but a recognisable Flask backend loads the built-in template,
+//! rendered in memory.
+//!
+//! The border: this module picks the file and the format and runs the steps in order; what
+//! a key means is the format's module (`gitpod.rs`, `devcontainer.rs`), and nothing here
+//! touches a container.
 
 pub mod devcontainer;
 pub mod discover;
@@ -12,6 +18,7 @@ pub mod lint;
 pub mod schema;
 pub mod source;
 pub mod substitute;
+mod suggest;
 pub mod typed;
 pub mod yaml;
 
@@ -45,6 +52,17 @@ pub struct Context {
     pub config_file: PathBuf,
     /// The host's environment, for `${localEnv:...}`.
     pub host_env: EnvMap,
+}
+
+impl Context {
+    /// The workspace folder's own name, which both formats name the workspace and its folder
+    /// in the container after.
+    pub(crate) fn folder_name(&self) -> String {
+        self.local_folder.file_name().map_or_else(
+            || "workspace".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
 }
 
 /// A loaded workspace and what loading it had to say.

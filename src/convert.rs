@@ -11,6 +11,10 @@
 //! What the target cannot say is not written: it is a warning, on stderr and in the
 //! output's header comment. Values come from the file as written (not the lowered model)
 //! wherever substitution would put this machine's paths or variables into the output.
+//!
+//! Here: the choice of direction and what both directions share (re-based paths, the
+//! header, the port-action names). Each direction is its own file. The border: the
+//! conversion is text; `cli/convert.rs` decides where it goes and writes it.
 
 mod to_devcontainer;
 mod to_gitpod;
@@ -20,6 +24,7 @@ use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
 use crate::config::Loaded;
+use crate::config::substitute::normalize;
 use crate::workspace::{Format, OnOpen};
 
 /// A config written in the other format.
@@ -73,7 +78,7 @@ fn on_auto_forward(on_open: OnOpen) -> &'static str {
 
 /// `path` relative to the folder `from`, with `/` separators (both absolute).
 fn relative(from: &Path, path: &Path) -> String {
-    let (from, path) = (lexical(from), lexical(path));
+    let (from, path) = (normalize(from), normalize(path));
     let from: Vec<Component<'_>> = from.components().collect();
     let to: Vec<Component<'_>> = path.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
@@ -88,21 +93,6 @@ fn relative(from: &Path, path: &Path) -> String {
     } else {
         parts.join("/")
     }
-}
-
-/// `.` and `..` resolved without the file system.
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The header comment lines of a converted file: where it came from, what was left out.

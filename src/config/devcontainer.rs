@@ -10,132 +10,33 @@
 //! over `dockerComposeFile`; `build.context` defaults to the Dockerfile's folder; an `appPort`
 //! number is published on 127.0.0.1 only; `overrideCommand` defaults to true except with
 //! Compose; `workspaceMount: ""` means no mount.
+//!
+//! Here: the order of the passes, the readers every part shares (`Fields`), the workspace
+//! mount and folder, and the environment maps. Each other part has its file: `image.rs`,
+//! `ports.rs`, `hooks.rs` (lifecycle commands), `options.rs` (container options and
+//! `mounts`), `properties.rs` (which properties are read, and the warning for the others).
+//! The border: the text is parsed by `jsonc.rs` before it comes here, and the schema check of
+//! `devboot validate` is `schema.rs`'s.
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::config::Context;
 use crate::config::source::{Document, Location, Span, pointer_push};
 use crate::config::substitute::{self, Variables};
-use crate::config::typed::{self, display_pointer};
+use crate::config::typed;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::workspace::{
-    Command, ContainerOptions, EnvMap, Format, Lane, Mount, Phase, Stage, Step, Workspace,
-};
+use crate::workspace::{EnvMap, Format, Mount, Workspace};
 
+mod hooks;
 mod image;
+mod options;
 mod ports;
+mod properties;
 
-/// The lifecycle hooks, in the order they run.
-const HOOKS: [(&str, Phase); 6] = [
-    ("initializeCommand", Phase::InitializeCommand),
-    ("onCreateCommand", Phase::OnCreateCommand),
-    ("updateContentCommand", Phase::UpdateContentCommand),
-    ("postCreateCommand", Phase::PostCreateCommand),
-    ("postStartCommand", Phase::PostStartCommand),
-    ("postAttachCommand", Phase::PostAttachCommand),
-];
-
-/// Properties devboot reads (`$schema` needs nothing more than being known).
-const LOWERED: [&str; 25] = [
-    "$schema",
-    "name",
-    "image",
-    "build",
-    "dockerFile",
-    "context",
-    "dockerComposeFile",
-    "service",
-    "runServices",
-    "workspaceFolder",
-    "workspaceMount",
-    "mounts",
-    "forwardPorts",
-    "appPort",
-    "portsAttributes",
-    "containerEnv",
-    "remoteEnv",
-    "containerUser",
-    "remoteUser",
-    "runArgs",
-    "overrideCommand",
-    "init",
-    "privileged",
-    "capAdd",
-    "securityOpt",
-    // And the lifecycle hooks of HOOKS.
-];
-
-const FEATURES: &str = "Dev Container Features are not installed by devboot";
-
-/// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
-/// name, why, and what to do instead.
-const IGNORED: [(&str, &str, Option<&str>); 13] = [
-    (
-        "features",
-        FEATURES,
-        Some("install the tools in the Dockerfile or in `onCreateCommand`"),
-    ),
-    ("overrideFeatureInstallOrder", FEATURES, None),
-    (
-        "customizations",
-        "tool-specific settings are not used by devboot",
-        None,
-    ),
-    (
-        "extensions",
-        "legacy VS Code setting (now `customizations.vscode.extensions`), not used by devboot",
-        None,
-    ),
-    (
-        "settings",
-        "legacy VS Code setting (now `customizations.vscode.settings`), not used by devboot",
-        None,
-    ),
-    (
-        "devPort",
-        "legacy VS Code setting, not used by devboot",
-        None,
-    ),
-    (
-        "hostRequirements",
-        "devboot does not check host resources or request GPUs",
-        Some("add `--gpus=all` to `runArgs` when the container needs a GPU"),
-    ),
-    (
-        "waitFor",
-        "devboot runs every hook before `devboot up` returns",
-        None,
-    ),
-    (
-        "shutdownAction",
-        "devboot stops the container only when told to",
-        None,
-    ),
-    (
-        "userEnvProbe",
-        "devboot does not read variables from the user's login shell",
-        Some("set the variables the hooks need in `remoteEnv`"),
-    ),
-    (
-        "updateRemoteUserUID",
-        "devboot does not change the container user's UID",
-        None,
-    ),
-    (
-        "secrets",
-        "devboot does not ask for secrets",
-        Some("pass them with `remoteEnv` and `${localEnv:NAME}`"),
-    ),
-    (
-        "otherPortsAttributes",
-        "devboot only publishes the ports it is given",
-        None,
-    ),
-];
+pub(crate) use hooks::HOOKS;
 
 /// Where the image comes from, decided by which keys are present (values are checked later).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,15 +64,6 @@ impl Kind {
             Kind::Missing
         }
     }
-}
-
-/// An entry of `mounts` in object form.
-#[derive(Debug, Deserialize)]
-struct RawMount {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    source: Option<String>,
-    target: Option<String>,
 }
 
 /// Reads top-level properties of the substituted value into raw types, pushing located type
@@ -249,7 +141,7 @@ pub fn lower(
         );
         return None;
     };
-    warn_about_properties(doc, written, diagnostics);
+    properties::warn_about_properties(doc, written, diagnostics);
     let kind = Kind::of(written);
     // `${localWorkspaceFolder}` and the id labels use the folder as `path.resolve` gives it.
     let context = &Context {
@@ -289,23 +181,20 @@ pub fn lower(
         devcontainer_id: Some(&id),
         ..local_vars
     };
-    let value = substitute::substitute_document(doc, &vars, &is_used, diagnostics);
+    let value = substitute::substitute_document(doc, &vars, &properties::is_used, diagnostics);
     let root = value.as_object()?;
     let fields = Fields { doc, root };
 
     let image = image::source(&fields, kind, context, diagnostics);
     let (mount, folder) = layout(&fields, kind, context, diagnostics);
-    let name = fields.string("name", diagnostics).unwrap_or_else(|| {
-        context.local_folder.file_name().map_or_else(
-            || "workspace".to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
-    });
+    let name = fields
+        .string("name", diagnostics)
+        .unwrap_or_else(|| context.folder_name());
     let container_env = env_map(&fields, "containerEnv", diagnostics);
     let remote_env = env_map(&fields, "remoteEnv", diagnostics);
-    let stages = stages(&fields, diagnostics);
+    let stages = hooks::stages(&fields, diagnostics);
     let ports = ports::lower(&fields, kind, diagnostics);
-    let options = options(&fields, kind, diagnostics);
+    let options = options::options(&fields, kind, diagnostics);
 
     let Some(image) = image else {
         if diagnostics.errors().count() == errors_before {
@@ -330,44 +219,6 @@ pub fn lower(
     (diagnostics.errors().count() == errors_before).then_some(workspace)
 }
 
-/// Whether devboot reads a top-level property.
-fn is_used(key: &str) -> bool {
-    LOWERED.contains(&key) || HOOKS.iter().any(|(hook, _)| *hook == key)
-}
-
-/// One warning per top-level property devboot does not act on, located at its key.
-fn warn_about_properties(doc: &Document, root: &Map<String, Value>, diagnostics: &mut Diagnostics) {
-    for key in root.keys() {
-        let at = doc.key_location(&pointer_push("", key));
-        if is_used(key) {
-            continue;
-        }
-        if let Some((_, why, help)) = IGNORED.iter().find(|(name, _, _)| name == key) {
-            let mut d = Diagnostic::warning(format!("`{key}` is ignored: {why}")).at(at);
-            if let Some(help) = help {
-                d = d.help(*help);
-            }
-            diagnostics.push(d);
-        } else {
-            diagnostics.push(
-                Diagnostic::warning(format!("unknown property `{key}` is ignored"))
-                    .at(at)
-                    .help("devboot reads the properties of the Dev Container spec: https://containers.dev/implementors/json_reference/"),
-            );
-        }
-    }
-}
-
-/// A warning for a property that is present but not used with this kind of config.
-fn not_used(fields: &Fields<'_>, key: &str, why: &str, diagnostics: &mut Diagnostics) {
-    if fields.has(key) {
-        diagnostics.push(
-            Diagnostic::warning(format!("`{key}` is ignored: {why}"))
-                .at(fields.doc.key_location(&pointer_push("", key))),
-        );
-    }
-}
-
 /// The first character of the root object: a place for "something is missing in here" that
 /// does not quote the whole file.
 fn opening(doc: &Document) -> Location {
@@ -379,13 +230,6 @@ fn opening(doc: &Document) -> Location {
         .and_then(|rest| rest.chars().next())
         .map_or(0, char::len_utf8);
     Location::new(&doc.file, Span::new(span.start, span.start + len))
-}
-
-fn push_ignored(fields: &Fields<'_>, pointer: &str, why: &str, diagnostics: &mut Diagnostics) {
-    diagnostics.push(
-        Diagnostic::warning(format!("`{}` is ignored: {why}", display_pointer(pointer)))
-            .at(fields.doc.key_location(pointer)),
-    );
 }
 
 /// The repository mount and the folder in the container.
@@ -402,11 +246,7 @@ fn layout(
         // Compose mounts the sources itself (its `volumes:`); the CLI's default folder is `/`.
         return (None, workspace_folder.unwrap_or_else(|| "/".into()));
     }
-    let basename = context
-        .local_folder
-        .file_name()
-        .map_or_else(|| "workspace".into(), |n| n.to_string_lossy().into_owned());
-    let default_target = format!("/workspaces/{basename}");
+    let default_target = format!("/workspaces/{}", context.folder_name());
     let mount = match fields.string("workspaceMount", diagnostics) {
         None => Some(Mount {
             source: context.local_folder.clone(),
@@ -506,182 +346,12 @@ fn env_map_at(
     out
 }
 
-fn stages(fields: &Fields<'_>, diagnostics: &mut Diagnostics) -> Vec<Stage> {
-    let mut stages = Vec::new();
-    for (hook, phase) in HOOKS {
-        let Some(value) = fields.root.get(hook) else {
-            continue;
-        };
-        let pointer = pointer_push("", hook);
-        let lanes: Vec<Lane> = match value {
-            Value::Object(entries) => entries
-                .iter()
-                .filter_map(|(name, value)| {
-                    let at = pointer_push(&pointer, name);
-                    let command = command(fields.doc, &at, value, false, diagnostics)?;
-                    Some(lane(name, phase, command))
-                })
-                .collect(),
-            Value::Null => Vec::new(),
-            value => command(fields.doc, &pointer, value, true, diagnostics)
-                .map(|command| lane(hook, phase, command))
-                .into_iter()
-                .collect(),
-        };
-        if !lanes.is_empty() {
-            stages.push(Stage {
-                name: hook.to_string(),
-                lanes,
-            });
-        }
-    }
-    stages
-}
-
-fn lane(name: &str, phase: Phase, command: Command) -> Lane {
-    Lane {
-        name: name.to_string(),
-        env: EnvMap::new(),
-        steps: vec![Step { phase, command }],
-    }
-}
-
-/// One command: a string runs in a shell, an array without one. Empty ones are skipped, as
-/// in the reference CLI.
-fn command(
-    doc: &Document,
-    pointer: &str,
-    value: &Value,
-    object_allowed: bool,
-    diagnostics: &mut Diagnostics,
-) -> Option<Command> {
-    match value {
-        Value::String(script) if script.is_empty() => None,
-        Value::String(script) => Some(Command::Shell(script.clone())),
-        Value::Array(_) => read::<Vec<String>>(doc, pointer, value, diagnostics)
-            .filter(|argv| !argv.is_empty())
-            .map(Command::Exec),
-        _ => {
-            let expected = if object_allowed {
-                "a string, an array of strings, or an object of them"
-            } else {
-                "a string or an array of strings"
-            };
-            diagnostics.push(
-                Diagnostic::error(format!(
-                    "{}: expected {expected}",
-                    display_pointer(pointer)
-                ))
-                .at(doc.value_location(pointer))
-                .help("a string runs in a shell; an array runs without one; an object runs its entries in parallel"),
-            );
-            None
-        }
-    }
-}
-
-fn options(fields: &Fields<'_>, kind: Kind, diagnostics: &mut Diagnostics) -> ContainerOptions {
-    let mut mounts = Vec::new();
-    if let Some(items) = fields.get::<Vec<Value>>("mounts", diagnostics) {
-        for (i, item) in items.iter().enumerate() {
-            let pointer = format!("/mounts/{i}");
-            if let Some(mount) = mount_option(fields.doc, &pointer, item, diagnostics) {
-                mounts.push(mount);
-            }
-        }
-    }
-    let run_args = if kind == Kind::Compose {
-        Vec::new()
-    } else {
-        fields.strings("runArgs", diagnostics)
-    };
-    ContainerOptions {
-        container_user: fields.string("containerUser", diagnostics),
-        remote_user: fields.string("remoteUser", diagnostics),
-        run_args,
-        privileged: fields.flag("privileged", diagnostics).unwrap_or(false),
-        init: fields.flag("init", diagnostics).unwrap_or(false),
-        cap_add: fields.strings("capAdd", diagnostics),
-        security_opt: fields.strings("securityOpt", diagnostics),
-        mounts,
-        override_command: fields
-            .flag("overrideCommand", diagnostics)
-            .unwrap_or(kind != Kind::Compose),
-    }
-}
-
-/// A `mounts` entry as a `--mount` value: strings as written, objects as
-/// `type=..,source=..,target=..`.
-fn mount_option(
-    doc: &Document,
-    pointer: &str,
-    value: &Value,
-    diagnostics: &mut Diagnostics,
-) -> Option<String> {
-    if let Value::String(spec) = value {
-        return Some(spec.clone());
-    }
-    if !value.is_object() {
-        diagnostics.push(
-            Diagnostic::error(format!(
-                "{}: expected a `--mount` string or an object with `type`, `source` and `target`",
-                display_pointer(pointer)
-            ))
-            .at(doc.value_location(pointer)),
-        );
-        return None;
-    }
-    if let Some(map) = value.as_object() {
-        for key in map
-            .keys()
-            .filter(|k| !["type", "source", "target"].contains(&k.as_str()))
-        {
-            diagnostics.push(
-                Diagnostic::warning(format!(
-                    "unknown property `{}` is ignored",
-                    display_pointer(&pointer_push(pointer, key))
-                ))
-                .at(doc.key_location(&pointer_push(pointer, key)))
-                .help("an object mount has only `type`, `source` and `target`; write other options as a `--mount` string"),
-            );
-        }
-    }
-    let raw: RawMount = read_object(doc, pointer, value, diagnostics)?;
-    let mut missing = Vec::new();
-    if raw.kind.is_none() {
-        missing.push("`type`");
-    }
-    if raw.target.is_none() {
-        missing.push("`target`");
-    }
-    if !missing.is_empty() {
-        diagnostics.push(
-            Diagnostic::error(format!(
-                "{}: the mount has no {}",
-                display_pointer(pointer),
-                missing.join(" and ")
-            ))
-            .at(doc.value_location(pointer))
-            .help("write `{ \"type\": \"volume\", \"source\": \"name\", \"target\": \"/path\" }`"),
-        );
-        return None;
-    }
-    let mut spec = format!("type={}", raw.kind.unwrap_or_default());
-    if let Some(source) = raw.source {
-        spec.push_str(",source=");
-        spec.push_str(&source);
-    }
-    spec.push_str(",target=");
-    spec.push_str(&raw.target.unwrap_or_default());
-    Some(spec)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::jsonc;
     use crate::config::source::SourceFile;
-    use crate::workspace::{ImageSource, Port};
+    use crate::workspace::{Command, ImageSource, Port};
 
     /// A workspace folder with `.devcontainer/devcontainer.json` and any sibling files.
     pub(super) struct Fixture {
@@ -855,173 +525,6 @@ mod tests {
             lower_err(r#"{"image": "x", "remoteEnv": []}"#),
             ["error: remoteEnv: invalid type: sequence, expected a map"]
         );
-    }
-
-    #[test]
-    fn hooks_become_stages_in_spec_order() {
-        let (ws, _) = lower_ok(
-            r#"{"image": "x", "postStartCommand": "b", "initializeCommand": ["a", "1"], "postCreateCommand": {"x": "1", "y": ["2"], "z": [], "w": ""}, "onCreateCommand": "", "updateContentCommand": null, "postAttachCommand": []}"#,
-        );
-        let stage = |name: &str, lanes: Vec<Lane>| Stage {
-            name: name.into(),
-            lanes,
-        };
-        let exec = |argv: &[&str]| Command::Exec(argv.iter().map(ToString::to_string).collect());
-        assert_eq!(
-            ws.stages,
-            [
-                stage(
-                    "initializeCommand",
-                    vec![lane(
-                        "initializeCommand",
-                        Phase::InitializeCommand,
-                        exec(&["a", "1"])
-                    )]
-                ),
-                stage(
-                    "postCreateCommand",
-                    vec![
-                        lane("x", Phase::PostCreateCommand, Command::Shell("1".into())),
-                        lane("y", Phase::PostCreateCommand, exec(&["2"])),
-                    ]
-                ),
-                stage(
-                    "postStartCommand",
-                    vec![lane(
-                        "postStartCommand",
-                        Phase::PostStartCommand,
-                        Command::Shell("b".into())
-                    )]
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn wrong_hook_types_are_located_errors() {
-        let text = r#"{"image": "x", "postCreateCommand": 3, "postStartCommand": {"a": {"b": 1}}, "postAttachCommand": ["a", 1]}"#;
-        let (ws, d) = Fixture::new().lower(text);
-        assert!(ws.is_none());
-        assert_eq!(
-            messages(&d),
-            [
-                "error: postCreateCommand: expected a string, an array of strings, or an object of them",
-                "error: postStartCommand.a: expected a string or an array of strings",
-                "error: postAttachCommand[1]: invalid type: integer `1`, expected a string",
-            ]
-        );
-        let span = d.0[1].location.as_ref().unwrap().span;
-        assert_eq!(&text[span.start..span.end], r#"{"b": 1}"#);
-    }
-
-    #[test]
-    fn container_options() {
-        let (ws, warnings) = lower_ok(
-            r#"{"image": "x", "containerUser": "c", "remoteUser": "r", "runArgs": ["--net=host"], "privileged": true, "init": true, "capAdd": ["SYS_PTRACE"], "securityOpt": ["seccomp=unconfined"], "overrideCommand": false,
-                "mounts": ["type=tmpfs,target=/t", {"type": "volume", "source": "v", "target": "/v"}, {"type": "volume", "target": "/anon", "consistency": "cached"}]}"#,
-        );
-        assert_eq!(
-            ws.options,
-            ContainerOptions {
-                container_user: Some("c".into()),
-                remote_user: Some("r".into()),
-                run_args: vec!["--net=host".into()],
-                privileged: true,
-                init: true,
-                cap_add: vec!["SYS_PTRACE".into()],
-                security_opt: vec!["seccomp=unconfined".into()],
-                mounts: vec![
-                    "type=tmpfs,target=/t".into(),
-                    "type=volume,source=v,target=/v".into(),
-                    "type=volume,target=/anon".into(),
-                ],
-                override_command: false,
-            }
-        );
-        assert_eq!(
-            warnings,
-            ["warning: unknown property `mounts[2].consistency` is ignored"]
-        );
-        assert_eq!(
-            lower_err(r#"{"image": "x", "mounts": [{"source": "v"}, 3]}"#),
-            [
-                "error: mounts[0]: the mount has no `type` and `target`",
-                "error: mounts[1]: expected a `--mount` string or an object with `type`, `source` and `target`",
-            ]
-        );
-    }
-
-    #[test]
-    fn every_property_devboot_does_not_use_is_named_in_a_warning() {
-        let ignored: Vec<String> = IGNORED
-            .iter()
-            .map(|(key, _, _)| format!("\"{key}\": {{}}"))
-            .collect();
-        let text = format!(
-            r#"{{"image": "x", "$schema": "s", {}, "x-tool": 1}}"#,
-            ignored.join(", ")
-        );
-        let (_, warnings) = lower_ok(&text);
-        assert_eq!(warnings.len(), IGNORED.len() + 1, "{warnings:?}");
-        for ((key, why, _), warning) in IGNORED.iter().zip(&warnings) {
-            assert_eq!(warning, &format!("warning: `{key}` is ignored: {why}"));
-        }
-        assert_eq!(
-            warnings.last().unwrap(),
-            "warning: unknown property `x-tool` is ignored"
-        );
-    }
-
-    #[test]
-    fn every_property_of_the_base_schema_is_lowered_or_ignored() {
-        // The base schema's property names (schemas/devContainer.base.schema.json).
-        let schema = [
-            "$schema",
-            "name",
-            "features",
-            "overrideFeatureInstallOrder",
-            "secrets",
-            "forwardPorts",
-            "portsAttributes",
-            "otherPortsAttributes",
-            "updateRemoteUserUID",
-            "containerEnv",
-            "containerUser",
-            "mounts",
-            "init",
-            "privileged",
-            "capAdd",
-            "securityOpt",
-            "remoteEnv",
-            "remoteUser",
-            "initializeCommand",
-            "onCreateCommand",
-            "updateContentCommand",
-            "postCreateCommand",
-            "postStartCommand",
-            "postAttachCommand",
-            "waitFor",
-            "userEnvProbe",
-            "hostRequirements",
-            "customizations",
-            "appPort",
-            "runArgs",
-            "shutdownAction",
-            "overrideCommand",
-            "workspaceFolder",
-            "workspaceMount",
-            "build",
-            "dockerFile",
-            "context",
-            "image",
-            "dockerComposeFile",
-            "service",
-            "runServices",
-        ];
-        for key in schema {
-            let known = is_used(key) || IGNORED.iter().any(|(name, _, _)| *name == key);
-            assert!(known, "{key}");
-        }
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! `.devcontainer/devcontainer.json`, `.devcontainer.json`, the single
 //! `.devcontainer/<name>/devcontainer.json`, then `.gitpod.yml` and the legacy `.gitpod`.
 //! When both formats are present the devcontainer config wins unless `--format gitpod`.
+//!
+//! The border: a path and a format; the file is read and parsed by `config.rs`.
 
 use std::path::{Path, PathBuf};
 

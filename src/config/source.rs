@@ -5,6 +5,9 @@
 //! a [`Document`], that is a `serde_json::Value` plus a [`SpanIndex`]. Everything after parsing
 //! (typed deserialization, schema checks, model rules) reports problems by JSON pointer, and
 //! the index turns the pointer back into `file:line:col`.
+//!
+//! The border: nothing here knows either format. A parser fills the index; everything else
+//! only reads it. Showing a location with its snippet is `diagnostic.rs`'s.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -35,7 +38,7 @@ impl SourceFile {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let offset = floor_char_boundary(&self.text, offset);
         let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
@@ -72,7 +75,9 @@ pub fn display_path(path: &Path) -> String {
     path.display().to_string()
 }
 
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+/// The nearest char boundary at or before `offset`, which may lie past the end of `text`.
+pub(crate) fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
+    offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }

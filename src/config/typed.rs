@@ -3,6 +3,9 @@
 //!
 //! `serde_path_to_error` records the path serde was at when it failed; that path becomes a
 //! JSON pointer, and the document's span index turns the pointer into `file:line:col`.
+//!
+//! The border: the message is serde's, located. Help on how to fix it is the format's to add
+//! (`gitpod.rs` does, from what serde said).
 
 use serde::de::DeserializeOwned;
 

@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 use super::to_devcontainer::backgrounded;
 use super::yaml_out::{self, Yaml};
 use super::{Conversion, header, on_open_gitpod, relative};
-use crate::config::Loaded;
+use crate::config::devcontainer::HOOKS;
+use crate::config::{Loaded, substitute};
 use crate::workspace::{ImageSource, OnOpen, Visibility};
 
 /// The task that string- and array-form hooks go to.
@@ -35,24 +36,7 @@ const READ: &[&str] = &[
     "containerEnv",
     "remoteEnv",
     "customizations",
-    "initializeCommand",
-    "onCreateCommand",
-    "updateContentCommand",
-    "postCreateCommand",
-    "postStartCommand",
-    "postAttachCommand",
-];
-
-/// Variables devcontainer.json substitutes; Gitpod knows none of them.
-const VARIABLES: &[&str] = &[
-    "localEnv",
-    "env",
-    "localWorkspaceFolder",
-    "localWorkspaceFolderBasename",
-    "containerWorkspaceFolder",
-    "containerWorkspaceFolderBasename",
-    "devcontainerId",
-    "containerEnv",
+    // And the lifecycle hooks of HOOKS.
 ];
 
 #[derive(Default)]
@@ -172,14 +156,7 @@ pub(super) fn convert(loaded: &Loaded) -> Conversion {
 
     // Tasks.
     let mut tasks: Vec<Task> = Vec::new();
-    for hook in [
-        "initializeCommand",
-        "onCreateCommand",
-        "updateContentCommand",
-        "postCreateCommand",
-        "postStartCommand",
-        "postAttachCommand",
-    ] {
+    for (hook, _) in HOOKS {
         let Some(value) = raw.get(hook).filter(|v| !v.is_null()) else {
             continue;
         };
@@ -328,7 +305,7 @@ pub(super) fn convert(loaded: &Loaded) -> Conversion {
         }
     }
     for key in raw.keys() {
-        if READ.contains(&key.as_str()) {
+        if READ.contains(&key.as_str()) || HOOKS.iter().any(|(hook, _)| hook == key) {
             continue;
         }
         let why = match key.as_str() {
@@ -386,7 +363,8 @@ fn variable_in(text: &str) -> Option<String> {
         let end = after.find('}')?;
         let inner = &after[..end];
         let name = inner.split(':').next().unwrap_or_default();
-        if VARIABLES.contains(&name) {
+        // devcontainer.json's own variables; Gitpod knows none of them.
+        if substitute::KNOWN.contains(&name) {
             return Some(format!("${{{inner}}}"));
         }
         rest = &after[end..];

@@ -2,6 +2,8 @@
 //! block style. A multi-line string becomes a literal block (`|`) so scripts stay readable;
 //! any other string is plain when YAML would read it back as the same string, else it is
 //! written as a JSON string (JSON strings are YAML double-quoted scalars).
+//!
+//! The border: YAML syntax only; which keys a `.gitpod.yml` gets is `to_gitpod.rs`'s.
 
 use std::fmt::Write as _;
 

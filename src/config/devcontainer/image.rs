@@ -6,6 +6,9 @@
 //! file's folder; `build.context` defaults to the Dockerfile's folder, not the spec's `"."`.
 //! Unlike it, a Dockerfile or compose file that does not exist is an error here, before any
 //! build starts.
+//!
+//! The border: which source, with paths resolved and checked; building or pulling the image
+//! is the engine's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,7 +16,8 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Fields, Kind, env_map_at, not_used, opening, push_ignored, read_object, resolve};
+use super::properties::{ignored, not_used, unknown_property};
+use super::{Fields, Kind, env_map_at, opening, read_object, resolve};
 use crate::config::Context;
 use crate::config::source::{Document, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -83,10 +87,8 @@ pub(super) fn source(
     }
     if let Some(raw) = fields.root.get("build").and_then(Value::as_object) {
         for key in raw.keys().filter(|k| !BUILD_KEYS.contains(&k.as_str())) {
-            diagnostics.push(
-                Diagnostic::warning(format!("unknown property `build.{key}` is ignored"))
-                    .at(fields.doc.key_location(&pointer_push("/build", key))),
-            );
+            let at = pointer_push("/build", key);
+            diagnostics.push(unknown_property(fields.doc, &at, &format!("build.{key}")));
         }
     }
     warn_about_precedence(fields, kind, diagnostics);
@@ -154,11 +156,16 @@ fn dockerfile_source(
     {
         if build.dockerfile.is_some() {
             let why = "`dockerFile` is set, which wins";
-            push_ignored(fields, "/build/dockerfile", why, diagnostics);
+            diagnostics.push(ignored(
+                fields.doc,
+                "/build/dockerfile",
+                "build.dockerfile",
+                why,
+            ));
         }
         if build.context.is_some() {
             let why = "it goes with `build.dockerfile`; `dockerFile` uses the top-level `context`";
-            push_ignored(fields, "/build/context", why, diagnostics);
+            diagnostics.push(ignored(fields.doc, "/build/context", "build.context", why));
         }
         (legacy, "/dockerFile", fields.string("context", diagnostics))
     } else {

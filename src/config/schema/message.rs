@@ -1,5 +1,8 @@
 //! Wording: a [`Problem`] becomes a [`Diagnostic`] with a short message, its place in the
 //! file, and help ("did you mean", the schema's own hint).
+//!
+//! The border: which problems there are is `walk.rs`'s; this module only words and places
+//! them.
 
 use std::collections::BTreeSet;
 
@@ -7,6 +10,7 @@ use serde_json::Value;
 
 use super::walk::{Kind, Problem, Walk};
 use crate::config::source::{Document, Location, pointer_push};
+use crate::config::suggest::{self, Swap};
 use crate::config::typed::display_pointer;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::workspace::Format;
@@ -210,43 +214,14 @@ fn join(items: &[&str], last: &str) -> String {
 
 /// The declared property closest to a misspelt `name`, if it is close enough to be meant.
 fn suggest<'a>(name: &str, known: Option<&'a BTreeSet<String>>) -> Option<&'a str> {
-    let lower = name.to_lowercase();
     let limit = (name.chars().count() / 4).clamp(1, 3);
-    known?
-        .iter()
-        .filter(|k| k.as_str() != name)
-        .map(|k| (edit_distance(&lower, &k.to_lowercase()), k))
-        .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, k)| k.as_str())
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
+    let others = known?.iter().map(String::as_str).filter(|k| *k != name);
+    suggest::closest(name, others, Swap::TwoEdits, |_| limit)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("forwardport", "forwardports"), 1);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-    }
 
     #[test]
     fn suggests_only_close_names() {

@@ -1,6 +1,8 @@
 //! The walk over a validator's evaluation tree that turns its raw errors into a few
 //! root-cause [`Problem`]s: one branch kept per `oneOf`/`anyOf`, `${...}` strings let through,
 //! and unevaluated properties reported only when no kept branch knows them.
+//!
+//! The border: no wording here; `message.rs` turns each [`Problem`] into a diagnostic.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -10,7 +12,8 @@ use serde_json::Value;
 use super::Schema;
 use crate::config::source::pointer_push;
 
-/// One thing the schema objects to, before it becomes a [`Diagnostic`].
+/// One thing the schema objects to, before it becomes a
+/// [`Diagnostic`](crate::diagnostic::Diagnostic).
 #[derive(Debug)]
 pub(super) struct Problem {
     /// Instance location the problem is about; for `Unexpected`, the object holding the key.
