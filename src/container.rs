@@ -114,7 +114,9 @@ impl ContainerSpec {
             args.push(opt.clone());
         }
         // Our script is the entrypoint (`-` is its `$0`); the image's command follows
-        // unless the keep-alive loop replaces it.
+        // unless the keep-alive loop replaces it. A missing image is devboot's to fetch
+        // (with a clear error), not `docker run`'s.
+        args.extend(["--pull".into(), "never".into()]);
         args.extend(["--entrypoint".into(), "/bin/sh".into(), self.image.clone()]);
         args.extend(["-c".into(), KEEP_ALIVE.into(), "-".into()]);
         if !self.override_command {

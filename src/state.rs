@@ -101,20 +101,16 @@ impl StateDir {
         }
     }
 
-    /// Clears what a lane's last run left (not its `once`), so that what appears next
-    /// belongs to the run about to start.
+    /// Clears what a lane's last run left, so that what appears next belongs to the run
+    /// about to start. Its `once` stays, and so do `pid` and `boot`: a restart first ends
+    /// what is left of the old run, and needs them to find it.
     pub fn clear_lane(&self, id: &str) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
         let dir = self.lane_dir(id);
-        for name in [
-            "exit",
-            "ready",
-            "background",
-            "gone",
-            "phase",
-            "pid",
-            "boot",
-            "log",
-        ] {
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
+            .map_err(|e| Error::io("open up", &dir, e))?;
+        for name in ["exit", "ready", "background", "gone", "phase", "log"] {
             let path = dir.join(name);
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
@@ -208,9 +204,9 @@ mod tests {
         state.clear_lane("x").unwrap();
         let lane = state.lane("x");
         assert_eq!(
-            (lane.boot, lane.exit, lane.once),
-            (None, None, true),
-            "once survives"
+            (lane.boot.as_deref(), lane.exit, lane.once),
+            (Some("123"), None, true),
+            "once and boot survive: a restart needs them"
         );
         assert!(state.mount_spec().ends_with("state/abc,target=/.devboot"));
     }

@@ -293,12 +293,14 @@ impl Target {
             .collect()
     }
 
-    /// Finds the workspace's container: by devboot's name first (one call when it exists),
-    /// then by the reference CLI's labels (a container VS Code or `devcontainer up` made).
+    /// Finds the workspace's container by the reference CLI's labels, which devboot's
+    /// containers carry too: one call when there is none (a first `up`), two when there is.
     pub fn find(&self, engine: &Engine) -> Result<Option<ContainerInfo>, EngineError> {
-        if let Some(info) = engine.inspect_container(&self.name)? {
-            return Ok(Some(info));
-        }
+        self.find_by_labels(engine)
+    }
+
+    /// Finds a container by the reference CLI's labels.
+    pub fn find_by_labels(&self, engine: &Engine) -> Result<Option<ContainerInfo>, EngineError> {
         let labels: Vec<(String, String)> = self.id_labels.clone().into_iter().collect();
         for id in engine.find_by_labels(&labels)? {
             if let Some(info) = engine.inspect_container(&id)?
@@ -386,13 +388,17 @@ pub fn up(
     let existing = target.find(engine)?;
     let (decision, info) = decide(existing, &target, options);
     let ours = info.as_ref().is_none_or(|i| i.mounts_at(MOUNT));
-    let (info, action, result) = match decision {
+    let (made, action, result) = match decision {
         Decision::Create | Decision::Recreate => {
             let old = info.as_ref();
             // Ports first (cheap; a build can take minutes), then the image: a failure of
             // either leaves an old container as it was.
             check_ports(engine, &target, old)?;
-            let image = ensure_image(engine, &target, options.rebuild)?;
+            // The image's own command is needed only to run it (overrideCommand: false);
+            // otherwise `docker run` itself says whether the image is there.
+            let mut image = (!target.spec.override_command || options.rebuild)
+                .then(|| ensure_image(engine, &target, options.rebuild))
+                .transpose()?;
             if let Some(old) = old {
                 engine.remove(&old.id)?;
             }
@@ -418,25 +424,65 @@ pub fn up(
             if let Some(Some(plan)) = &boot_plan {
                 write_plan(&target.state, plan)?;
             }
-            let info = create(engine, &target, &image)?;
+            let id = match create(engine, &target, image.as_ref()) {
+                Err(Error::Engine(EngineError::Failed { stderr, .. }))
+                    if image.is_none() && missing_image(&stderr) =>
+                {
+                    image = Some(ensure_image(engine, &target, false)?);
+                    create(engine, &target, image.as_ref())?
+                }
+                id => id?,
+            };
             let action = if old.is_some() {
                 Action::Recreated
             } else {
                 Action::Created
             };
-            let result = match boot_plan {
-                Some(plan) => follow_plan(
-                    engine,
-                    ws,
-                    &target,
-                    &info,
-                    &lifecycle::fresh(),
-                    plan.as_ref(),
-                    &output,
-                )?,
-                None => run_planned(engine, ws, &target, &info, &lifecycle::fresh(), &output)?,
+            let made = Made {
+                facts: ContainerFacts { id, ..blank },
+                name: target.name.clone(),
             };
-            (info, action, result)
+            // The container's timestamps matter only to the reference CLI's markers: read
+            // them beside the plan, not before it, and only when the plan writes markers.
+            let plan = boot_plan.as_ref().and_then(Option::as_ref);
+            let details_needed = boot_plan.is_none() || plan.is_some_and(|p| p.marks);
+            let (made, result) = std::thread::scope(|scope| {
+                let details = details_needed.then(|| {
+                    scope.spawn(|| -> Result<ContainerInfo> {
+                        let info = inspect_made(engine, &made.facts.id, &target.name)?;
+                        target
+                            .state
+                            .write_stamps(&info.created, &info.state.started_at)?;
+                        Ok(info)
+                    })
+                });
+                let followed = match (&boot_plan, plan) {
+                    (Some(_), Some(plan)) => Some(lifecycle::follow(
+                        ws,
+                        &made.facts,
+                        &lifecycle::fresh(),
+                        &target.state,
+                        plan,
+                        &output,
+                        &|| still_running(engine, &made.facts.id),
+                    )),
+                    (Some(_), None) => Some(lifecycle::RunResult::default()),
+                    (None, _) => None,
+                };
+                let info = details
+                    .map(|d| d.join().expect("inspecting does not panic"))
+                    .transpose()?;
+                let result = match (followed, &info) {
+                    (Some(result), _) => result,
+                    (None, Some(info)) => {
+                        run_planned(engine, ws, &target, info, &lifecycle::fresh(), &output)?
+                    }
+                    (None, None) => unreachable!("details are read when there is no boot plan"),
+                };
+                let made = info.as_ref().map_or(made.clone(), Made::of);
+                Ok::<_, Error>((made, result))
+            })?;
+            (made, action, result)
         }
         Decision::Start if ours => {
             let info = info.expect("a container to start");
@@ -477,7 +523,7 @@ pub fn up(
                 )?,
                 None => run_planned(engine, &resolved, &target, &info, &seen, &output)?,
             };
-            (info, Action::Started, result)
+            (Made::of(&info), Action::Started, result)
         }
         Decision::Reuse if ours => {
             let info = info.expect("a container to reuse");
@@ -490,7 +536,7 @@ pub fn up(
                 } else {
                     run_by_exec(engine, ws, &target, &info, &output)?
                 };
-            (info, Action::Reused, result)
+            (Made::of(&info), Action::Reused, result)
         }
         // A container another tool made: ask it, and run each lane with an exec.
         Decision::Start | Decision::Reuse => {
@@ -503,16 +549,16 @@ pub fn up(
                 (inspect_again(engine, &info)?, Action::Started)
             };
             let result = run_by_exec(engine, ws, &target, &info, &output)?;
-            (info, action, result)
+            (Made::of(&info), action, result)
         }
     };
     if !result.failures.is_empty() {
         return Err(Error::TasksFailed {
             failures: result.failures,
-            container: info.short_name().to_string(),
+            container: made.name.clone(),
         });
     }
-    let facts = facts_of(&info);
+    let facts = made.facts.clone();
     // Hosted visibility and onOpen only when something changed: a warm `up` stays quiet
     // and fast.
     let changed = action != Action::Reused || result.lanes.iter().any(|l| l.ran);
@@ -547,8 +593,8 @@ pub fn up(
     }
 
     Ok(UpReport {
-        container_id: info.id.clone(),
-        container_name: info.short_name().to_string(),
+        container_id: facts.id.clone(),
+        container_name: made.name.clone(),
         action,
         image: target.spec.image.clone(),
         workspace_folder: ws.folder.clone(),
@@ -633,6 +679,39 @@ fn decide(
         }
     };
     (decision, Some(info))
+}
+
+/// The container `up` ends with, as far as the rest of `up` needs it.
+#[derive(Clone)]
+struct Made {
+    facts: ContainerFacts,
+    name: String,
+}
+
+impl Made {
+    fn of(info: &ContainerInfo) -> Made {
+        Made {
+            facts: facts_of(info),
+            name: info.short_name().to_string(),
+        }
+    }
+}
+
+fn inspect_made(engine: &Engine, id: &str, name: &str) -> Result<ContainerInfo> {
+    engine.inspect_container(id)?.ok_or_else(|| {
+        Error::Engine(EngineError::BadOutput {
+            command: format!("{} container inspect", engine.program_name()),
+            detail: format!("container {name} is gone right after it was made"),
+        })
+    })
+}
+
+/// `docker run --pull never` (or podman's) saying the image is not here.
+fn missing_image(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("no such image")
+        || s.contains("image not known")
+        || s.contains("unable to find image")
 }
 
 fn facts_of(info: &ContainerInfo) -> ContainerFacts {
@@ -828,21 +907,20 @@ fn in_gitpod(engine: &Engine, ws: &Workspace, target: &Target, host_env: &EnvMap
 
 /// Makes the container. When `docker run` fails, what it left is removed, so the next
 /// `up` starts clean.
-fn create(engine: &Engine, target: &Target, image: &ImageConfig) -> Result<ContainerInfo> {
-    let command: Vec<String> = image.entrypoint.iter().chain(&image.cmd).cloned().collect();
+fn create(engine: &Engine, target: &Target, image: Option<&ImageConfig>) -> Result<String> {
+    let command: Vec<String> = image
+        .map(|i| i.entrypoint.iter().chain(&i.cmd).cloned().collect())
+        .unwrap_or_default();
     let args = target
         .spec
         .run_args(&target.name, &target.id_labels, &command);
-    if let Err(err) = engine.call(&args) {
-        let _ = engine.remove(&target.name);
-        return Err(err.into());
+    match engine.call(&args) {
+        Ok(out) => Ok(out.trim().to_string()),
+        Err(err) => {
+            let _ = engine.remove(&target.name);
+            Err(err.into())
+        }
     }
-    engine.inspect_container(&target.name)?.ok_or_else(|| {
-        Error::Engine(EngineError::BadOutput {
-            command: engine.short(&args),
-            detail: format!("container {} is gone right after it was made", target.name),
-        })
-    })
 }
 
 /// Makes sure the image exists (pulls a reference that is not local, builds a Dockerfile

@@ -16,7 +16,7 @@ use crate::state::StateDir;
 use crate::workspace::Workspace;
 
 /// How often the files are read.
-const POLL: Duration = Duration::from_millis(10);
+const POLL: Duration = Duration::from_millis(5);
 /// After this long with no news, devboot checks that the container still runs.
 const QUIET: Duration = Duration::from_secs(3);
 /// A plan that has not begun by then will not: the container did not run it.

@@ -37,6 +37,8 @@ pub struct Plan {
     pub name: String,
     pub script: String,
     pub lanes: Vec<Planned>,
+    /// It writes the reference CLI's markers, so it waits for the container's timestamps.
+    pub marks: bool,
 }
 
 /// Where the lanes stand, from the state folder: `None` when it cannot tell (no start was
@@ -116,6 +118,7 @@ pub fn compose(
 ) -> Option<Plan> {
     let mut script = String::new();
     let mut lanes = Vec::new();
+    let mut marks = false;
     let q = |s: &str| shell_words::quote(s).into_owned();
     let _ = write!(
         script,
@@ -194,6 +197,7 @@ pub fn compose(
                     let _ = writeln!(script, ": > {}/once", q(&lane_dir(Place::State, &plan.id)));
                 }
             }
+            marks = true;
             let which = if timing == Timing::OncePerContainer {
                 "created"
             } else {
@@ -208,6 +212,7 @@ pub fn compose(
         name: name.to_string(),
         script,
         lanes,
+        marks,
     })
 }
 

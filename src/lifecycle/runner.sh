@@ -73,8 +73,11 @@ launch() {
     shift
     if command -v bash > /dev/null 2>&1; then set -- bash "$@"; else set -- sh "$@"; fi
   fi
-  mkdir -p "$dir" || exit 125
-  rm -f "$dir/exit" "$dir/ready" "$dir/background" "$dir/gone" "$dir/phase" "$dir/pid"
+  # Builtins first: a lane devboot prepared needs no mkdir or rm (each a fork).
+  [ -d "$dir" ] || mkdir -p "$dir" || exit 125
+  for f in exit ready background gone phase pid; do
+    if [ -e "$dir/$f" ]; then rm -f "$dir/$f"; fi
+  done
   : > "$dir/log"
   DEVBOOT_LANE_DIR=$dir
   export DEVBOOT_LANE_DIR
@@ -97,7 +100,7 @@ launch() {
       return 1
     }
     read_stat 1 && printf "%s" "$st_start" > "$dir/boot"
-    read_stat $$ && printf "%s %s\n" $$ "$st_start" > "$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
+    read_stat $$ && printf "%s %s\n" $$ "$st_start" > "$dir/pid"
     "$@"
     code=$?
     left && : > "$dir/background"
@@ -142,11 +145,12 @@ shift
 case $verb in
 boot)
   state=$1
-  current_boot > "$state/boot.tmp" && mv "$state/boot.tmp" "$state/boot"
+  # The plan first: the container's tasks wait for nothing else.
   if [ -f "$state/plans/next.sh" ]; then
     mv "$state/plans/next.sh" "$state/plans/current.sh"
     setsid sh "$state/plans/current.sh" >> "$state/plans/plan.log" 2>&1 < /dev/null &
   fi
+  current_boot > "$state/boot.tmp" && mv "$state/boot.tmp" "$state/boot"
   ;;
 start)
   dir=$(expand "$1")
