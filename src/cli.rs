@@ -152,7 +152,41 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
     }
 }
 
+/// What the commands that act on the workspace's existing container start from.
+pub(crate) struct Existing {
+    pub(crate) loaded: crate::config::Loaded,
+    pub(crate) engine: crate::engine::Engine,
+    pub(crate) persisted: crate::up::Persisted,
+    pub(crate) target: crate::up::Target,
+    pub(crate) info: crate::engine::ContainerInfo,
+}
+
 impl Global {
+    /// Loads the workspace and finds its container; no container (or, with `running`, none
+    /// running) is an error that says to run `devboot up`.
+    pub(crate) fn existing(&self, source: SourceFormat, running: bool) -> Result<Existing> {
+        let options = self.load_options_for(source)?;
+        let loaded = crate::config::load(&options)?;
+        let engine = self.engine(&options.host_env)?;
+        let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
+        let target = crate::up::Target::new(&loaded.workspace, &options.host_env, 0, &persisted)?;
+        match target
+            .find(&engine)?
+            .filter(|i| !running || i.state.running)
+        {
+            Some(info) => Ok(Existing {
+                loaded,
+                engine,
+                persisted,
+                target,
+                info,
+            }),
+            None => Err(Error::NoContainer {
+                folder: options.workspace_folder,
+            }),
+        }
+    }
+
     /// The container engine to drive.
     pub(crate) fn engine(&self, host_env: &EnvMap) -> Result<crate::engine::Engine> {
         let choice = self.engine.map(|e| match e {
@@ -184,7 +218,7 @@ impl Global {
             });
         }
         Ok(LoadOptions {
-            workspace_folder: normalize(&folder),
+            workspace_folder: crate::config::substitute::normalize(&folder),
             config: self.config.clone(),
             format: self.format.map(Format::from),
             host_env: host_env(),
@@ -206,20 +240,4 @@ pub fn host_env() -> EnvMap {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect()
-}
-
-/// Removes `.` and `..` components without touching the file system, so that the
-/// workspace path (and every label and id derived from it) is the same however it was typed.
-fn normalize(path: &std::path::Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out
 }

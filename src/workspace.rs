@@ -244,6 +244,14 @@ pub struct Port {
 }
 
 impl Port {
+    /// A port number written as text: digits only, 1 to 65535.
+    pub fn number(text: &str) -> Option<u16> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse::<u16>().ok().filter(|p| *p != 0)
+    }
+
     pub fn is_range(&self) -> bool {
         self.end != self.port
     }

@@ -2,10 +2,8 @@
 //! command, devcontainers/cli#386).
 
 use crate::cli::Global;
-use crate::config;
-use crate::error::{Error, Result, exit};
+use crate::error::{Result, exit};
 use crate::ui;
-use crate::up::{Persisted, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownArgs {
@@ -18,20 +16,7 @@ pub(crate) struct DownArgs {
 }
 
 pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options_for(args.source)?;
-    let loaded = config::load(&options)?;
-    let engine = global.engine(&options.host_env)?;
-    let target = Target::new(
-        &loaded.workspace,
-        &options.host_env,
-        0,
-        &Persisted::default(),
-    )?;
-    let Some(info) = target.find(&engine)? else {
-        return Err(Error::NoContainer {
-            folder: options.workspace_folder,
-        });
-    };
+    let crate::cli::Existing { engine, info, .. } = global.existing(args.source, false)?;
     if args.remove {
         engine.remove(&info.id)?;
         ui::stdout(&format!("removed container {}\n", info.short_name()))?;

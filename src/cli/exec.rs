@@ -4,9 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::cli::Global;
-use crate::config;
-use crate::error::{Error, Result};
-use crate::up::{Persisted, Target};
+use crate::error::Result;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExecArgs {
@@ -19,20 +17,13 @@ pub(crate) struct ExecArgs {
 }
 
 pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options_for(args.source)?;
-    let loaded = config::load(&options)?;
-    let engine = global.engine(&options.host_env)?;
-    let target = Target::new(
-        &loaded.workspace,
-        &options.host_env,
-        0,
-        &Persisted::default(),
-    )?;
-    let Some(info) = target.find(&engine)?.filter(|i| i.state.running) else {
-        return Err(Error::NoContainer {
-            folder: options.workspace_folder,
-        });
-    };
+    let crate::cli::Existing {
+        loaded,
+        engine,
+        target,
+        info,
+        ..
+    } = global.existing(args.source, true)?;
     let mut argv: Vec<String> = vec!["exec".into(), "-i".into()];
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         argv.push("-t".into());

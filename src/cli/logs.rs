@@ -7,11 +7,9 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use crate::cli::Global;
-use crate::config;
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::ui;
-use crate::up::{self, Target};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct LogsArgs {
@@ -29,17 +27,15 @@ pub(crate) struct LogsArgs {
 }
 
 pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
-    let options = global.load_options_for(args.source)?;
-    let loaded = config::load(&options)?;
+    let crate::cli::Existing {
+        loaded,
+        engine,
+        persisted,
+        target,
+        info,
+        ..
+    } = global.existing(args.source, false)?;
     let ws = &loaded.workspace;
-    let engine = global.engine(&options.host_env)?;
-    let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
-    let target = Target::new(ws, &options.host_env, 0, &persisted)?;
-    let Some(info) = target.find(&engine)? else {
-        return Err(Error::NoContainer {
-            folder: options.workspace_folder,
-        });
-    };
     let container_env = info.env();
     ui::set_secrets(crate::env::secret_values(
         ws,

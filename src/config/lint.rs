@@ -238,13 +238,14 @@ fn name_prefix(text: &str) -> &str {
 /// (Codespaces), with the id or name as a variable or, for the hosts themselves, literal.
 fn classify(pieces: &[Piece<'_>]) -> Option<(u16, Service)> {
     match pieces {
-        [Piece::Text(prefix), Piece::Var("GITPOD_WORKSPACE_ID"), ..] => {
-            Some((port_number(prefix.strip_suffix('-')?)?, Service::Gitpod))
-        }
+        [Piece::Text(prefix), Piece::Var("GITPOD_WORKSPACE_ID"), ..] => Some((
+            crate::workspace::Port::number(prefix.strip_suffix('-')?)?,
+            Service::Gitpod,
+        )),
         [Piece::Var("CODESPACE_NAME"), Piece::Text(rest), ..] => {
             let after = rest.strip_prefix('-')?;
             let digits = after.split('.').next()?;
-            Some((port_number(digits)?, Service::Codespaces))
+            Some((crate::workspace::Port::number(digits)?, Service::Codespaces))
         }
         [Piece::Text(host)] => literal_host(host),
         _ => None,
@@ -260,7 +261,7 @@ fn literal_host(host: &str) -> Option<(u16, Service)> {
         if id.is_empty() {
             return None;
         }
-        return Some((port_number(port)?, Service::Gitpod));
+        return Some((crate::workspace::Port::number(port)?, Service::Gitpod));
     }
     if domain == "app.github.dev"
         || domain.ends_with(".app.github.dev")
@@ -271,18 +272,12 @@ fn literal_host(host: &str) -> Option<(u16, Service)> {
         if name.is_empty() {
             return None;
         }
-        return Some((port_number(port)?, Service::Codespaces));
+        return Some((crate::workspace::Port::number(port)?, Service::Codespaces));
     }
     None
 }
 
 /// A port number as written: digits only, 1 to 65535.
-fn port_number(text: &str) -> Option<u16> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<u16>().ok().filter(|p| *p != 0)
-}
 
 #[cfg(test)]
 mod tests {

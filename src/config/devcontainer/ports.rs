@@ -129,15 +129,6 @@ fn port_error(doc: &Document, pointer: &str, message: String, help: &str) -> Dia
 }
 
 /// A port number from a JSON number or a string of digits (what `${localEnv:PORT}` gives).
-fn port_number(text: &str) -> Option<u16> {
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse::<u32>()
-        .ok()
-        .and_then(|n| u16::try_from(n).ok())
-        .filter(|n| *n > 0)
-}
 
 fn out_of_range(doc: &Document, pointer: &str, written: &str) -> Diagnostic {
     port_error(
@@ -163,7 +154,7 @@ fn forward_port(
         RawPort::Number(n) => n.to_string(),
         RawPort::Text(text) => text,
     };
-    if let Some(port) = port_number(&text) {
+    if let Some(port) = crate::workspace::Port::number(&text) {
         return Some(port);
     }
     if text.bytes().all(|b| b.is_ascii_digit() || b == b'-') && !text.is_empty() {
@@ -197,7 +188,7 @@ fn forward_port(
         ));
         return None;
     };
-    let Some(port) = port_number(port_text) else {
+    let Some(port) = crate::workspace::Port::number(port_text) else {
         diagnostics.push(out_of_range(doc, pointer, port_text));
         return None;
     };
@@ -225,7 +216,7 @@ fn app_port(
     match raw {
         RawPort::Number(n) => {
             let written = n.to_string();
-            let Some(number) = port_number(&written) else {
+            let Some(number) = crate::workspace::Port::number(&written) else {
                 diagnostics.push(out_of_range(doc, pointer, &written));
                 return None;
             };
@@ -329,10 +320,13 @@ fn parse_publish(text: &str) -> Result<(Port, bool), Unsupported> {
 fn port_range(text: &str) -> Option<(u16, u16)> {
     match text.split_once('-') {
         Some((start, end)) => {
-            let (start, end) = (port_number(start)?, port_number(end)?);
+            let (start, end) = (
+                crate::workspace::Port::number(start)?,
+                crate::workspace::Port::number(end)?,
+            );
             (start <= end).then_some((start, end))
         }
-        None => port_number(text).map(|p| (p, p)),
+        None => crate::workspace::Port::number(text).map(|p| (p, p)),
     }
 }
 
@@ -563,7 +557,7 @@ mod tests {
         assert_eq!(port_range("1-65535"), Some((1, 65535)));
         assert_eq!(port_range("2-1"), None);
         assert_eq!(port_range("-1"), None);
-        assert_eq!(port_number("00080"), Some(80));
-        assert_eq!(port_number("99999999999999999999"), None);
+        assert_eq!(crate::workspace::Port::number("00080"), Some(80));
+        assert_eq!(crate::workspace::Port::number("99999999999999999999"), None);
     }
 }
