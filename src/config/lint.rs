@@ -277,8 +277,6 @@ fn literal_host(host: &str) -> Option<(u16, Service)> {
     None
 }
 
-/// A port number as written: digits only, 1 to 65535.
-
 #[cfg(test)]
 mod tests {
     use super::*;

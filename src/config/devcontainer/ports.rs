@@ -128,8 +128,6 @@ fn port_error(doc: &Document, pointer: &str, message: String, help: &str) -> Dia
         .help(help.to_string())
 }
 
-/// A port number from a JSON number or a string of digits (what `${localEnv:PORT}` gives).
-
 fn out_of_range(doc: &Document, pointer: &str, written: &str) -> Diagnostic {
     port_error(
         doc,
