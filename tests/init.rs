@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::engine::{Repo, assert_home_feed, get, get_ok};
+use crate::engine::{Repo, assert_home_feed, get_ok};
 use crate::harness::{Run, Test, devboot_bin};
 
 const IMAGE: &str = "devboot/python-flask:bookworm";
+/// `IMAGE` plus Debian's node and npm, for the fullstack template (`scripts/node-image.sh`).
+const NODE_IMAGE: &str = "devboot/python-node:bookworm";
 
 /// A repository with a Flask backend at the Cruddur place (and a frontend with `frontend`).
 fn repo(frontend: bool) -> Test {
@@ -176,8 +178,7 @@ fn ports(config: &Value) -> Vec<(u64, String, String, String)> {
         .collect()
 }
 
-/// The fullstack template needs node and npm, which the offline image lacks: its e2e run
-/// is not possible here. What can be checked is that it reads back as the right model.
+/// The fullstack template reads back as the right model (its e2e runs are further down).
 #[test]
 fn fullstack_reads_back_with_its_tasks_ports_and_env() {
     let t = repo(true).args([
@@ -430,33 +431,42 @@ fn init_and_serve(format: &str, backend_port: u16, offset: u16) {
     ])
     .status(0)
     .stdout_has("kept backend-flask/Dockerfile");
-    let validate = repo.devboot(["validate"]);
-    validate.status(0);
-    assert!(!validate.stderr.contains("warning"), "{}", validate.stderr);
+    validate_quietly(&repo);
     repo.devboot(["up", "--port-offset", &offset.to_string()])
         .status(0);
-    let host_port = backend_port + offset;
-    assert_home_feed(&get_ok(
-        host_port,
-        "/api/activities/home",
-        &[],
-        Duration::from_secs(20),
-    ));
     // FRONTEND_URL (${portUrl:3000}) reached flask: CORS allows exactly that origin.
-    let origin = format!("http://localhost:{}", 3000 + offset);
-    let response = get(
-        "127.0.0.1",
-        host_port,
-        "/api/activities/home",
-        &[("Origin", &origin)],
-    )
-    .unwrap();
-    assert_eq!(
-        response.header("Access-Control-Allow-Origin"),
-        Some(origin.as_str())
+    assert_feed_allows(
+        backend_port + offset,
+        &format!("http://localhost:{}", 3000 + offset),
     );
     repo.devboot(["down", "--remove"]).status(0);
     assert!(repo.containers().is_empty());
+}
+
+/// `devboot validate` of what init wrote: ok, and not a warning.
+#[track_caller]
+fn validate_quietly(repo: &Repo) {
+    let validate = repo.devboot(["validate"]);
+    validate.status(0);
+    assert!(!validate.stderr.contains("warning"), "{}", validate.stderr);
+}
+
+/// The backend on `host_port` answers the home feed, and for a request from `origin` its
+/// CORS header allows exactly that origin.
+#[track_caller]
+fn assert_feed_allows(host_port: u16, origin: &str) {
+    let response = get_ok(
+        host_port,
+        "/api/activities/home",
+        &[("Origin", origin)],
+        Duration::from_secs(20),
+    );
+    assert_home_feed(&response);
+    assert_eq!(
+        response.header("Access-Control-Allow-Origin"),
+        Some(origin),
+        "{response:?}"
+    );
 }
 
 #[test]
@@ -467,6 +477,85 @@ fn flask_backend_gitpod_comes_up() {
 #[test]
 fn flask_backend_devcontainer_comes_up() {
     init_and_serve("devcontainer", 5102, 40202);
+}
+
+/// A stand-in for the React app (`tests/fixtures/fullstack/`): `npm start` runs a server on
+/// `$PORT` made with Node's `http` module. With no dependencies, `npm install` needs no
+/// registry (none is reachable here) and the fullstack template's commands run unchanged.
+const FRONTEND: [(&str, &str); 2] = [
+    (
+        "frontend-react-js/package.json",
+        include_str!("fixtures/fullstack/frontend-react-js/package.json"),
+    ),
+    (
+        "frontend-react-js/server.js",
+        include_str!("fixtures/fullstack/frontend-react-js/server.js"),
+    ),
+];
+
+/// The fullstack template in `format`, on the example backend plus the stand-in frontend:
+/// both come up, the backend allows the frontend's origin, and the frontend got the
+/// backend's URL.
+fn fullstack_serves(format: &str, offset: u16) {
+    let repo = Repo::example();
+    let engine = crate::engine::engine();
+    let has_image = Command::new(&engine)
+        .args(["image", "inspect", NODE_IMAGE])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_image,
+        "{engine} has no {NODE_IMAGE}: run scripts/node-image.sh (scripts/test.sh does) first"
+    );
+    for (path, text) in FRONTEND {
+        repo.write(path, text);
+    }
+    repo.devboot([
+        "init",
+        "--yes",
+        "--template",
+        "fullstack",
+        "--format",
+        format,
+        "--image",
+        NODE_IMAGE,
+    ])
+    .status(0)
+    .stdout_has("created docker-compose.yml");
+    validate_quietly(&repo);
+    repo.devboot(["up", "--port-offset", &offset.to_string()])
+        .status(0);
+
+    // The frontend's `init` / onCreateCommand ran `npm install` in the workspace folder.
+    assert!(
+        repo.path()
+            .join("frontend-react-js/package-lock.json")
+            .exists()
+    );
+
+    let backend_port = 4567 + offset;
+    let frontend_port = 3000 + offset;
+    assert_feed_allows(backend_port, &format!("http://localhost:{frontend_port}"));
+    // npm start ran with PORT=3000 and REACT_APP_BACKEND_URL = the backend's URL.
+    let page = get_ok(frontend_port, "/", &[], Duration::from_secs(20));
+    assert!(
+        page.body
+            .contains(&format!("<p>backend: http://localhost:{backend_port}</p>")),
+        "{page:?}"
+    );
+
+    repo.devboot(["down", "--remove"]).status(0);
+    assert!(repo.containers().is_empty());
+}
+
+#[test]
+fn fullstack_gitpod_comes_up() {
+    fullstack_serves("gitpod", 41010);
+}
+
+#[test]
+fn fullstack_devcontainer_comes_up() {
+    fullstack_serves("devcontainer", 41020);
 }
 
 // ---------------------------------------------------------------------------------------
