@@ -164,8 +164,11 @@ impl Target {
             } => {
                 let text =
                     std::fs::read(dockerfile).map_err(|e| Error::io("read", dockerfile, e))?;
+                // `--force-rm`: the classic builder keeps the container of a failed step,
+                // which would outlive the failed `up`.
                 let mut build_args = vec![
                     "build".to_string(),
+                    "--force-rm".into(),
                     "-f".into(),
                     dockerfile.display().to_string(),
                 ];

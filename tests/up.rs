@@ -516,6 +516,26 @@ fn a_failing_build_keeps_its_log_and_makes_nothing() {
             .contains("broken-step")
     );
     assert!(repo.containers().is_empty(), "no half-made container");
+    let leftovers = repo.engine_cmd(&[
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        "status=exited",
+        "--filter",
+        "ancestor=devboot/python-flask:bookworm",
+    ]);
+    let broken: Vec<&str> = leftovers
+        .lines()
+        .filter(|id| {
+            repo.engine_cmd(&["inspect", "-f", "{{json .Config.Cmd}}", id])
+                .contains("broken-step")
+        })
+        .collect();
+    assert!(
+        broken.is_empty(),
+        "the failed build step's container is gone: {broken:?}"
+    );
 }
 
 #[test]
