@@ -26,25 +26,7 @@ packages=python3,python3-flask,python3-flask-cors,python3-pip,procps
 # Bump when the rootfs recipe below changes, so cached tarballs are rebuilt.
 recipe=1
 
-engine=docker
-rebuild=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --engine) engine="${2:?--engine needs docker or podman}"; shift 2 ;;
-    --engine=*) engine="${1#*=}"; shift ;;
-    --rebuild) rebuild=1; shift ;;
-    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *) die "unknown argument '$1'" "usage: $0 [--engine docker|podman] [--rebuild]" ;;
-  esac
-done
-case "$engine" in
-  docker | podman) ;;
-  *) die "unknown engine '$engine'" "use --engine docker or --engine podman" ;;
-esac
-
-if ! { command -v "$engine" && "$engine" info; } >/dev/null 2>&1; then
-  die "$engine does not answer" "start it first: scripts/engine.sh (docker) or scripts/podman.sh (podman)"
-fi
+image_script_args "$@"
 
 has_image() { "$engine" image inspect "$image" >/dev/null 2>&1; }
 

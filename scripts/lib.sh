@@ -93,3 +93,27 @@ apt_get() {
   as_root env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a \
     apt-get "${opts[@]}" "$@" >>"$log" 2>&1
 }
+
+# The options of the image scripts (base-image.sh, node-image.sh): sets `engine` and
+# `rebuild`, prints the script's header on --help, and checks that the engine answers.
+# shellcheck disable=SC2034 # engine and rebuild are the caller's
+image_script_args() {
+  engine=docker
+  rebuild=0
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --engine) engine="${2:?--engine needs docker or podman}"; shift 2 ;;
+      --engine=*) engine="${1#*=}"; shift ;;
+      --rebuild) rebuild=1; shift ;;
+      -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+      *) die "unknown argument '$1'" "usage: $0 [--engine docker|podman] [--rebuild]" ;;
+    esac
+  done
+  case "$engine" in
+    docker | podman) ;;
+    *) die "unknown engine '$engine'" "use --engine docker or --engine podman" ;;
+  esac
+  if ! { command -v "$engine" && "$engine" info; } >/dev/null 2>&1; then
+    die "$engine does not answer" "start it first: scripts/engine.sh (docker) or scripts/podman.sh (podman)"
+  fi
+}

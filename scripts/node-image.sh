@@ -21,25 +21,7 @@ image="${DEVBOOT_NODE_IMAGE:-devboot/python-node:bookworm}"
 base="${DEVBOOT_BASE_IMAGE:-devboot/python-flask:bookworm}"
 dockerfile="$(dirname "${BASH_SOURCE[0]}")/python-node.Dockerfile"
 
-engine=docker
-rebuild=0
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --engine) engine="${2:?--engine needs docker or podman}"; shift 2 ;;
-    --engine=*) engine="${1#*=}"; shift ;;
-    --rebuild) rebuild=1; shift ;;
-    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
-    *) die "unknown argument '$1'" "usage: $0 [--engine docker|podman] [--rebuild]" ;;
-  esac
-done
-case "$engine" in
-  docker | podman) ;;
-  *) die "unknown engine '$engine'" "use --engine docker or --engine podman" ;;
-esac
-
-if ! { command -v "$engine" && "$engine" info; } >/dev/null 2>&1; then
-  die "$engine does not answer" "start it first: scripts/engine.sh (docker) or scripts/podman.sh (podman)"
-fi
+image_script_args "$@"
 
 # The base image's id, and the one this image was built on (a label), so a rebuilt
 # base (scripts/base-image.sh --rebuild) makes this image stale.

@@ -241,11 +241,6 @@ impl Engine {
             .collect())
     }
 
-    /// True when the image is present locally.
-    pub fn image_exists(&self, image: &str) -> Result<bool> {
-        self.image_config(image).map(|c| c.is_some())
-    }
-
     /// The image's own entrypoint and command; `None` when the image is not here.
     pub fn image_config(&self, image: &str) -> Result<Option<ImageConfig>> {
         let args = ["image", "inspect", image];

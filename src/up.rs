@@ -478,7 +478,16 @@ pub fn up(
                 let result = match (followed, &info) {
                     (Some(result), _) => result,
                     (None, Some(info)) => {
-                        run_planned(engine, ws, &target, info, &lifecycle::fresh(), &output)?
+                        let (resolved, exec) = target.exec_in(ws, info);
+                        run_planned(
+                            engine,
+                            &resolved,
+                            &exec,
+                            &target,
+                            info,
+                            &lifecycle::fresh(),
+                            &output,
+                        )?
                     }
                     (None, None) => unreachable!("details are read when there is no boot plan"),
                 };
@@ -524,18 +533,18 @@ pub fn up(
                     plan.as_ref(),
                     &output,
                 )?,
-                None => run_planned(engine, &resolved, &target, &info, &seen, &output)?,
+                None => run_planned(engine, &resolved, &exec, &target, &info, &seen, &output)?,
             };
             (Made::of(&info), Action::Started, result)
         }
         Decision::Reuse if ours => {
             let info = info.expect("a container to reuse");
             let facts = facts_of(&info);
-            let (resolved, _) = target.exec_in(ws, &info);
+            let (resolved, exec) = target.exec_in(ws, &info);
             // No recorded start means the entrypoint was replaced: ask the container.
             let result =
                 if let Some(seen) = lifecycle::observe_state(&resolved, &facts, &target.state) {
-                    run_planned(engine, &resolved, &target, &info, &seen, &output)?
+                    run_planned(engine, &resolved, &exec, &target, &info, &seen, &output)?
                 } else {
                     run_by_exec(engine, ws, &target, &info, &output)?
                 };
@@ -757,11 +766,13 @@ fn follow_plan(
     output: &Output,
 ) -> Result<lifecycle::RunResult> {
     let facts = facts_of(info);
-    target.state.write_stamps(&facts.created, &facts.started)?;
     Ok(match plan {
-        Some(plan) => lifecycle::follow(ws, &facts, seen, &target.state, plan, output, &|| {
-            still_running(engine, &facts.id)
-        }),
+        Some(plan) => {
+            target.state.write_stamps(&facts.created, &facts.started)?;
+            lifecycle::follow(ws, &facts, seen, &target.state, plan, output, &|| {
+                still_running(engine, &facts.id)
+            })
+        }
         None => lifecycle::RunResult {
             lanes: lifecycle::states(ws, &facts, seen, lifecycle::Place::State),
             ..Default::default()
@@ -770,32 +781,23 @@ fn follow_plan(
 }
 
 /// Runs what is due in a running container of devboot's through one `docker exec -d` of a
-/// plan, and follows it.
+/// plan, and follows it. `ws` and `exec` are already resolved against the container, and
+/// `seen` is what its state folder says.
 fn run_planned(
     engine: &Engine,
     ws: &Workspace,
+    exec: &ExecContext,
     target: &Target,
     info: &ContainerInfo,
     seen: &Observed,
     output: &Output,
 ) -> Result<lifecycle::RunResult> {
     let facts = facts_of(info);
-    let (resolved, exec) = target.exec_in(ws, info);
-    // Plans ask again: a start since `seen` was taken (the entrypoint's) may have changed
-    // what is due.
-    let seen =
-        lifecycle::observe_state(&resolved, &facts, &target.state).unwrap_or_else(|| seen.clone());
-    let plan = lifecycle::compose(
-        &resolved,
-        &facts,
-        &seen,
-        &exec,
-        &|l| target.lane_env(l),
-        EXEC_PLAN,
-    );
+    let plan = lifecycle::compose(ws, &facts, seen, exec, &|l| target.lane_env(l), EXEC_PLAN);
     if let Some(plan) = &plan {
+        // The runner of this devboot, in case the container was made by an older one.
+        target.state.prepare(lifecycle::RUNNER)?;
         write_plan(&target.state, plan)?;
-        target.state.write_stamps(&facts.created, &facts.started)?;
         let script = format!("{}/plans/{}.sh", MOUNT, plan.name);
         let mut args: Vec<&str> = vec!["exec", "-d"];
         if let Some(user) = &exec.user {
@@ -804,15 +806,7 @@ fn run_planned(
         args.extend([info.id.as_str(), "sh", script.as_str()]);
         engine.call(&args)?;
     }
-    follow_plan(
-        engine,
-        &resolved,
-        target,
-        info,
-        &seen,
-        plan.as_ref(),
-        output,
-    )
+    follow_plan(engine, ws, target, info, seen, plan.as_ref(), output)
 }
 
 /// The exec way, for a container another tool made: one exec asks where the lanes stand,
