@@ -14,6 +14,8 @@
 #      HTTP 200: <= 1.15x a raw `docker run` of the same image and command;
 #      the reference CLI's `devcontainer up` runs alongside. Each command
 #      runs, then the URL is polled (bench/measure.py says why not earlier).
+#      devboot's container goes with `devboot down --remove` between rounds;
+#      a second devboot row has it removed behind devboot's back (info only).
 #   4. warm `up` (container running, nothing to do): < 100 ms and <= 3 engine
 #      calls; vs the reference CLI's warm `devcontainer up`.
 #   After 3 and 4, one devboot up runs with a logging pass-through `docker`
@@ -26,7 +28,7 @@
 #   --up-rounds N   rounds for target 3, at least 5 (default 7)
 #   --no-build      use target/release/devboot as it is
 #   --no-reference  leave out the reference CLI (@devcontainers/cli)
-#   --port-base N   host ports N+1..N+3 for the backends (default 45560)
+#   --port-base N   host ports N+1..N+4 for the backends (default 45560)
 # env: BENCH_CORPUS (default /work/shared/corpus), DEVBOOT_CACHE (scripts/lib.sh)
 # exit: 0 when everything was measured (a missed target prints FAIL);
 #       1 with --strict when a target was missed, or when set-up failed
@@ -151,21 +153,23 @@ ref_case() { # NAME: measure.py arguments that run or skip the reference CLI cas
 # Targets 3 and 4 share three copies of the example app, one per contender, and
 # three host ports.
 p_devboot=$((port_base + 1)) p_raw=$((port_base + 2)) p_ref=$((port_base + 3))
-offset=$((p_devboot - 4567))
+p_kept=$((port_base + 4))
+offset=$((p_devboot - 4567)) offset_kept=$((p_kept - 4567))
 frontend="http://localhost:$((3000 + offset))"
-ws_devboot="$tmp/ws-devboot" ws_raw="$tmp/ws-raw" ws_ref="$tmp/ws-ref"
+ws_devboot="$tmp/ws-devboot" ws_raw="$tmp/ws-raw" ws_ref="$tmp/ws-ref" ws_kept="$tmp/ws-kept"
 path_url="/api/activities/home"
 if wants 3 || wants 4; then
-  for port in "$p_devboot" "$p_raw" "$p_ref"; do
+  for port in "$p_devboot" "$p_raw" "$p_ref" "$p_kept"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      die "port $port is in use" "pick free ones with --port-base N (uses N+1..N+3)"
+      die "port $port is in use" "pick free ones with --port-base N (uses N+1..N+4)"
     fi
   done
-  for ws in "$ws_devboot" "$ws_raw" "$ws_ref"; do
+  for ws in "$ws_devboot" "$ws_raw" "$ws_ref" "$ws_kept"; do
     mkdir -p "$ws"
     cp -R examples/cruddur/. "$ws/"
   done
   cp bench/fixtures/gitpod.yml "$ws_devboot/.gitpod.yml"
+  cp bench/fixtures/gitpod.yml "$ws_kept/.gitpod.yml"
   mkdir -p "$ws_ref/.devcontainer"
   sed -e "s|@PORT@|$p_ref|g" -e "s|@FRONTEND_URL@|$frontend|g" \
     bench/fixtures/devcontainer-reference.json >"$ws_ref/.devcontainer/devcontainer.json"
@@ -239,6 +243,11 @@ rm_by_label() { # the untimed clean-up before a cold round
     "$(q "$docker_bin")" "$(q "label=devcontainer.local_folder=$1")" "$(q "$docker_bin")"
 }
 devboot_up=("$devboot" up --workspace-folder "$ws_devboot" --port-offset "$offset")
+kept_up=("$devboot" up --workspace-folder "$ws_kept" --port-offset "$offset_kept")
+# A user's way to "no container": `devboot down --remove` (its state folder goes too, so
+# the next up is a first up). The "kept" case has its container removed behind devboot's
+# back instead: the state folder stays, and up must look before it runs.
+down_devboot="$(q "$devboot" down --remove --workspace-folder "$ws_devboot") >/dev/null 2>&1; $(rm_by_label "$ws_devboot")"
 raw_run=("$docker_bin" run -d --name "$raw_name" -p "127.0.0.1:$p_raw:4567"
   -v "$ws_raw:/workspace/x" -w /workspace/x/backend-flask
   -e "FRONTEND_URL=$frontend" -e "BACKEND_URL=http://localhost:$p_raw"
@@ -250,12 +259,13 @@ if wants 3; then
   name_devboot="devboot up (.gitpod.yml)"
   name_raw="docker run -d (raw)"
   name_ref="devcontainer up (image variant)"
+  name_kept="devboot up, container removed behind its back"
   mapfile -d '' ref_args < <(ref_case "$name_ref")
   "${measure[@]}" up --id cold-up --out "$tmp/t3.json" --rounds "$up_rounds" --warmup 1 \
     --title "3. cold up -> first HTTP 200 on the backend" \
     --logs "$tmp/logs" \
     --case "$name_devboot" "$(q "${devboot_up[@]}")" \
-    --prep "$name_devboot" "$(rm_by_label "$ws_devboot")" \
+    --prep "$name_devboot" "$down_devboot" \
     --url "$name_devboot" "http://127.0.0.1:$p_devboot$path_url" \
     --case "$name_raw" "$(q "${raw_run[@]}")" \
     --prep "$name_raw" "$(q "$docker_bin" rm -f -v "$raw_name") >/dev/null 2>&1 || true" \
@@ -263,17 +273,24 @@ if wants 3; then
     --case "$name_ref" "$(q "${ref_up[@]}")" \
     --prep "$name_ref" "$(rm_by_label "$ws_ref")" \
     --url "$name_ref" "http://127.0.0.1:$p_ref$path_url" \
+    --case "$name_kept" "$(q "${kept_up[@]}")" \
+    --prep "$name_kept" "$(rm_by_label "$ws_kept")" \
+    --url "$name_kept" "http://127.0.0.1:$p_kept$path_url" \
+    --info "$name_kept" \
     "${ref_args[@]}" \
     --ratio "$name_devboot" "$name_raw" "devboot / raw docker" \
     --ratio "$name_ref" "$name_raw" "reference / raw docker" \
     --ratio "$name_devboot" "$name_ref" "devboot / reference" \
+    --ratio "$name_kept" "$name_raw" "devboot, state kept / raw docker" \
     --max-ratio "$name_devboot" "$name_raw" 1.15 \
     --note "each contender: its container removed first (untimed, then 1 s rest); the URL" \
     --note "polled every 10 ms once the command returned; ready = the first 200 for GET $path_url" \
+    --note "devboot's container removed with 'devboot down --remove' (so the up is a first up," \
+    --note "its lookup beside docker run); the 'removed behind its back' row looks first" \
     --note "reference reported ~2x raw docker"
   fragments+=("$tmp/t3.json")
   printf '\n   where one cold devboot up spends its time (engine calls logged by a pass-through docker):\n'
-  if ! { bash -c "$(rm_by_label "$ws_devboot")" && sleep 1 &&
+  if ! { bash -c "$down_devboot" && sleep 1 &&
     "${measure[@]}" calls --shim-dir "$tmp/shim" --engine "$docker_bin" "$(q "${devboot_up[@]}")"; }; then
     note "the breakdown failed; targets are unaffected"
   fi
@@ -305,6 +322,7 @@ if wants 4; then
     --info "$name_inspect" --info "$name_exec" \
     --capture "$name_devboot" 'engine calls: (\d+)' \
     --ratio "$name_devboot" "$name_ref" "devboot / reference" \
+    --ratio "$name_kept" "$name_raw" "devboot, state kept / raw docker" \
     --max-ms "$name_devboot" 100 --max-captured "$name_devboot" 3 \
     --note "the two docker rows: what one engine call costs here (reference reported ~630 ms)"
   fragments+=("$tmp/t4.json")

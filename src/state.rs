@@ -131,6 +131,21 @@ impl StateDir {
         Ok(path)
     }
 
+    /// Sets (`true`) or lifts the hold on the next plan: while `plans/hold` exists, a
+    /// starting container waits before it runs `plans/next.sh` (see `up::overlap`).
+    pub fn hold(&self, on: bool) -> Result<()> {
+        let path = self.path.join("plans").join("hold");
+        if on {
+            return write(&path, "");
+        }
+        remove(&path)
+    }
+
+    /// Takes a plan away before anything ran it.
+    pub fn drop_plan(&self, name: &str) -> Result<()> {
+        remove(&self.path.join("plans").join(format!("{name}.sh")))
+    }
+
     /// What a plan said when it ended: `done`, or `failed` with the failed lanes' ids.
     pub fn plan_result(&self, name: &str) -> Option<String> {
         read(&self.path.join("plans").join(format!("{name}.result")))
@@ -164,10 +179,22 @@ impl StateDir {
     }
 }
 
+/// A file's text, trimmed; `None` when it is missing or empty (the runner writes small
+/// files like `boot` in place, so a reader may see one just truncated).
 fn read(path: &Path) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()
         .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// Removes a file; one already gone is fine.
+fn remove(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", path, e)),
+    }
 }
 
 /// Writes a file whole (through a temporary name, so a reader never sees half of it).

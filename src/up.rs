@@ -26,10 +26,12 @@ use crate::lifecycle::{self, ContainerFacts, ExecContext, LaneReport, Observed, 
 use crate::ports::{self, Binding, Environment};
 use crate::state::{MOUNT, StateDir};
 
+mod overlap;
 mod published;
 
 use crate::ui;
 use crate::workspace::{EnvMap, Format, ImageSource, Lane, Visibility, Workspace};
+use overlap::Overlap;
 use published::{check_ports, wait_for_ports};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
 
@@ -302,10 +304,15 @@ impl Target {
         self.find_by_labels(engine)
     }
 
+    /// The ids of the containers with the reference CLI's labels for this workspace.
+    pub fn find_ids(&self, engine: &Engine) -> Result<Vec<String>, EngineError> {
+        let labels: Vec<(String, String)> = self.id_labels.clone().into_iter().collect();
+        engine.find_by_labels(&labels)
+    }
+
     /// Finds a container by the reference CLI's labels.
     pub fn find_by_labels(&self, engine: &Engine) -> Result<Option<ContainerInfo>, EngineError> {
-        let labels: Vec<(String, String)> = self.id_labels.clone().into_iter().collect();
-        for id in engine.find_by_labels(&labels)? {
+        for id in self.find_ids(engine)? {
             if let Some(info) = engine.inspect_container(&id)?
                 && info.state.status != "removing"
             {
@@ -388,19 +395,47 @@ pub fn up(
         });
     }
 
-    let existing = target.find(engine)?;
-    let (decision, info) = decide(existing, &target, options);
+    // A first `up` looks for a container beside its `docker run` (see `overlap`); when
+    // that finds one, it looks first, as every other `up` does.
+    let needs_image_first = !target.spec.override_command || options.rebuild;
+    if overlap::applies(&target, needs_image_first)
+        && let Some(report) = bring_up(engine, ws, host_env, options, &target, &output, true)?
+    {
+        return Ok(report);
+    }
+    bring_up(engine, ws, host_env, options, &target, &output, false)
+        .map(|report| report.expect("an up that looked first always ends"))
+}
+
+/// Everything of `up` after the host hooks. With `overlap`, no container was looked for
+/// yet; `None` then means one exists and `up` must look first.
+#[allow(clippy::too_many_arguments)]
+fn bring_up(
+    engine: &Engine,
+    ws: &Workspace,
+    host_env: &EnvMap,
+    options: &UpOptions,
+    target: &Target,
+    output: &Output,
+    overlap: bool,
+) -> Result<Option<UpReport>> {
+    let existing = if overlap { None } else { target.find(engine)? };
+    let (decision, info) = decide(existing, target, options);
     let ours = info.as_ref().is_none_or(|i| i.mounts_at(MOUNT));
     let (made, action, result) = match decision {
         Decision::Create | Decision::Recreate => {
             let old = info.as_ref();
             // Ports first (cheap; a build can take minutes), then the image: a failure of
             // either leaves an old container as it was.
-            check_ports(engine, &target, old)?;
+            match check_ports(engine, target, old) {
+                // Maybe by a container of this workspace that another tool made.
+                Err(_) if overlap => return Ok(None),
+                checked => checked?,
+            }
             // The image's own command is needed only to run it (overrideCommand: false);
             // otherwise `docker run` itself says whether the image is there.
             let mut image = (!target.spec.override_command || options.rebuild)
-                .then(|| ensure_image(engine, &target, options.rebuild))
+                .then(|| ensure_image(engine, target, options.rebuild))
                 .transpose()?;
             if let Some(old) = old {
                 engine.remove(&old.id)?;
@@ -427,14 +462,17 @@ pub fn up(
             if let Some(Some(plan)) = &boot_plan {
                 write_plan(&target.state, plan)?;
             }
-            let id = match create(engine, &target, image.as_ref()) {
+            let id = match create(engine, target, image.as_ref(), overlap) {
                 Err(Error::Engine(EngineError::Failed { stderr, .. }))
                     if image.is_none() && missing_image(&stderr) =>
                 {
-                    image = Some(ensure_image(engine, &target, false)?);
-                    create(engine, &target, image.as_ref())?
+                    image = Some(ensure_image(engine, target, false)?);
+                    create(engine, target, image.as_ref(), false)?
                 }
                 id => id?,
+            };
+            let Some(id) = id else {
+                return Ok(None);
             };
             let action = if old.is_some() {
                 Action::Recreated
@@ -466,7 +504,7 @@ pub fn up(
                         &lifecycle::fresh(),
                         &target.state,
                         plan,
-                        &output,
+                        output,
                         &|| still_running(engine, &made.facts.id),
                     )),
                     (Some(_), None) => Some(lifecycle::RunResult::default()),
@@ -483,10 +521,10 @@ pub fn up(
                             engine,
                             &resolved,
                             &exec,
-                            &target,
+                            target,
                             info,
                             &lifecycle::fresh(),
-                            &output,
+                            output,
                         )?
                     }
                     (None, None) => unreachable!("details are read when there is no boot plan"),
@@ -498,7 +536,7 @@ pub fn up(
         }
         Decision::Start if ours => {
             let info = info.expect("a container to start");
-            check_ports(engine, &target, Some(&info))?;
+            check_ports(engine, target, Some(&info))?;
             target.state.prepare(lifecycle::RUNNER)?;
             let before = ContainerFacts {
                 id: info.id.clone(),
@@ -527,13 +565,13 @@ pub fn up(
                 Some(plan) => follow_plan(
                     engine,
                     &resolved,
-                    &target,
+                    target,
                     &info,
                     &seen,
                     plan.as_ref(),
-                    &output,
+                    output,
                 )?,
-                None => run_planned(engine, &resolved, &exec, &target, &info, &seen, &output)?,
+                None => run_planned(engine, &resolved, &exec, target, &info, &seen, output)?,
             };
             (Made::of(&info), Action::Started, result)
         }
@@ -544,9 +582,9 @@ pub fn up(
             // No recorded start means the entrypoint was replaced: ask the container.
             let result =
                 if let Some(seen) = lifecycle::observe_state(&resolved, &facts, &target.state) {
-                    run_planned(engine, &resolved, &exec, &target, &info, &seen, &output)?
+                    run_planned(engine, &resolved, &exec, target, &info, &seen, output)?
                 } else {
-                    run_by_exec(engine, ws, &target, &info, &output)?
+                    run_by_exec(engine, ws, target, &info, output)?
                 };
             (Made::of(&info), Action::Reused, result)
         }
@@ -556,11 +594,11 @@ pub fn up(
             let (info, action) = if info.state.running {
                 (info, Action::Reused)
             } else {
-                check_ports(engine, &target, Some(&info))?;
+                check_ports(engine, target, Some(&info))?;
                 engine.start(&info.id)?;
                 (inspect_again(engine, &info)?, Action::Started)
             };
-            let result = run_by_exec(engine, ws, &target, &info, &output)?;
+            let result = run_by_exec(engine, ws, target, &info, output)?;
             (Made::of(&info), action, result)
         }
     };
@@ -584,7 +622,7 @@ pub fn up(
     };
     let ports = wait_for_ports(
         engine,
-        &target,
+        target,
         ws,
         &facts,
         place,
@@ -604,7 +642,7 @@ pub fn up(
         }
     }
 
-    Ok(UpReport {
+    Ok(Some(UpReport {
         container_id: facts.id.clone(),
         container_name: made.name.clone(),
         action,
@@ -614,7 +652,7 @@ pub fn up(
         tasks: result.lanes,
         ports,
         engine_calls: engine.calls(),
-    })
+    }))
 }
 
 /// The plan a container runs from its entrypoint at its next start.
@@ -798,12 +836,13 @@ fn run_planned(
         // The runner of this devboot, in case the container was made by an older one.
         target.state.prepare(lifecycle::RUNNER)?;
         write_plan(&target.state, plan)?;
+        let runner = format!("{MOUNT}/runner.sh");
         let script = format!("{}/plans/{}.sh", MOUNT, plan.name);
         let mut args: Vec<&str> = vec!["exec", "-d"];
         if let Some(user) = &exec.user {
             args.extend(["-u", user]);
         }
-        args.extend([info.id.as_str(), "sh", script.as_str()]);
+        args.extend([info.id.as_str(), "sh", &runner, "plan", script.as_str()]);
         engine.call(&args)?;
     }
     follow_plan(engine, ws, target, info, seen, plan.as_ref(), output)
@@ -902,17 +941,29 @@ fn in_gitpod(engine: &Engine, ws: &Workspace, target: &Target, host_env: &EnvMap
     }
 }
 
-/// Makes the container. When `docker run` fails, what it left is removed, so the next
-/// `up` starts clean.
-fn create(engine: &Engine, target: &Target, image: Option<&ImageConfig>) -> Result<String> {
+/// Makes the container and returns its id. When `docker run` fails, what it left is
+/// removed, so the next `up` starts clean. With `overlap`, the lookup for an existing
+/// container runs beside it; `None` when that found one (the new container is removed).
+fn create(
+    engine: &Engine,
+    target: &Target,
+    image: Option<&ImageConfig>,
+    overlap: bool,
+) -> Result<Option<String>> {
     let command: Vec<String> = image
         .map(|i| i.entrypoint.iter().chain(&i.cmd).cloned().collect())
         .unwrap_or_default();
     let args = target
         .spec
         .run_args(&target.name, &target.id_labels, &command);
+    if overlap {
+        return match overlap::run_beside_lookup(engine, target, &args)? {
+            Overlap::Clear(ran) => Ok(Some(ran?)),
+            Overlap::Found => Ok(None),
+        };
+    }
     match engine.call(&args) {
-        Ok(out) => Ok(out.trim().to_string()),
+        Ok(out) => Ok(Some(out.trim().to_string())),
         Err(err) => {
             let _ = engine.remove(&target.name);
             Err(err.into())

@@ -194,6 +194,24 @@ fn lifecycle_scenario(
 
     repo.devboot(["down", "--remove"]).status(0);
     assert!(repo.containers().is_empty());
+    let state = repo.path().join(".test-cache/devboot/state");
+    assert!(walk(&state).is_empty(), "its state folder went with it");
+
+    // A first `up` again (no state folder: its lookup runs beside `docker run`).
+    let run = up_json(repo, offset);
+    run.status(0);
+    assert_eq!(run.json()["action"], "created");
+    assert_eq!(repo.containers().len(), 1);
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+    assert_eq!(
+        (repo.count(once_counter), repo.count(start_counter)),
+        (1, 1)
+    );
 }
 
 #[test]
@@ -634,9 +652,25 @@ fn a_container_made_by_another_tool_is_reused_with_its_markers() {
         created.trim()
     ));
 
+    // No state folder: this first `up` runs `docker run` beside its lookup, finds the
+    // container, and takes its own away before it ran anything.
     let run = repo.devboot(["up", "--json"]);
     run.status(0).stderr_has("made by another tool");
     assert_eq!(run.json()["containerId"], id);
+    assert_eq!(
+        repo.containers(),
+        vec![id.to_string()],
+        "no second container"
+    );
+    let plans = repo.path().join(".test-cache/devboot/state");
+    let started: Vec<_> = walk(&plans)
+        .into_iter()
+        .filter(|p| p.ends_with("plans/next.started"))
+        .collect();
+    assert!(
+        started.is_empty(),
+        "the new container ran its plan: {started:?}"
+    );
     assert_eq!(
         repo.count("/tmp/oncreate-count"),
         0,
@@ -665,4 +699,18 @@ fn a_container_made_by_another_tool_is_reused_with_its_markers() {
             .all(|t| t["state"] == "done"),
         "{status}"
     );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

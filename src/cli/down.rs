@@ -16,9 +16,19 @@ pub(crate) struct DownArgs {
 }
 
 pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
-    let crate::cli::Existing { engine, info, .. } = global.existing(args.source, false)?;
+    let crate::cli::Existing {
+        engine,
+        info,
+        target,
+        ..
+    } = global.existing(args.source, false)?;
     if args.remove {
         engine.remove(&info.id)?;
+        // Its state folder (lane logs, run-once records) belonged to it. With none, the
+        // next `up` knows no container of devboot's is left, and starts sooner.
+        if info.mounts_at(crate::state::MOUNT) {
+            target.state.reset()?;
+        }
         ui::stdout(&format!("removed container {}\n", info.short_name()))?;
     } else if info.state.running {
         engine.stop(&info.id)?;

@@ -123,8 +123,11 @@ pub fn follow(
                     Some(failure(lane, code, files.phase, log)),
                 )),
                 None if lane.ready && files.ready => Some((LaneState::Running, None)),
-                // The plan ended without it: an earlier stage failed.
-                None if ended.is_some() => Some((LaneState::Pending, None)),
+                // The plan failed before it: an earlier stage failed. (A plan that ended
+                // well has started every lane; it does not wait for its last stage's.)
+                None if ended.as_deref().is_some_and(|e| e != "done") => {
+                    Some((LaneState::Pending, None))
+                }
                 None => None,
             };
             if let Some(outcome) = outcome {

@@ -107,7 +107,56 @@ pub fn fresh() -> Observed {
     Observed::default()
 }
 
-/// The plan for the lanes due, or `None` when nothing is.
+/// The line that starts a lane: the runner's `launch`, called in a subshell that exports
+/// the lane's variables (a fork, no exec: the lane starts sooner). A variable name the
+/// shell cannot export goes through `env` and a runner of its own instead.
+fn launch_line(env: &EnvMap, dir: &str, argv: &[String]) -> String {
+    let q = |s: &str| shell_words::quote(s).into_owned();
+    let mut line = String::new();
+    let exportable = env.keys().all(|k| is_shell_name(k));
+    if exportable {
+        line.push('(');
+        if !env.is_empty() {
+            line.push_str("export");
+            for (k, v) in env {
+                line.push(' ');
+                line.push_str(&q(&format!("{k}={v}")));
+            }
+            line.push_str("; ");
+        }
+        line.push_str("launch");
+    } else {
+        line.push_str("env");
+        for (k, v) in env {
+            line.push(' ');
+            line.push_str(&q(&format!("{k}={v}")));
+        }
+        line.push_str(" sh \"$R\" start");
+    }
+    line.push(' ');
+    line.push_str(&q(dir));
+    for arg in argv {
+        line.push(' ');
+        line.push_str(&q(arg));
+    }
+    if exportable {
+        line.push(')');
+    }
+    line.push('\n');
+    line
+}
+
+/// Whether `name` is a variable name a POSIX shell can `export`.
+fn is_shell_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
+}
+
+/// The plan for the lanes due, or `None` when nothing is. It runs inside the runner
+/// (`runner.sh plan FILE`, or `boot`), whose `launch` and `wait_lane` it calls.
 pub fn compose(
     ws: &Workspace,
     facts: &ContainerFacts,
@@ -123,11 +172,12 @@ pub fn compose(
     let _ = write!(
         script,
         "# devboot plan {name}: the lanes due, stage after stage\nset -u\nS={MOUNT}\nR=\"$S/runner.sh\"\nP=\"$S/plans/{name}\"\n: > \"$P.started\"\n\
-         finish() {{ printf '%s\\n' \"$1\" > \"$P.result.tmp\" && mv \"$P.result.tmp\" \"$P.result\"; exit 0; }}\n\
+         finish() {{ printf '%s\\n' \"$1\" > \"$P.result\"; exit 0; }}\n\
          cd {} || finish 'failed cd'\n",
         q(&exec.folder)
     );
     let mut index = 0;
+    let mut stages = Vec::new();
     for stage in &ws.stages {
         let base = index;
         index += stage.lanes.len();
@@ -141,11 +191,14 @@ pub fn compose(
             .map(|(i, lane)| (base + i, lane, plan_lane(stage, lane, facts, seen)))
             .filter(|(_, _, plan)| plan.run.is_some())
             .collect();
-        if due.is_empty() {
-            continue;
+        if !due.is_empty() {
+            stages.push((stage, due));
         }
+    }
+    let last = stages.len().saturating_sub(1);
+    for (n, (stage, due)) in stages.iter().enumerate() {
         let _ = write!(script, "# {}\nfailed=\n", stage.name);
-        for (i, lane, plan) in &due {
+        for (i, lane, plan) in due {
             let dir = lane_dir(Place::State, &plan.id);
             if plan.run == Some(Reason::Restart) {
                 let _ = writeln!(script, "sh \"$R\" stop {}", q(&dir));
@@ -154,18 +207,7 @@ pub fn compose(
             env.extend(lane_env(lane));
             let init_done = ": > \"$DEVBOOT_LANE_DIR/once\"";
             let argv = lane_argv(stage, lane, plan.with_init, init_done);
-            let mut line = String::from("env");
-            for (k, v) in &env {
-                line.push(' ');
-                line.push_str(&q(&format!("{k}={v}")));
-            }
-            let _ = write!(line, " sh \"$R\" start {}", q(&dir));
-            for arg in &argv {
-                line.push(' ');
-                line.push_str(&q(arg));
-            }
-            script.push_str(&line);
-            script.push('\n');
+            script.push_str(&launch_line(&env, &dir, &argv));
             lanes.push(Planned {
                 id: plan.id.clone(),
                 name: lane.name.clone(),
@@ -181,19 +223,25 @@ pub fn compose(
                 phase: lane.steps.first().map(|s| s.phase),
             });
         }
-        for (_, lane, plan) in &due {
+        let marker = stage_marker(stage);
+        // Nothing comes after the last stage: unless it writes markers, the plan ends
+        // once its lanes are started (devboot follows them), and polls nothing beside them.
+        if n == last && marker.is_none() {
+            break;
+        }
+        for (_, lane, plan) in due {
             let mode = if long_running(lane) { "ready" } else { "exit" };
             let _ = writeln!(
                 script,
-                "sh \"$R\" wait {} {mode} || failed=\"$failed {}\"",
+                "wait_lane {} {mode} || failed=\"$failed {}\"",
                 q(&lane_dir(Place::State, &plan.id)),
                 plan.id
             );
         }
         script.push_str("[ -z \"$failed\" ] || finish \"failed$failed\"\n");
-        if let Some((marker, timing)) = stage_marker(stage) {
+        if let Some((marker, timing)) = marker {
             if timing == Timing::OncePerContainer {
-                for (_, _, plan) in &due {
+                for (_, _, plan) in due {
                     let _ = writeln!(script, ": > {}/once", q(&lane_dir(Place::State, &plan.id)));
                 }
             }
@@ -272,7 +320,7 @@ mod tests {
         assert!(s.contains("cd /workspaces/w || finish"), "{s}");
         assert!(
             s.contains(
-                "env 'A=it'\\''s' sh \"$R\" start /.devboot/lanes/oncreatecommand /bin/sh -c make"
+                "(export 'A=it'\\''s'; launch /.devboot/lanes/oncreatecommand /bin/sh -c make)"
             ),
             "{s}"
         );
@@ -285,10 +333,34 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains("wait /.devboot/lanes/tasks-backend ready"),
+            s.contains("wait_lane /.devboot/lanes/oncreatecommand exit"),
+            "{s}"
+        );
+        // The last stage writes no marker: the plan starts it and ends.
+        assert!(
+            !s.contains("wait_lane /.devboot/lanes/tasks-backend"),
             "{s}"
         );
         assert!(s.trim_end().ends_with("finish done"), "{s}");
+    }
+
+    #[test]
+    fn a_variable_the_shell_cannot_export_goes_through_env() {
+        let argv = ["true".to_string()];
+        let plain: EnvMap = [("A_1".into(), "x".into())].into();
+        assert_eq!(
+            launch_line(&plain, "/d", &argv),
+            "(export 'A_1=x'; launch /d true)\n"
+        );
+        assert_eq!(
+            launch_line(&EnvMap::new(), "/d", &argv),
+            "(launch /d true)\n"
+        );
+        let dotted: EnvMap = [("a.b".into(), "x".into())].into();
+        assert_eq!(
+            launch_line(&dotted, "/d", &argv),
+            "env 'a.b=x' sh \"$R\" start /d true\n"
+        );
     }
 
     #[test]

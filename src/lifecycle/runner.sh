@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # devboot's in-container runner (POSIX sh). devboot writes it into the container's state
 # folder (or passes it to `sh -c` for a container another tool made), so nothing is
 # installed in the image.
@@ -7,6 +8,7 @@
 #
 #   boot STATE                  at every container start (from the entrypoint): record the
 #                               start, run STATE/plans/next.sh if devboot left one
+#   plan FILE                   run a plan (a script of calls to `launch` and `wait_lane`)
 #   start DIR ARGV...           start a lane; return once it runs
 #   wait DIR MODE               until it exits (MODE=exit) or reaches its long-running part
 #                               (MODE=ready: it touched DIR/ready); exit with its exit code
@@ -64,8 +66,9 @@ expand() {
 }
 
 # Starts a lane detached: its own session (so whatever it starts can be found, and survives
-# this shell), output to DIR/log. The wrapper records the lane's pid and, when it ends, its
-# exit code and what it left running; then it watches those until they end.
+# this shell), output to DIR/log. The wrapper records, when the lane ends, its exit code and
+# what it left running; then it watches those until they end. Only builtins and the
+# setsid/sh pair run before the lane's own command: every fork here delays it.
 launch() {
   dir=$1
   shift
@@ -73,7 +76,6 @@ launch() {
     shift
     if command -v bash > /dev/null 2>&1; then set -- bash "$@"; else set -- sh "$@"; fi
   fi
-  # Builtins first: a lane devboot prepared needs no mkdir or rm (each a fork).
   [ -d "$dir" ] || mkdir -p "$dir" || exit 125
   for f in exit ready background gone phase pid; do
     if [ -e "$dir/$f" ]; then rm -f "$dir/$f"; fi
@@ -88,7 +90,6 @@ launch() {
       { read -r st_line < "/proc/$1/stat"; } 2>/dev/null || return 1
       set -- ${st_line##*) }
       st_state=$1 st_ppid=$2 st_session=$4
-      eval "st_start=\${20:-}"
     }
     left() {
       for p in /proc/[0-9]*; do
@@ -99,8 +100,6 @@ launch() {
       done
       return 1
     }
-    read_stat 1 && printf "%s" "$st_start" > "$dir/boot"
-    read_stat $$ && printf "%s %s\n" $$ "$st_start" > "$dir/pid"
     "$@"
     code=$?
     left && : > "$dir/background"
@@ -110,11 +109,14 @@ launch() {
       : > "$dir/gone"
     fi
   ' devboot-lane "$dir" "$@" > "$dir/log" 2>&1 < /dev/null &
-  i=0
-  while [ ! -f "$dir/pid" ] && [ $i -lt 1000 ]; do
-    sleep 0.005
-    i=$((i + 1))
-  done
+  # The wrapper is this shell's child (setsid execs in place): its pid and start time are
+  # known now, without waiting for it to write them.
+  current_boot > "$dir/boot"
+  if read_stat $!; then
+    printf '%s %s\n' $! "$st_start" > "$dir/pid"
+  else
+    printf '%s -\n' $! > "$dir/pid"
+  fi
 }
 
 # True once a lane has exited, or reached its long-running part in MODE=ready, or died.
@@ -140,17 +142,39 @@ outcome() {
   return 137
 }
 
+# Until a lane settles; returns what `outcome` gives.
+wait_lane() {
+  while ! settled "$1" "$2"; do sleep 0.01; done
+  outcome "$1" "$2"
+}
+
 verb=$1
 shift
 case $verb in
 boot)
   state=$1
-  # The plan first: the container's tasks wait for nothing else.
-  if [ -f "$state/plans/next.sh" ]; then
-    mv "$state/plans/next.sh" "$state/plans/current.sh"
-    setsid sh "$state/plans/current.sh" >> "$state/plans/plan.log" 2>&1 < /dev/null &
+  plans=$state/plans
+  # devboot may still be deciding whether this container is the one to run the plan:
+  # it removes "hold" when it is (usually long before the container starts), and the
+  # plan too when it is not.
+  i=0
+  while [ -e "$plans/hold" ] && [ $i -lt 6000 ]; do
+    sleep 0.005
+    i=$((i + 1))
+  done
+  # The plan first: the container's tasks wait for nothing else. It runs once: it
+  # writes next.started first, and devboot removes that file with each new plan.
+  if [ -f "$plans/next.sh" ] && [ ! -e "$plans/next.started" ]; then
+    # shellcheck source=/dev/null # written by devboot
+    (. "$plans/next.sh") >> "$plans/plan.log" 2>&1 < /dev/null &
   fi
-  current_boot > "$state/boot.tmp" && mv "$state/boot.tmp" "$state/boot"
+  # In place, not through a temporary file and `mv` (a fork beside the starting lanes):
+  # devboot reads an empty file as "not known yet".
+  current_boot > "$state/boot"
+  ;;
+plan)
+  # shellcheck source=/dev/null # written by devboot
+  (. "$1") < /dev/null
   ;;
 start)
   dir=$(expand "$1")
@@ -158,9 +182,7 @@ start)
   launch "$dir" "$@"
   ;;
 wait)
-  dir=$(expand "$1") mode=$2
-  while ! settled "$dir" "$mode"; do sleep 0.01; done
-  outcome "$dir" "$mode"
+  wait_lane "$(expand "$1")" "$2"
   ;;
 mark)
   file=$(expand "$1") which=$2 state=$3
