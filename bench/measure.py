@@ -109,13 +109,21 @@ def run_up(argv, url, log_path, poll_ms, timeout_s, attempt_s=0.25):
     with open(log_path, "wb") as log:
         t0 = time.perf_counter_ns()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
+        # A blocking wait, with a timer for the timeout: Popen.wait(timeout=...) polls
+        # with sleeps that grow to 50 ms, which would see a command end up to 50 ms late.
+        timed_out = threading.Event()
+
+        def kill():
+            timed_out.set()
             proc.kill()
-            proc.wait()
-            raise CaseFailed(f"the command did not return within {timeout_s}s") from None
+
+        watchdog = threading.Timer(timeout_s, kill)
+        watchdog.start()
+        proc.wait()
+        watchdog.cancel()
         returned = (time.perf_counter_ns() - t0) / 1e6
+        if timed_out.is_set():
+            raise CaseFailed(f"the command did not return within {timeout_s}s")
         if proc.returncode != 0:
             raise CaseFailed(f"exit code {proc.returncode}")
 
