@@ -111,12 +111,7 @@ impl StateDir {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
             .map_err(|e| Error::io("open up", &dir, e))?;
         for name in ["exit", "ready", "background", "gone", "phase", "log"] {
-            let path = dir.join(name);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("remove", &path, e)),
-            }
+            remove(&dir.join(name))?;
         }
         Ok(())
     }
@@ -124,8 +119,9 @@ impl StateDir {
     /// Writes a plan; `next` is the one the entrypoint runs at the next container start.
     pub fn write_plan(&self, name: &str, script: &str) -> Result<PathBuf> {
         let path = self.path.join("plans").join(format!("{name}.sh"));
+        // A `started` left from the last plan of this name would keep this one from running.
         for end in ["result", "started"] {
-            let _ = std::fs::remove_file(self.path.join("plans").join(format!("{name}.{end}")));
+            remove(&self.path.join("plans").join(format!("{name}.{end}")))?;
         }
         write(&path, script)?;
         Ok(path)
@@ -170,12 +166,7 @@ impl StateDir {
 
     /// Stamps of an earlier start must not be mistaken for this one's.
     pub fn clear_stamps(&self) -> Result<()> {
-        let path = self.path.join("stamps");
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io("remove", &path, e)),
-        }
+        remove(&self.path.join("stamps"))
     }
 }
 

@@ -3,12 +3,14 @@
 //!
 //! 1. host hooks (`initializeCommand`);
 //! 2. the wanted container spec and its hash;
-//! 3. find the container (by name, then by the reference CLI's labels);
+//! 3. find the container by the reference CLI's labels (for a first `up`, beside the
+//!    `docker run` that makes it: `overlap`);
 //! 4. reuse, start, create or recreate it;
-//! 5. run the lanes that are due;
+//! 5. run the lanes that are due: a plan the container runs itself (from its entrypoint,
+//!    or one `docker exec -d`), followed from the host through the state folder;
 //! 6. wait for the ports.
 //!
-//! A warm `up` (nothing to do) costs two engine calls: one inspect, one status exec.
+//! A warm `up` (nothing to do) costs two engine calls: the label lookup and one inspect.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -298,20 +300,15 @@ impl Target {
             .collect()
     }
 
-    /// Finds the workspace's container by the reference CLI's labels, which devboot's
-    /// containers carry too: one call when there is none (a first `up`), two when there is.
-    pub fn find(&self, engine: &Engine) -> Result<Option<ContainerInfo>, EngineError> {
-        self.find_by_labels(engine)
-    }
-
     /// The ids of the containers with the reference CLI's labels for this workspace.
     pub fn find_ids(&self, engine: &Engine) -> Result<Vec<String>, EngineError> {
         let labels: Vec<(String, String)> = self.id_labels.clone().into_iter().collect();
         engine.find_by_labels(&labels)
     }
 
-    /// Finds a container by the reference CLI's labels.
-    pub fn find_by_labels(&self, engine: &Engine) -> Result<Option<ContainerInfo>, EngineError> {
+    /// Finds the workspace's container by the reference CLI's labels, which devboot's
+    /// containers carry too: one call when there is none (a first `up`), two when there is.
+    pub fn find(&self, engine: &Engine) -> Result<Option<ContainerInfo>, EngineError> {
         for id in self.find_ids(engine)? {
             if let Some(info) = engine.inspect_container(&id)?
                 && info.state.status != "removing"
