@@ -334,6 +334,21 @@ fn a_failing_init_fails_up_and_is_retried() {
     ));
 }
 
+/// A task whose runner process is killed (not the task's own command) cannot record an
+/// exit code: `up` says so and fails, instead of waiting on a lane that cannot report.
+#[test]
+fn a_task_whose_runner_is_killed_fails_up() {
+    let repo = Repo::example();
+    repo.write(
+        ".gitpod.yml",
+        "image: devboot/python-flask:bookworm\ntasks:\n  - name: victim\n    before: kill -9 $PPID; sleep 20\n    command: sleep 1000\n",
+    );
+    let run = repo.devboot(["up"]);
+    run.status(1)
+        .stderr_has("task `victim` failed in `before` with exit code 137")
+        .stderr_has("without an exit code (killed?)");
+}
+
 #[test]
 fn json_error_goes_to_stdout_and_logs_to_stderr() {
     let repo = Repo::example();

@@ -123,11 +123,15 @@ pub fn follow(
                     Some(failure(lane, code, files.phase, log)),
                 )),
                 None if lane.ready && files.ready => Some((LaneState::Running, None)),
-                // The plan failed before it: an earlier stage failed. (A plan that ended
-                // well has started every lane; it does not wait for its last stage's.)
-                None if ended.as_deref().is_some_and(|e| e != "done") => {
-                    Some((LaneState::Pending, None))
+                // The plan says it failed with no exit code: its process was killed.
+                None if failed_in(ended.as_deref(), &lane.id) => {
+                    let mut f = failure(lane, 137, files.phase, log);
+                    f.tail
+                        .push("its process ended without an exit code (killed?)".into());
+                    Some((LaneState::Failed, Some(f)))
                 }
+                // The plan ended before it: an earlier stage failed.
+                None if ended.is_some() => Some((LaneState::Pending, None)),
                 None => None,
             };
             if let Some(outcome) = outcome {
@@ -167,6 +171,13 @@ pub fn follow(
         }
     }
     assemble(ws, facts, seen, plan, outcomes)
+}
+
+/// Whether a plan's result (`failed ID...`) names the lane.
+fn failed_in(result: Option<&str>, id: &str) -> bool {
+    result
+        .and_then(|r| r.strip_prefix("failed"))
+        .is_some_and(|ids| ids.split_whitespace().any(|i| i == id))
 }
 
 fn failure(lane: &Planned, code: i32, phase: Option<String>, log: &Log) -> LaneFailure {

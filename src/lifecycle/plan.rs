@@ -224,16 +224,19 @@ pub fn compose(
             });
         }
         let marker = stage_marker(stage);
-        // Nothing comes after the last stage: unless it writes markers, the plan ends
-        // once its lanes are started (devboot follows them), and polls nothing beside them.
-        if n == last && marker.is_none() {
-            break;
-        }
+        // Nothing comes after the last stage: unless it writes markers, devboot follows its
+        // lanes by itself, and the plan only looks now and then (not to compete with them
+        // for the CPU) for one that died without an exit code.
+        let every = if n == last && marker.is_none() {
+            " 0.1"
+        } else {
+            ""
+        };
         for (_, lane, plan) in due {
             let mode = if long_running(lane) { "ready" } else { "exit" };
             let _ = writeln!(
                 script,
-                "wait_lane {} {mode} || failed=\"$failed {}\"",
+                "wait_lane {} {mode}{every} || failed=\"$failed {}\"",
                 q(&lane_dir(Place::State, &plan.id)),
                 plan.id
             );
@@ -336,9 +339,9 @@ mod tests {
             s.contains("wait_lane /.devboot/lanes/oncreatecommand exit"),
             "{s}"
         );
-        // The last stage writes no marker: the plan starts it and ends.
+        // The last stage writes no marker: the plan looks at it only now and then.
         assert!(
-            !s.contains("wait_lane /.devboot/lanes/tasks-backend"),
+            s.contains("wait_lane /.devboot/lanes/tasks-backend ready 0.1"),
             "{s}"
         );
         assert!(s.trim_end().ends_with("finish done"), "{s}");

@@ -142,9 +142,9 @@ outcome() {
   return 137
 }
 
-# Until a lane settles; returns what `outcome` gives.
+# Until a lane settles, looking every $3 seconds (default 0.01); returns what `outcome` gives.
 wait_lane() {
-  while ! settled "$1" "$2"; do sleep 0.01; done
+  while ! settled "$1" "$2"; do sleep "${3:-0.01}"; done
   outcome "$1" "$2"
 }
 
