@@ -11,11 +11,19 @@ pub fn devboot_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_devboot"))
 }
 
-/// The shared corpus and references, read-only.
+/// The shared corpus and references, read-only: `$DEVBOOT_SHARED`, else `shared/` beside
+/// the repository, else the workplace's `/work/shared` (a clone made elsewhere).
 pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    if let Some(dir) = std::env::var_os("DEVBOOT_SHARED") {
+        return PathBuf::from(dir);
+    }
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
-        .join("shared")
+        .join("shared");
+    if beside.is_dir() {
+        return beside;
+    }
+    PathBuf::from("/work/shared")
 }
 
 #[must_use]
