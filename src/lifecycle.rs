@@ -35,7 +35,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-pub use exec::{Runner, commit_markers, log_tail, observe};
+pub use exec::{Runner, commit_markers, confirm_alive, log_tail, observe};
 pub use follow::follow;
 pub use output::Output;
 pub use plan::{Plan, compose, fresh, observe_before_start, observe_state};

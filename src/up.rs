@@ -579,6 +579,15 @@ fn bring_up(
             // No recorded start means the entrypoint was replaced: ask the container.
             let result =
                 if let Some(seen) = lifecycle::observe_state(&resolved, &facts, &target.state) {
+                    // A port that does not answer while its lanes are presumed alive: ask
+                    // the container whether they are (a killed runner writes nothing).
+                    let presumed = seen.lanes.values().any(|s| s.alive || s.session);
+                    let seen = if presumed && published::http_port_silent(target) {
+                        let user = exec.user.as_deref();
+                        lifecycle::confirm_alive(engine, &resolved, &facts, user, seen)?
+                    } else {
+                        seen
+                    };
                     run_planned(engine, &resolved, &exec, target, &info, &seen, output)?
                 } else {
                     run_by_exec(engine, ws, target, &info, output)?

@@ -349,6 +349,33 @@ fn a_task_whose_runner_is_killed_fails_up() {
         .stderr_has("without an exit code (killed?)");
 }
 
+/// The whole lane killed at once (its runner and the server, as an out-of-memory kill or a
+/// `kill -9` of everything might): no exit code was written, so the state folder still says
+/// it runs. The backend does not answer, so a warm `up` asks the container and restarts it.
+#[test]
+fn a_warm_up_restarts_a_task_killed_with_its_runner() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", GITPOD);
+    let port = 4567 + 20700;
+    repo.devboot(["up", "--port-offset", "20700"]).status(0);
+    let id = repo.container();
+    repo.sh("pkill -9 -f '[d]evboot-lane'; pkill -9 -f '^python3 -m flask'; sleep 0.3");
+    assert!(
+        get("127.0.0.1", port, "/api/activities/home", &[]).map_or(true, |r| r.status != 200),
+        "the backend is down"
+    );
+    let run = repo.devboot(["up", "--json", "--port-offset", "20700"]);
+    run.status(0).stderr_has("restarting");
+    assert_eq!(repo.container(), id, "the same container");
+    assert_eq!(repo.count("/tmp/init-count"), 1, "init did not run again");
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+}
+
 #[test]
 fn json_error_goes_to_stdout_and_logs_to_stderr() {
     let repo = Repo::example();

@@ -39,8 +39,39 @@ pub fn observe(
     facts: &ContainerFacts,
     user: Option<&str>,
 ) -> Result<Observed, EngineError> {
+    ask(engine, ws, facts, user, Place::Home)
+}
+
+/// A warm `up` of devboot's container trusts its state folder, whose files cannot tell a
+/// lane whose runner was killed outright (it wrote no exit code) from a running one. This
+/// asks the container (one exec) which of the lanes `seen` presumes alive really are, and
+/// returns `seen` with that corrected.
+pub fn confirm_alive(
+    engine: &Engine,
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    user: Option<&str>,
+    mut seen: Observed,
+) -> Result<Observed, EngineError> {
+    let asked = ask(engine, ws, facts, user, Place::State)?;
+    for (id, status) in &mut seen.lanes {
+        if let Some(real) = asked.lanes.get(id).filter(|r| r.current) {
+            status.alive = real.alive;
+            status.session = real.session;
+        }
+    }
+    Ok(seen)
+}
+
+fn ask(
+    engine: &Engine,
+    ws: &Workspace,
+    facts: &ContainerFacts,
+    user: Option<&str>,
+    place: Place,
+) -> Result<Observed, EngineError> {
     let markers = marker_paths(ws);
-    let root = Place::Home.lanes_root();
+    let root = place.lanes_root();
     let mut argv = vec!["sh", "-c", RUNNER, "devboot-runner", "status", root];
     argv.extend(markers.iter().map(String::as_str));
     let out = engine.exec_capture(&facts.id, user, &EnvMap::new(), &argv)?;

@@ -51,6 +51,16 @@ pub(super) fn check_ports(
     Ok(())
 }
 
+/// Whether a published port that must answer HTTP does not, right now (one quick request
+/// each; a healthy warm `up` pays a few milliseconds for it).
+pub(super) fn http_port_silent(target: &Target) -> bool {
+    target
+        .bindings
+        .iter()
+        .filter(|b| !b.port.is_range() && wants_http(b))
+        .any(|b| !ports::http_responds(b.probe_addr(), Duration::from_millis(300), tls(b)))
+}
+
 /// Whether a port must answer HTTP to count as ready: it says it speaks HTTP, or it has
 /// a name (a named port is a service someone will open).
 fn wants_http(binding: &Binding) -> bool {
