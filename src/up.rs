@@ -37,6 +37,9 @@ use overlap::Overlap;
 use published::{check_ports, wait_for_ports};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
 
+/// The label of an image devboot built: the workspace folder it was built for.
+pub const LABEL_IMAGE_FOLDER: &str = "devboot.local_folder";
+
 /// What the user asked `up` to do beyond the defaults.
 #[derive(Debug, Clone, Default)]
 pub struct UpOptions {
@@ -170,9 +173,13 @@ impl Target {
                     std::fs::read(dockerfile).map_err(|e| Error::io("read", dockerfile, e))?;
                 // `--force-rm`: the classic builder keeps the container of a failed step,
                 // which would outlive the failed `up`.
+                // The label says whose image it is (`docker images --filter`), as the
+                // container's labels do.
                 let mut build_args = vec![
                     "build".to_string(),
                     "--force-rm".into(),
+                    "--label".into(),
+                    format!("{LABEL_IMAGE_FOLDER}={}", ws.local_folder.display()),
                     "-f".into(),
                     dockerfile.display().to_string(),
                 ];

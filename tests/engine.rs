@@ -165,12 +165,35 @@ impl Repo {
     }
 }
 
+impl Repo {
+    /// Tags of the images devboot built for this repository.
+    pub fn images(&self) -> Vec<String> {
+        let out = Command::new(&self.engine)
+            .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter"])
+            .arg(format!(
+                "label=devboot.local_folder={}",
+                self.dir.path().display()
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+}
+
 impl Drop for Repo {
     fn drop(&mut self) {
         for id in self.containers() {
             let _ = Command::new(&self.engine)
                 .args(["rm", "-f", "-v", &id])
                 .output();
+        }
+        // Each test's build is labelled with its own folder: nothing else uses it. By tag,
+        // so that an image another tag shares stays.
+        for tag in self.images() {
+            let _ = Command::new(&self.engine).args(["rmi", &tag]).output();
         }
     }
 }

@@ -300,6 +300,9 @@ fn devcontainer_build_lifecycle() {
             );
         },
     );
+    // Both builds (before and after the edit) say whose they are, so they can be found
+    // and removed (the harness does, when the test ends).
+    assert_eq!(repo.images().len(), 2, "{:?}", repo.images());
 }
 
 #[test]
