@@ -11,7 +11,7 @@
 //! (with nothing to run), removes it, and looks again the usual way.
 
 use crate::engine::{Engine, EngineError};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 use super::{BOOT_PLAN, Target};
 
@@ -37,48 +37,42 @@ pub(super) fn run_beside_lookup(
     args: &[String],
 ) -> Result<Overlap> {
     target.state.hold(true)?;
-    let outcome = std::thread::scope(|scope| {
+    let release = |clear: bool| -> Result<()> {
+        if !clear {
+            target.state.drop_plan(BOOT_PLAN)?;
+        }
+        target.state.hold(false)
+    };
+    let (clear, ran, released) = std::thread::scope(|scope| {
         let run = scope.spawn(|| engine.call(args).map(|out| out.trim().to_string()));
         let found = target.find_ids(engine);
-        // A container listed that is not the new one (which the lookup may just see).
-        let clear = match &found {
+        // Listed containers may include the new one (the lookup may just see it): then
+        // only its id, known once `docker run` returns, tells.
+        let early = match &found {
             Ok(ids) if ids.is_empty() => Some(true),
             Ok(_) => None,
             Err(_) => Some(false),
         };
-        let release = |clear: bool| -> Result<()> {
-            if !clear {
-                target.state.drop_plan(BOOT_PLAN)?;
-            }
-            target.state.hold(false)
-        };
         // The common case lets the container go on before `docker run` even returns.
-        if let Some(clear) = clear {
-            release(clear)?;
-        }
+        let mut released = early.map(release);
         let ran = run.join().expect("docker run does not panic");
-        let clear = match (clear, &found, &ran) {
-            (Some(clear), _, _) => clear,
-            (None, Ok(ids), Ok(id)) => {
-                let clear = ids.iter().all(|i| i == id);
-                release(clear)?;
-                clear
-            }
-            (None, _, _) => {
-                release(false)?;
-                false
-            }
-        };
-        Ok::<_, Error>((clear, ran))
-    });
-    let (clear, ran) = match outcome {
-        Ok(done) => done,
-        Err(err) => {
-            // The hold could not be lifted: the new container must not linger.
-            let _ = engine.remove(&target.name);
-            return Err(err);
+        let clear = early.unwrap_or_else(|| match (&found, &ran) {
+            (Ok(ids), Ok(id)) => ids.iter().all(|i| i == id),
+            _ => false,
+        });
+        if released.is_none() {
+            released = Some(release(clear));
         }
-    };
+        (clear, ran, released.expect("released above"))
+    });
+    if let Err(err) = released {
+        // The plan's hold could not be lifted: the new container must not linger. By id:
+        // a failed run may mean another container has the name.
+        if let Ok(id) = &ran {
+            let _ = engine.remove(id);
+        }
+        return Err(err);
+    }
     if clear {
         if ran.is_err() {
             // Nothing else has this name: whatever the failed run left is devboot's.
