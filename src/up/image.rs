@@ -1,0 +1,145 @@
+//! The image and the container: `docker run` (beside the label lookup for a first `up`),
+//! and pulling or building the image when it is missing.
+
+use std::time::Duration;
+
+use crate::engine::{Engine, EngineError, ImageConfig};
+use crate::error::{Error, Result};
+use crate::ui;
+
+use super::overlap::{self, Overlap};
+use super::{BuildPlan, Target};
+
+/// `docker run --pull never` (or podman's) saying the image is not here.
+pub(super) fn missing_image(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("no such image")
+        || s.contains("image not known")
+        || s.contains("unable to find image")
+}
+
+/// Makes the container and returns its id. When `docker run` fails, what it left is
+/// removed, so the next `up` starts clean. With `overlap`, the lookup for an existing
+/// container runs beside it; `None` when that found one (the new container is removed).
+pub(super) fn create(
+    engine: &Engine,
+    target: &Target,
+    image: Option<&ImageConfig>,
+    overlap: bool,
+) -> Result<Option<String>> {
+    let command: Vec<String> = image
+        .map(|i| i.entrypoint.iter().chain(&i.cmd).cloned().collect())
+        .unwrap_or_default();
+    let args = target
+        .spec
+        .run_args(&target.name, &target.id_labels, &command);
+    if overlap {
+        return match overlap::run_beside_lookup(engine, target, &args)? {
+            Overlap::Clear(ran) => Ok(Some(ran?)),
+            Overlap::Found => Ok(None),
+        };
+    }
+    match engine.call(&args) {
+        Ok(out) => Ok(Some(out.trim().to_string())),
+        Err(err) => {
+            let _ = engine.remove(&target.name);
+            Err(err.into())
+        }
+    }
+}
+
+/// Makes sure the image exists (pulls a reference that is not local, builds a Dockerfile
+/// whose tag is missing, or always with `rebuild`) and returns its own command.
+pub(super) fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<ImageConfig> {
+    let (image, present) = match &target.build {
+        None => {
+            let image = &target.spec.image;
+            if let Some(config) = engine.image_config(image)? {
+                return Ok(config);
+            }
+            ui::note(&format!("pulling {image}"));
+            engine
+                .call(["pull", image.as_str()])
+                .map(drop)
+                .map_err(|e| match e {
+                    EngineError::Failed { stderr, .. } => Error::ImageUnavailable {
+                        image: image.clone(),
+                        detail: stderr,
+                    },
+                    e => e.into(),
+                })?;
+            (image, None)
+        }
+        Some(build) => {
+            let present = if rebuild {
+                None
+            } else {
+                engine.image_config(&build.tag)?
+            };
+            if present.is_none() {
+                ui::note(&format!(
+                    "building {} from {}",
+                    build.tag,
+                    build.dockerfile.display()
+                ));
+                run_build(engine, build, &target.cache_dir)?;
+            }
+            (&build.tag, present)
+        }
+    };
+    match present {
+        Some(config) => Ok(config),
+        None => Ok(engine.image_config(image)?.unwrap_or_default()),
+    }
+}
+
+pub(super) fn run_build(
+    engine: &Engine,
+    build: &BuildPlan,
+    cache_dir: &std::path::Path,
+) -> Result<()> {
+    // On a terminal one progress line shows the latest build step; elsewhere (CI, a
+    // start-up hook) every line is printed.
+    let progress = ui::stderr_is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let mut log = String::new();
+    let status = crate::process::stream_lines(&mut engine.command(&build.args), |line| {
+        match &progress {
+            Some(bar) => bar.set_message(format!("building {}: {}", build.tag, ui::redact(&line))),
+            None => ui::line(&format!("build | {line}")),
+        }
+        log.push_str(&line);
+        log.push('\n');
+    })
+    .map_err(|source| EngineError::Spawn {
+        program: engine.program_name(),
+        source,
+    })?;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    if status.success() {
+        return Ok(());
+    }
+    let dir = cache_dir.join("logs");
+    let path = dir.join(format!("{}.build.log", build.tag));
+    let _ = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &log));
+    let tail = log
+        .lines()
+        .rev()
+        .take(10)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .map(String::from)
+        .collect();
+    Err(Error::BuildFailed {
+        dockerfile: build.dockerfile.clone(),
+        code: status.code().unwrap_or(-1),
+        log: path,
+        tail,
+    })
+}

@@ -1,0 +1,109 @@
+//! Running the lanes that are due in a container that exists: through a plan the container
+//! runs (devboot's containers: its entrypoint, or one `docker exec -d`) followed from the
+//! host, or one exec per lane (a container another tool made).
+
+use crate::engine::{ContainerInfo, Engine};
+use crate::error::Result;
+use crate::lifecycle::{self, ExecContext, Observed, Output};
+use crate::state::{MOUNT, StateDir};
+use crate::workspace::{Lane, Workspace};
+
+use super::{EXEC_PLAN, Target, facts_of};
+
+/// Writes a plan into the state folder, its lanes' old state cleared first so that what
+/// devboot reads next belongs to this run.
+pub(super) fn write_plan(state: &StateDir, plan: &lifecycle::Plan) -> Result<()> {
+    for lane in &plan.lanes {
+        state.clear_lane(&lane.id)?;
+    }
+    state.write_plan(&plan.name, &plan.script).map(drop)
+}
+
+/// Follows a plan the container runs from its entrypoint; hands it the container's
+/// timestamps for the reference CLI's markers.
+pub(super) fn follow_plan(
+    engine: &Engine,
+    ws: &Workspace,
+    target: &Target,
+    info: &ContainerInfo,
+    seen: &Observed,
+    plan: Option<&lifecycle::Plan>,
+    output: &Output,
+) -> Result<lifecycle::RunResult> {
+    let facts = facts_of(info);
+    Ok(match plan {
+        Some(plan) => {
+            target.state.write_stamps(&facts.created, &facts.started)?;
+            lifecycle::follow(ws, &facts, seen, &target.state, plan, output, &|| {
+                still_running(engine, &facts.id)
+            })
+        }
+        None => lifecycle::RunResult {
+            lanes: lifecycle::states(ws, &facts, seen, lifecycle::Place::State),
+            ..Default::default()
+        },
+    })
+}
+
+/// Runs what is due in a running container of devboot's through one `docker exec -d` of a
+/// plan, and follows it. `ws` and `exec` are already resolved against the container, and
+/// `seen` is what its state folder says.
+pub(super) fn run_planned(
+    engine: &Engine,
+    ws: &Workspace,
+    exec: &ExecContext,
+    target: &Target,
+    info: &ContainerInfo,
+    seen: &Observed,
+    output: &Output,
+) -> Result<lifecycle::RunResult> {
+    let facts = facts_of(info);
+    let plan = lifecycle::compose(ws, &facts, seen, exec, &|l| target.lane_env(l), EXEC_PLAN);
+    if let Some(plan) = &plan {
+        // The runner of this devboot, in case the container was made by an older one.
+        target.state.prepare(lifecycle::RUNNER)?;
+        write_plan(&target.state, plan)?;
+        let runner = format!("{MOUNT}/runner.sh");
+        let script = format!("{}/plans/{}.sh", MOUNT, plan.name);
+        let mut args: Vec<&str> = vec!["exec", "-d"];
+        if let Some(user) = &exec.user {
+            args.extend(["-u", user]);
+        }
+        args.extend([info.id.as_str(), "sh", &runner, "plan", script.as_str()]);
+        engine.call(&args)?;
+    }
+    follow_plan(engine, ws, target, info, seen, plan.as_ref(), output)
+}
+
+/// The exec way, for a container another tool made: one exec asks where the lanes stand,
+/// one exec per lane runs it, one more writes the markers.
+pub(super) fn run_by_exec(
+    engine: &Engine,
+    ws: &Workspace,
+    target: &Target,
+    info: &ContainerInfo,
+    output: &Output,
+) -> Result<lifecycle::RunResult> {
+    let facts = facts_of(info);
+    let (resolved, exec) = target.exec_in(ws, info);
+    let seen = lifecycle::observe(engine, &resolved, &facts, exec.user.as_deref())?;
+    let runner = lifecycle::Runner {
+        engine,
+        workspace: &resolved,
+        facts: &facts,
+        exec: &exec,
+        lane_env: &|lane: &Lane| target.lane_env(lane),
+        output,
+    };
+    let result = runner.run_container(&seen);
+    lifecycle::commit_markers(engine, &facts, exec.user.as_deref(), &result.markers)?;
+    Ok(result)
+}
+
+pub(super) fn still_running(engine: &Engine, id: &str) -> bool {
+    engine
+        .inspect_container(id)
+        .ok()
+        .flatten()
+        .is_some_and(|i| i.state.running)
+}

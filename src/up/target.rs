@@ -1,0 +1,295 @@
+//! The container a config asks for — name, labels, spec and its hash, ports, the image to
+//! build, the exec context — computed from the workspace without touching the engine, and
+//! the lookup of the container that has its labels.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::substitute;
+use crate::container::{self, ContainerSpec};
+use crate::engine::{ContainerInfo, Engine, EngineError};
+use crate::error::{Error, Result};
+use crate::lifecycle::ExecContext;
+use crate::ports::{self, Binding, Environment};
+use crate::state::StateDir;
+use crate::workspace::{EnvMap, Format, ImageSource, Lane, Workspace};
+
+use super::LABEL_IMAGE_FOLDER;
+
+/// The container the config asks for, computed without touching the engine.
+pub struct Target {
+    pub name: String,
+    pub id_labels: BTreeMap<String, String>,
+    pub devcontainer_id: String,
+    pub spec: ContainerSpec,
+    pub bindings: Vec<Binding>,
+    pub environment: Environment,
+    /// `Some` when the image is built from a Dockerfile.
+    pub build: Option<BuildPlan>,
+    pub exec: ExecContext,
+    pub port_offset: u16,
+    /// devboot's cache folder on the host (build logs).
+    pub cache_dir: PathBuf,
+    /// The state folder shared with the container.
+    pub state: StateDir,
+}
+
+pub struct BuildPlan {
+    pub tag: String,
+    pub dockerfile: PathBuf,
+    pub args: Vec<String>,
+}
+
+/// Persisted variables (`devboot env set`) that apply to a workspace.
+#[derive(Debug, Clone, Default)]
+pub struct Persisted {
+    pub values: EnvMap,
+    /// Names set with `--secret`.
+    pub secrets: Vec<String>,
+}
+
+/// Reads the persisted variables of a workspace folder.
+pub fn persisted_env(host_env: &EnvMap, folder: &std::path::Path) -> Result<Persisted> {
+    let path = crate::env::Store::path(&crate::dirs::config_dir(host_env));
+    let stored = crate::env::Store::load(&path)?.for_workspace(folder);
+    let (values, secrets) = crate::env::split_stored(&stored);
+    Ok(Persisted { values, secrets })
+}
+
+impl Target {
+    pub fn new(
+        ws: &Workspace,
+        host_env: &EnvMap,
+        port_offset: u16,
+        persisted: &Persisted,
+    ) -> Result<Target> {
+        let id_labels = substitute::id_labels(&ws.local_folder, &ws.config_file);
+        let devcontainer_id = substitute::devcontainer_id(&id_labels);
+        let name = container::container_name(&ws.name, &devcontainer_id);
+        let environment = Environment::detect(host_env);
+        let bindings = ports::bindings(&ws.ports, port_offset);
+        let url = |port: u16| ports::url_of(&bindings, &environment, port, port_offset);
+        let expand = |env: &EnvMap| -> EnvMap {
+            env.iter()
+                .map(|(k, v)| (k.clone(), ports::expand_port_urls(v, url)))
+                .collect()
+        };
+
+        let (image, build) = match &ws.image {
+            ImageSource::Reference { image } => (image.clone(), None),
+            ImageSource::Dockerfile {
+                dockerfile,
+                context,
+                args,
+                target,
+                cache_from,
+                options,
+            } => {
+                let text =
+                    std::fs::read(dockerfile).map_err(|e| Error::io("read", dockerfile, e))?;
+                // `--force-rm`: the classic builder keeps the container of a failed step,
+                // which would outlive the failed `up`.
+                // The label says whose image it is (`docker images --filter`), as the
+                // container's labels do.
+                let mut build_args = vec![
+                    "build".to_string(),
+                    "--force-rm".into(),
+                    "--label".into(),
+                    format!("{LABEL_IMAGE_FOLDER}={}", ws.local_folder.display()),
+                    "-f".into(),
+                    dockerfile.display().to_string(),
+                ];
+                for (k, v) in args {
+                    build_args.extend(["--build-arg".into(), format!("{k}={v}")]);
+                }
+                if let Some(target) = target {
+                    build_args.extend(["--target".into(), target.clone()]);
+                }
+                for c in cache_from {
+                    build_args.extend(["--cache-from".into(), c.clone()]);
+                }
+                build_args.extend(options.iter().cloned());
+                let mut hasher = Sha256::new();
+                hasher.update(&text);
+                hasher.update(build_args.join("\0").as_bytes());
+                hasher.update(context.display().to_string().as_bytes());
+                let digest = hasher.finalize();
+                let hash = digest[..6].iter().fold(String::new(), |mut s, b| {
+                    let _ = write!(s, "{b:02x}");
+                    s
+                });
+                let tag = format!("devboot-{}-{hash}", container::slug(&ws.name));
+                build_args.extend(["-t".into(), tag.clone(), context.display().to_string()]);
+                (
+                    tag.clone(),
+                    Some(BuildPlan {
+                        tag,
+                        dockerfile: dockerfile.clone(),
+                        args: build_args,
+                    }),
+                )
+            }
+            ImageSource::Compose { .. } => {
+                return Err(Error::Unsupported {
+                    what: "a Docker Compose based devcontainer.json".into(),
+                    help: "use `image` or `build.dockerfile` in devcontainer.json, or run `docker compose up` yourself".into(),
+                });
+            }
+        };
+
+        let mut env = expand(&ws.container_env);
+        if ws.format == Format::Gitpod {
+            gitpod_env(&mut env, host_env, &ws.name, &devcontainer_id);
+        }
+        env.extend(expand(&persisted.values));
+        let mut mounts = Vec::new();
+        if let Some(mount) = &ws.mount {
+            mounts.push(mount.spec.clone().unwrap_or_else(|| {
+                format!(
+                    "type=bind,source={},target={}",
+                    mount.source.display(),
+                    mount.target
+                )
+            }));
+        }
+        let cache_dir = crate::dirs::cache_dir(host_env);
+        let state = StateDir::new(&cache_dir, &devcontainer_id);
+        mounts.push(state.mount_spec());
+        mounts.extend(ws.options.mounts.iter().cloned());
+        let spec = ContainerSpec {
+            image,
+            env,
+            mounts,
+            publish: bindings.iter().map(Binding::publish_arg).collect(),
+            user: ws.options.container_user.clone(),
+            run_args: ws.options.run_args.clone(),
+            // Always an init process: it reaps the zombies of detached tasks (the
+            // config can only ask for more, never for less).
+            init: true,
+            privileged: ws.options.privileged,
+            cap_add: ws.options.cap_add.clone(),
+            security_opt: ws.options.security_opt.clone(),
+            override_command: ws.options.override_command,
+        };
+        let exec = exec_context(ws, &expand);
+        Ok(Target {
+            name,
+            id_labels,
+            devcontainer_id,
+            spec,
+            bindings,
+            environment,
+            build,
+            exec,
+            port_offset,
+            cache_dir,
+            state,
+        })
+    }
+
+    /// How commands run in `container`: `${containerEnv:...}` in `remoteEnv`, `remoteUser`
+    /// and the folder resolved against its environment.
+    pub fn exec_in(&self, ws: &Workspace, container: &ContainerInfo) -> (Workspace, ExecContext) {
+        let mut resolved = ws.clone();
+        substitute::resolve_container_env(&mut resolved, &container.env());
+        let url =
+            |port: u16| ports::url_of(&self.bindings, &self.environment, port, self.port_offset);
+        let expand = |env: &EnvMap| -> EnvMap {
+            env.iter()
+                .map(|(k, v)| (k.clone(), ports::expand_port_urls(v, url)))
+                .collect()
+        };
+        let exec = exec_context(&resolved, &expand);
+        (resolved, exec)
+    }
+
+    /// Whether the plan can run from the container's entrypoint: it runs as the container's
+    /// user, so the remote user must be that user; and `${containerEnv:...}` must be
+    /// resolvable before the start (from an existing container's env).
+    pub fn can_plan_at_boot(&self, ws: &Workspace, existing: Option<&ContainerInfo>) -> bool {
+        let same_user =
+            ws.options.remote_user.is_none() || ws.options.remote_user == ws.options.container_user;
+        let needs_env = existing.is_none() && uses_container_env(ws);
+        same_user && !needs_env
+    }
+
+    /// The `${portUrl:N}`-expanded env of a lane.
+    pub fn lane_env(&self, lane: &Lane) -> EnvMap {
+        let url =
+            |port: u16| ports::url_of(&self.bindings, &self.environment, port, self.port_offset);
+        lane.env
+            .iter()
+            .map(|(k, v)| (k.clone(), ports::expand_port_urls(v, url)))
+            .collect()
+    }
+
+    /// The ids of the containers with the reference CLI's labels for this workspace.
+    pub fn find_ids(&self, engine: &Engine) -> Result<Vec<String>, EngineError> {
+        let labels: Vec<(String, String)> = self.id_labels.clone().into_iter().collect();
+        engine.find_by_labels(&labels)
+    }
+
+    /// Finds the workspace's container by the reference CLI's labels, which devboot's
+    /// containers carry too: one call when there is none (a first `up`), two when there is.
+    pub fn find(&self, engine: &Engine) -> Result<Option<ContainerInfo>, EngineError> {
+        for id in self.find_ids(engine)? {
+            if let Some(info) = engine.inspect_container(&id)?
+                && info.state.status != "removing"
+            {
+                return Ok(Some(info));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Whether something run in the container refers to `${containerEnv:...}`, which only a
+/// running container can resolve.
+fn uses_container_env(ws: &Workspace) -> bool {
+    let has = |s: &str| s.contains("${containerEnv:");
+    ws.remote_env.values().any(|v| has(v))
+        || ws.options.remote_user.as_deref().is_some_and(has)
+        || has(&ws.folder)
+        || ws.stages.iter().flat_map(|s| &s.lanes).any(|l| {
+            l.env.values().any(|v| has(v)) || l.steps.iter().any(|s| has(&s.command.to_string()))
+        })
+}
+
+fn exec_context(ws: &Workspace, expand: &dyn Fn(&EnvMap) -> EnvMap) -> ExecContext {
+    ExecContext {
+        user: ws
+            .options
+            .remote_user
+            .clone()
+            .or_else(|| ws.options.container_user.clone()),
+        folder: ws.folder.clone(),
+        env: expand(&ws.remote_env),
+    }
+}
+
+/// The variables Gitpod tasks rely on. Inside a real Gitpod workspace the host's values
+/// pass through (so URLs built from them stay right); elsewhere stable stand-ins are made.
+fn gitpod_env(env: &mut EnvMap, host_env: &EnvMap, name: &str, devcontainer_id: &str) {
+    let passed = [
+        "GITPOD_WORKSPACE_ID",
+        "GITPOD_WORKSPACE_URL",
+        "GITPOD_WORKSPACE_CLUSTER_HOST",
+        "GITPOD_HOST",
+    ];
+    let mut any = false;
+    for key in passed {
+        if let Some(v) = host_env.get(key).filter(|v| !v.is_empty()) {
+            env.entry(key.to_string()).or_insert_with(|| v.clone());
+            any = true;
+        }
+    }
+    if !any {
+        let id = format!("{}-{}", container::slug(name), &devcontainer_id[..11]);
+        env.entry("GITPOD_WORKSPACE_ID".into()).or_insert(id);
+        env.entry("GITPOD_WORKSPACE_URL".into())
+            .or_insert_with(|| "http://localhost".into());
+    }
+}
