@@ -49,6 +49,11 @@ const KEEP_ALIVE: &str = "echo Container started\ntrap \"exit 0\" 15\n\
 [ -f /.devboot/runner.sh ] && sh /.devboot/runner.sh boot /.devboot\n\
 exec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
 
+/// The keep-alive entrypoint of a container whose command devboot overrides.
+pub fn keep_alive_entrypoint() -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), KEEP_ALIVE.into(), "-".into()]
+}
+
 impl ContainerSpec {
     /// Short, stable hash of the spec.
     pub fn hash(&self) -> String {

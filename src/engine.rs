@@ -126,6 +126,32 @@ impl Engine {
         cmd
     }
 
+    /// A Compose command for this engine, counted as one call: the standalone CLI beside it
+    /// (`docker-compose`, which Debian packages, or `podman-compose`) when it is on `PATH`,
+    /// else the engine's own `compose` plugin.
+    pub fn compose<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let standalone = format!("{}-compose", self.kind.program());
+        let dir = self.program.parent().map(std::path::Path::to_path_buf);
+        let found = dir
+            .map(|d| d.join(&standalone))
+            .filter(|p| p.is_file())
+            .or_else(|| which::which(&standalone).ok());
+        let mut cmd = if let Some(program) = found {
+            Command::new(program)
+        } else {
+            let mut cmd = Command::new(&self.program);
+            cmd.arg("compose");
+            cmd
+        };
+        cmd.args(args);
+        cmd
+    }
+
     /// Runs an engine command to completion and returns its stdout; a non-zero exit is an
     /// error carrying the engine's stderr.
     pub fn call<I, S>(&self, args: I) -> Result<String>

@@ -36,7 +36,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 pub use exec::{Runner, commit_markers, confirm_alive, log_tail, observe};
-pub use follow::follow;
+pub use follow::{Tail, follow};
 pub use output::Output;
 pub use plan::{Plan, compose, fresh, observe_before_start, observe_state};
 
@@ -174,6 +174,8 @@ pub struct RunResult {
     /// Marker files to write now that their hooks succeeded (path, content): the exec way
     /// only; a plan writes its own.
     pub markers: Vec<(String, String)>,
+    /// The logs to read on while `up` waits for the ports (a plan's lanes only).
+    pub tail: Tail,
 }
 
 /// A lane's stable id: its state folder name in the container.

@@ -210,9 +210,11 @@ pub fn http_responds(addr: SocketAddr, timeout: Duration, tls: bool) -> bool {
     stream.read_exact(&mut head).is_ok() && &head == b"HTTP/"
 }
 
-/// Waits until `addr` answers HTTP (see [`http_responds`]), or `deadline` passes.
-pub fn wait_http(addr: SocketAddr, deadline: Instant, tls: bool) -> bool {
+/// Waits until `addr` answers HTTP (see [`http_responds`]), or `deadline` passes; `tick`
+/// runs between attempts.
+pub fn wait_http(addr: SocketAddr, deadline: Instant, tls: bool, tick: &mut dyn FnMut()) -> bool {
     loop {
+        tick();
         // Short attempts: one that lands while the container's network comes up can hang
         // until TCP retransmits; a new attempt gets through sooner.
         if http_responds(addr, Duration::from_millis(500), tls) {
@@ -253,9 +255,11 @@ pub fn tcp_served(addr: SocketAddr) -> bool {
     }
 }
 
-/// Waits until a server listens behind `addr` (see [`tcp_served`]), or `deadline` passes.
-pub fn wait_tcp(addr: SocketAddr, deadline: Instant) -> bool {
+/// Waits until a server listens behind `addr` (see [`tcp_served`]), or `deadline` passes;
+/// `tick` runs between attempts.
+pub fn wait_tcp(addr: SocketAddr, deadline: Instant, tick: &mut dyn FnMut()) -> bool {
     loop {
+        tick();
         if tcp_served(addr) {
             return true;
         }

@@ -166,6 +166,33 @@ impl Repo {
 }
 
 impl Repo {
+    /// The Docker Compose project of a compose config under `.devcontainer/` here (the
+    /// reference CLI's rule: `<folder name>_devcontainer`, lowercased, `a-z0-9_-` only).
+    pub fn compose_project(&self) -> String {
+        let name = self.dir.path().file_name().unwrap().to_string_lossy();
+        format!("{name}_devcontainer")
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+            .collect()
+    }
+
+    /// Ids of the containers of this repository's Compose project (all its services).
+    pub fn compose_containers(&self) -> Vec<String> {
+        let out = Command::new(&self.engine)
+            .args(["ps", "-a", "-q", "--filter"])
+            .arg(format!(
+                "label=com.docker.compose.project={}",
+                self.compose_project()
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
     /// Tags of the images devboot built for this repository.
     pub fn images(&self) -> Vec<String> {
         let out = Command::new(&self.engine)
@@ -190,6 +217,16 @@ impl Drop for Repo {
                 .args(["rm", "-f", "-v", &id])
                 .output();
         }
+        // A Compose project's other services and network.
+        for id in self.compose_containers() {
+            let _ = Command::new(&self.engine)
+                .args(["rm", "-f", "-v", &id])
+                .output();
+        }
+        let network = format!("{}_default", self.compose_project());
+        let _ = Command::new(&self.engine)
+            .args(["network", "rm", &network])
+            .output();
         // Each test's build is labelled with its own folder: nothing else uses it. By tag,
         // so that an image another tag shares stays.
         for tag in self.images() {

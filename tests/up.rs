@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::engine::{Repo, assert_home_feed, get, get_ok};
+use crate::engine::{Repo, assert_home_feed, configs_dir, get, get_ok};
 
 const GITPOD: &str = r#"image: devboot/python-flask:bookworm
 tasks:
@@ -335,6 +335,83 @@ fn a_failing_init_fails_up_and_is_retried() {
         &[],
         Duration::from_secs(10),
     ));
+}
+
+/// A Docker Compose based devcontainer.json, with Debian's docker-compose 1.29: devboot
+/// gives the service its labels, env and published port through an override file, Compose
+/// makes the project (a sidecar too), and the hooks run the exec way with the reference
+/// CLI's markers. Warm up reuses, an edit of the compose file recreates, `down --remove`
+/// takes the whole project away.
+#[test]
+fn devcontainer_compose_lifecycle() {
+    let repo = Repo::example();
+    let example = configs_dir().join("devcontainer-compose/.devcontainer");
+    let compose = std::fs::read_to_string(example.join("docker-compose.yml")).unwrap();
+    repo.write(".devcontainer/docker-compose.yml", &compose);
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        &std::fs::read_to_string(example.join("devcontainer.json")).unwrap(),
+    );
+    let offset = 20800;
+    let port = 4567 + offset;
+    let frontend = format!("http://localhost:{}", 3000 + offset);
+    let run = up_json(&repo, offset);
+    run.status(0).stderr_has("compose | ");
+    assert_eq!(run.json()["action"], "created");
+    let response = get_ok(
+        port,
+        "/api/activities/home",
+        &[("Origin", &frontend)],
+        Duration::from_secs(10),
+    );
+    assert_home_feed(&response);
+    assert_eq!(
+        response.header("Access-Control-Allow-Origin"),
+        Some(frontend.as_str()),
+        "containerEnv reached the service"
+    );
+    assert_eq!(repo.compose_containers().len(), 2, "the sidecar runs too");
+    let id = repo.container();
+    assert_eq!(
+        repo.sh("cat ~/.devcontainer/.onCreateCommandMarker").trim(),
+        repo.engine_cmd(&["inspect", "-f", "{{.Created}}", &id])
+            .trim(),
+        "the reference CLI's marker"
+    );
+
+    let run = up_json(&repo, offset);
+    run.status(0);
+    assert_eq!(run.json()["action"], "reused");
+    assert_eq!(repo.container(), id);
+    assert_eq!(repo.count("/tmp/oncreate-count"), 1);
+
+    repo.write(
+        ".devcontainer/docker-compose.yml",
+        &compose.replace("sleep infinity", "sleep 100000"),
+    );
+    let run = up_json(&repo, offset);
+    run.status(0).stderr_has("the config changed");
+    assert_eq!(run.json()["action"], "recreated");
+    assert_ne!(repo.container(), id);
+    assert_eq!(
+        repo.count("/tmp/oncreate-count"),
+        1,
+        "once in the new container"
+    );
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+
+    repo.devboot(["down", "--remove"])
+        .status(0)
+        .stdout_has("removed Docker Compose project");
+    assert!(
+        repo.compose_containers().is_empty(),
+        "the whole project went"
+    );
 }
 
 /// A task whose runner process is killed (not the task's own command) cannot record an

@@ -22,6 +22,16 @@ pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
         target,
         ..
     } = global.existing(args.source, false)?;
+    if let Some(plan) = &target.compose {
+        crate::up::compose_down(&engine, &target, plan, args.remove)?;
+        let what = if args.remove { "removed" } else { "stopped" };
+        ui::stdout(&format!(
+            "{what} Docker Compose project {} (container {})\n",
+            plan.project,
+            info.short_name()
+        ))?;
+        return Ok(exit::OK);
+    }
     if args.remove {
         engine.remove(&info.id)?;
         // Its state folder (lane logs, run-once records) belonged to it. With none, the

@@ -23,7 +23,7 @@ const QUIET: Duration = Duration::from_secs(3);
 const NO_START: Duration = Duration::from_secs(15);
 
 /// A lane's log as read so far.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Log {
     offset: u64,
     partial: Vec<u8>,
@@ -70,6 +70,45 @@ impl Log {
         self.tail.push_back(line);
         if self.tail.len() > TAIL_LINES {
             self.tail.pop_front();
+        }
+    }
+}
+
+/// The logs of lanes that reached their long-running part: read on while `up` waits for
+/// their ports, so what a server prints as it starts (and any line its task printed right
+/// after the lane said it was ready) is shown too.
+#[derive(Debug, Default)]
+pub struct Tail {
+    state: Option<StateDir>,
+    lanes: Vec<(Planned, Log)>,
+}
+
+impl Tail {
+    /// Whether a log has grown since the last look (one `stat` per lane).
+    pub fn has_news(&self) -> bool {
+        let Some(state) = &self.state else {
+            return false;
+        };
+        self.lanes.iter().any(|(lane, log)| {
+            std::fs::metadata(state.log(&lane.id)).is_ok_and(|m| m.len() > log.offset)
+        })
+    }
+
+    /// Prints the lines added since the last look.
+    pub fn poll(&mut self, output: &Output) {
+        let Some(state) = &self.state else {
+            return;
+        };
+        for (lane, log) in &mut self.lanes {
+            log.read_new(state, lane, output);
+        }
+    }
+
+    /// The last look, with what is left of a line without its newline.
+    pub fn finish(mut self, output: &Output) {
+        self.poll(output);
+        for (lane, log) in &mut self.lanes {
+            log.flush(lane, output);
         }
     }
 }
@@ -170,7 +209,28 @@ pub fn follow(
             outcomes.insert(lane.id.as_str(), (LaneState::Failed, Some(f)));
         }
     }
-    assemble(ws, facts, seen, plan, outcomes)
+    let running: Vec<Planned> = plan
+        .lanes
+        .iter()
+        .filter(|l| {
+            outcomes
+                .get(l.id.as_str())
+                .is_some_and(|o| o.0 == LaneState::Running)
+        })
+        .cloned()
+        .collect();
+    let mut result = assemble(ws, facts, seen, plan, outcomes);
+    result.tail = Tail {
+        state: Some(state.clone()),
+        lanes: running
+            .into_iter()
+            .map(|lane| {
+                let log = logs.remove(lane.id.as_str()).unwrap_or_default();
+                (lane, log)
+            })
+            .collect(),
+    };
+    result
 }
 
 /// Whether a plan's result (`failed ID...`) names the lane.

@@ -26,7 +26,7 @@ pub(super) enum Overlap {
 
 /// Whether this `up` may run `docker run` beside the lookup.
 pub(super) fn applies(target: &Target, needs_image_first: bool) -> bool {
-    !needs_image_first && !target.state.path.exists()
+    !needs_image_first && target.compose.is_none() && !target.state.path.exists()
 }
 
 /// Runs `docker run` with `args` and the label lookup at the same time. The state folder is

@@ -12,7 +12,7 @@ use super::{Persisted, PortReport, Target};
 use crate::container::{ContainerSpec, LABEL_SPEC};
 use crate::engine::{ContainerInfo, Engine};
 use crate::error::{Error, Result};
-use crate::lifecycle::{self, ContainerFacts, LaneReport, Place};
+use crate::lifecycle::{self, ContainerFacts, LaneReport, Output, Place, Tail};
 use crate::ports::{self, Binding};
 use crate::workspace::{EnvMap, Workspace};
 
@@ -76,6 +76,8 @@ fn tls(binding: &Binding) -> bool {
 /// one progress line per port on a terminal. On timeout the error names the port, says what
 /// the container shows on it, and shows the last lines of the task most likely to serve it.
 /// A range is not waited for: it lists ports that may be served, not ones that must be.
+/// Meanwhile the servers' output (`tail`) is printed, the progress line out of its way.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn wait_for_ports(
     engine: &Engine,
     target: &Target,
@@ -84,6 +86,8 @@ pub(super) fn wait_for_ports(
     place: Place,
     lanes: &[LaneReport],
     wait: Option<Duration>,
+    tail: &mut Tail,
+    output: &Output,
 ) -> Result<Vec<PortReport>> {
     let deadline = wait.map(|w| Instant::now() + w);
     let mut reports = Vec::new();
@@ -97,12 +101,17 @@ pub(super) fn wait_for_ports(
                     label_suffix(binding)
                 ));
                 progress.enable_steady_tick(Duration::from_millis(120));
+                let tick = &mut || {
+                    if tail.has_news() {
+                        progress.suspend(|| tail.poll(output));
+                    }
+                };
                 // An HTTP answer proves a server by itself; the silent-connection test
                 // (`tcp_served`) costs a quarter second, so it only explains a failure.
                 let ready = if wants_http(binding) {
-                    ports::wait_http(addr, deadline, tls(binding))
+                    ports::wait_http(addr, deadline, tls(binding), tick)
                 } else {
-                    ports::wait_tcp(addr, deadline)
+                    ports::wait_tcp(addr, deadline, tick)
                 };
                 let served = ready || (wants_http(binding) && ports::tcp_served(addr));
                 progress.finish_and_clear();

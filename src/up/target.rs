@@ -35,6 +35,19 @@ pub struct Target {
     pub cache_dir: PathBuf,
     /// The state folder shared with the container.
     pub state: StateDir,
+    /// `Some` for a Docker Compose service.
+    pub compose: Option<ComposePlan>,
+}
+
+/// A Docker Compose service to bring up (see `up::compose`).
+pub struct ComposePlan {
+    pub project: String,
+    pub files: Vec<PathBuf>,
+    pub service: String,
+    /// Services to start; empty means all.
+    pub run_services: Vec<String>,
+    /// The first file's `version:`, which the override file must repeat for Compose v1.
+    pub version: Option<String>,
 }
 
 pub struct BuildPlan {
@@ -78,6 +91,7 @@ impl Target {
                 .collect()
         };
 
+        let mut compose = None;
         let (image, build) = match &ws.image {
             ImageSource::Reference { image } => (image.clone(), None),
             ImageSource::Dockerfile {
@@ -132,11 +146,35 @@ impl Target {
                     }),
                 )
             }
-            ImageSource::Compose { .. } => {
-                return Err(Error::Unsupported {
-                    what: "a Docker Compose based devcontainer.json".into(),
-                    help: "use `image` or `build.dockerfile` in devcontainer.json, or run `docker compose up` yourself".into(),
+            ImageSource::Compose {
+                files,
+                service,
+                run_services,
+            } => {
+                // The files' text is in the hash: an edit recreates, as a Dockerfile's does.
+                let mut hasher = Sha256::new();
+                let mut version = None;
+                for file in files {
+                    let text = std::fs::read(file).map_err(|e| Error::io("read", file, e))?;
+                    if version.is_none() {
+                        version = compose_version(&String::from_utf8_lossy(&text));
+                    }
+                    hasher.update(file.display().to_string().as_bytes());
+                    hasher.update(&text);
+                }
+                let digest = hasher.finalize();
+                let hash = digest[..6].iter().fold(String::new(), |mut s, b| {
+                    let _ = write!(s, "{b:02x}");
+                    s
                 });
+                compose = Some(ComposePlan {
+                    project: compose_project(host_env, files, ws),
+                    files: files.clone(),
+                    service: service.clone(),
+                    run_services: run_services.clone(),
+                    version,
+                });
+                (format!("compose service {service} ({hash})"), None)
             }
         };
 
@@ -157,7 +195,11 @@ impl Target {
         }
         let cache_dir = crate::dirs::cache_dir(host_env);
         let state = StateDir::new(&cache_dir, &devcontainer_id);
-        mounts.push(state.mount_spec());
+        // A Compose service mounts the sources itself, and its lanes are driven the exec
+        // way (its entrypoint is the service's own).
+        if compose.is_none() {
+            mounts.push(state.mount_spec());
+        }
         mounts.extend(ws.options.mounts.iter().cloned());
         let spec = ContainerSpec {
             image,
@@ -187,6 +229,7 @@ impl Target {
             port_offset,
             cache_dir,
             state,
+            compose,
         })
     }
 
@@ -291,5 +334,88 @@ fn gitpod_env(env: &mut EnvMap, host_env: &EnvMap, name: &str, devcontainer_id: 
         env.entry("GITPOD_WORKSPACE_ID".into()).or_insert(id);
         env.entry("GITPOD_WORKSPACE_URL".into())
             .or_insert_with(|| "http://localhost".into());
+    }
+}
+
+/// The top-level `version:` of a compose file, if it has one.
+fn compose_version(text: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix("version:")?.trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        (!value.is_empty()).then(|| value.to_string())
+    })
+}
+
+/// The Compose project name, as the reference CLI picks it: `COMPOSE_PROJECT_NAME`, else
+/// `<workspace folder name>_devcontainer` when the first file is in `.devcontainer/`, else
+/// the name of that file's folder; lowercased, only `a-z0-9_-` kept.
+fn compose_project(host_env: &EnvMap, files: &[PathBuf], ws: &Workspace) -> String {
+    let base = |p: &std::path::Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let folder = files.first().and_then(|f| f.parent());
+    let name = match host_env
+        .get("COMPOSE_PROJECT_NAME")
+        .filter(|v| !v.is_empty())
+    {
+        Some(name) => name.clone(),
+        None if folder.is_some_and(|f| base(f) == ".devcontainer") => {
+            format!("{}_devcontainer", base(&ws.local_folder))
+        }
+        None => folder.map(base).unwrap_or_default(),
+    };
+    name.to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == '-')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_project_names_follow_the_reference_cli() {
+        let ws = |folder: &str| {
+            let mut env = EnvMap::new();
+            let files = vec![PathBuf::from(format!("{folder}/.devcontainer/compose.yml"))];
+            let w = Workspace {
+                format: Format::Devcontainer,
+                name: "w".into(),
+                config_file: files[0].with_file_name("devcontainer.json"),
+                local_folder: PathBuf::from(folder),
+                image: ImageSource::Reference { image: "i".into() },
+                mount: None,
+                folder: "/".into(),
+                container_env: EnvMap::new(),
+                remote_env: EnvMap::new(),
+                stages: Vec::new(),
+                ports: Vec::new(),
+                options: crate::workspace::ContainerOptions::default(),
+            };
+            let inside = compose_project(&env, &files, &w);
+            let beside = compose_project(&env, &[PathBuf::from("/x/My App!/compose.yml")], &w);
+            env.insert("COMPOSE_PROJECT_NAME".into(), "Chosen".into());
+            (inside, beside, compose_project(&env, &files, &w))
+        };
+        assert_eq!(
+            ws("/src/Cruddur.App"),
+            (
+                "cruddurapp_devcontainer".to_string(),
+                "myapp".to_string(),
+                "chosen".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn the_compose_version_is_read_from_the_top_level() {
+        assert_eq!(
+            compose_version("# c\nversion: \"3.8\"\nservices: {}\n"),
+            Some("3.8".into())
+        );
+        assert_eq!(compose_version("services:\n  a:\n    version: 2\n"), None);
     }
 }

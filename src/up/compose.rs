@@ -1,0 +1,173 @@
+//! A Docker Compose based devcontainer.json: devboot writes an override file that gives the
+//! primary service what a `docker run` of devboot's would (the reference CLI's labels and
+//! devboot's hash, `containerEnv`, the published ports, the keep-alive entrypoint when
+//! `overrideCommand` is true), and runs `compose up -d`. Compose decides what to create,
+//! recreate or start; devboot then runs the lanes the exec way, with the reference CLI's
+//! marker files, as for a container another tool made.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::container::{self, LABEL_HASH, LABEL_SPEC};
+use crate::engine::{ContainerInfo, Engine, EngineError};
+use crate::error::{Error, Result};
+use crate::lifecycle::{Output, RunResult};
+use crate::ui;
+use crate::workspace::Workspace;
+
+use super::{Action, ComposePlan, Decision, Made, Target, UpOptions, check_ports, run_by_exec};
+
+/// Brings the service up as `decision` says and runs what is due in it.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn bring_up(
+    engine: &Engine,
+    ws: &Workspace,
+    target: &Target,
+    plan: &ComposePlan,
+    options: &UpOptions,
+    decision: &Decision,
+    info: Option<&ContainerInfo>,
+    output: &Output,
+) -> Result<(Made, Action, RunResult)> {
+    if let (Decision::Reuse, Some(info)) = (decision, info) {
+        let result = run_by_exec(engine, ws, target, info, output)?;
+        return Ok((Made::of(info), Action::Reused, result));
+    }
+    check_ports(engine, target, info)?;
+    write_override(target, plan)?;
+    let mut args = project_args(target, plan);
+    args.extend(["up".into(), "-d".into()]);
+    if options.rebuild {
+        args.push("--build".into());
+    }
+    if options.recreate {
+        args.push("--force-recreate".into());
+    }
+    if !plan.run_services.is_empty() {
+        args.extend(plan.run_services.iter().cloned());
+        if !plan.run_services.contains(&plan.service) {
+            args.push(plan.service.clone());
+        }
+    }
+    run_compose(engine, &args, "up", plan)?;
+    let made = target.find(engine)?.ok_or_else(|| {
+        Error::Engine(EngineError::BadOutput {
+            command: "compose up".into(),
+            detail: format!(
+                "no container of service `{}` has the workspace's labels after `compose up`",
+                plan.service
+            ),
+        })
+    })?;
+    let action = match info {
+        Some(old) if old.id == made.id => Action::Started,
+        Some(_) => Action::Recreated,
+        None => Action::Created,
+    };
+    let result = run_by_exec(engine, ws, target, &made, output)?;
+    Ok((Made::of(&made), action, result))
+}
+
+/// `devboot down` of a Compose workspace: the whole project stops (`compose stop`), or with
+/// `remove` goes (`compose down`: its containers and network), as the reference CLI's
+/// `shutdownAction: stopCompose` treats the project as one.
+pub fn down(engine: &Engine, target: &Target, plan: &ComposePlan, remove: bool) -> Result<()> {
+    let verb = if remove { "down" } else { "stop" };
+    let mut args = project_args(target, plan);
+    args.push(verb.into());
+    run_compose(engine, &args, verb, plan)
+}
+
+/// `-p PROJECT -f FILE...`, with devboot's override file when it was written.
+fn project_args(target: &Target, plan: &ComposePlan) -> Vec<String> {
+    let mut args: Vec<String> = vec!["-p".into(), plan.project.clone()];
+    let file = override_path(target);
+    for f in plan.files.iter().chain(file.is_file().then_some(&file)) {
+        args.extend(["-f".into(), f.display().to_string()]);
+    }
+    args
+}
+
+fn override_path(target: &Target) -> PathBuf {
+    target
+        .cache_dir
+        .join("compose")
+        .join(format!("{}.json", target.devcontainer_id))
+}
+
+/// Runs `compose ARGS`, its output on stderr as it comes.
+fn run_compose(engine: &Engine, args: &[String], verb: &str, plan: &ComposePlan) -> Result<()> {
+    let mut cmd = engine.compose(args);
+    let mut tail = Vec::new();
+    let status = crate::process::stream_lines(&mut cmd, |line| {
+        ui::line(&format!("compose | {line}"));
+        tail.push(line);
+    })
+    .map_err(|source| EngineError::Spawn {
+        program: format!("{}-compose", engine.program_name()),
+        source,
+    })?;
+    if status.success() {
+        return Ok(());
+    }
+    let stderr = tail[tail.len().saturating_sub(10)..].join("\n");
+    if stderr.contains("No such service") {
+        return Err(Error::Unsupported {
+            what: format!(
+                "service `{}` (devcontainer.json `service`) is not in the Docker Compose files",
+                plan.service
+            ),
+            help: "name one of the services of `dockerComposeFile`".into(),
+        });
+    }
+    Err(Error::Engine(EngineError::Failed {
+        command: format!("{}-compose {verb}", engine.program_name()),
+        code: status.code().unwrap_or(-1),
+        stderr,
+    }))
+}
+
+/// Writes the override file (JSON, which Compose reads as YAML) into devboot's cache.
+fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
+    let spec = &target.spec;
+    let mut labels: BTreeMap<String, String> = target.id_labels.clone();
+    labels.insert(LABEL_HASH.into(), spec.hash());
+    labels.insert(
+        LABEL_SPEC.into(),
+        serde_json::to_string(spec).expect("a spec always serializes"),
+    );
+    let mut service = serde_json::json!({
+        "labels": labels,
+        "environment": spec.env,
+        "ports": spec.publish,
+    });
+    let fields = service.as_object_mut().expect("an object");
+    if let Some(user) = &spec.user {
+        fields.insert("user".into(), user.clone().into());
+    }
+    if spec.override_command {
+        fields.insert(
+            "entrypoint".into(),
+            container::keep_alive_entrypoint().into(),
+        );
+    }
+    if spec.privileged {
+        fields.insert("privileged".into(), true.into());
+    }
+    if !spec.cap_add.is_empty() {
+        fields.insert("cap_add".into(), spec.cap_add.clone().into());
+    }
+    if !spec.security_opt.is_empty() {
+        fields.insert("security_opt".into(), spec.security_opt.clone().into());
+    }
+    let mut doc = serde_json::json!({ "services": { plan.service.clone(): service } });
+    if let Some(version) = &plan.version {
+        doc["version"] = version.clone().into();
+    }
+    let path = override_path(target);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    let text = serde_json::to_string_pretty(&doc).expect("JSON always serializes");
+    std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
+}
