@@ -42,6 +42,8 @@ pub(super) fn bring_up(
     }
     if options.recreate {
         args.push("--force-recreate".into());
+    } else if options.no_recreate {
+        args.push("--no-recreate".into());
     }
     if !plan.run_services.is_empty() {
         args.extend(plan.run_services.iter().cloned());
