@@ -12,7 +12,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/engine.sh
 scripts/base-image.sh
 scripts/node-image.sh # + node/npm, for the fullstack template's e2e tests
-# Real shells and compose for the env round-trip tests (they skip, saying why, without).
+# Real shells and compose for the env round-trip tests and the Compose e2e test (they
+# skip, saying why, without).
 command -v fish >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 ||
   apt_install fish docker-compose || note "fish/docker-compose not installed; their checks will skip"
 # podman is optional: its smoke test says why it skips when podman cannot run here.
