@@ -385,6 +385,10 @@ fn devcontainer_compose_lifecycle() {
         "containerEnv reached the service"
     );
     assert_eq!(repo.compose_containers().len(), 2, "the sidecar runs too");
+    assert!(
+        repo.sh("ls /srv/backend").contains("app.py"),
+        "the config's `mounts` reach the service"
+    );
     let id = repo.container();
     assert_eq!(
         repo.sh("cat ~/.devcontainer/.onCreateCommandMarker").trim(),

@@ -153,6 +153,10 @@ fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
             container::keep_alive_entrypoint().into(),
         );
     }
+    let volumes: Vec<serde_json::Value> = spec.mounts.iter().map(|m| volume(m)).collect();
+    if !volumes.is_empty() {
+        fields.insert("volumes".into(), volumes.clone().into());
+    }
     if spec.privileged {
         fields.insert("privileged".into(), true.into());
     }
@@ -163,6 +167,16 @@ fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
         fields.insert("security_opt".into(), spec.security_opt.clone().into());
     }
     let mut doc = serde_json::json!({ "services": { plan.service.clone(): service } });
+    // A named volume must be declared; `name` keeps Compose from prefixing the project.
+    let named: serde_json::Map<String, serde_json::Value> = volumes
+        .iter()
+        .filter(|v| v["type"] == "volume")
+        .filter_map(|v| v["source"].as_str())
+        .map(|n| (n.to_string(), serde_json::json!({ "name": n })))
+        .collect();
+    if !named.is_empty() {
+        doc["volumes"] = named.into();
+    }
     if let Some(version) = &plan.version {
         doc["version"] = version.clone().into();
     }
@@ -172,4 +186,42 @@ fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
     }
     let text = serde_json::to_string_pretty(&doc).expect("JSON always serializes");
     std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
+}
+
+/// A `--mount` value (`type=bind,source=/a,target=/b,readonly`) as a Compose long-syntax
+/// volume.
+fn volume(mount: &str) -> serde_json::Value {
+    let mut volume = serde_json::Map::new();
+    for part in mount.split(',') {
+        let (key, value) = part.split_once('=').unwrap_or((part, "true"));
+        let key = match key {
+            "src" => "source",
+            "dst" | "destination" => "target",
+            "readonly" | "ro" => "read_only",
+            other => other,
+        };
+        if matches!(key, "type" | "source" | "target") {
+            volume.insert(key.into(), value.into());
+        } else if key == "read_only" {
+            volume.insert(key.into(), (value != "false").into());
+        }
+    }
+    volume.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::volume;
+
+    #[test]
+    fn a_mount_becomes_a_long_syntax_volume() {
+        assert_eq!(
+            volume("type=bind,src=/a,dst=/b,readonly"),
+            serde_json::json!({"type": "bind", "source": "/a", "target": "/b", "read_only": true})
+        );
+        assert_eq!(
+            volume("type=volume,source=cache,target=/c"),
+            serde_json::json!({"type": "volume", "source": "cache", "target": "/c"})
+        );
+    }
 }
