@@ -49,6 +49,15 @@ const KEEP_ALIVE: &str = "echo Container started\ntrap \"exit 0\" 15\n\
 [ -f /.devboot/runner.sh ] && sh /.devboot/runner.sh boot /.devboot\n\
 exec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
 
+/// Bytes as lower-case hex: the short hashes in labels and image tags.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
 /// The keep-alive entrypoint of a container whose command devboot overrides.
 pub fn keep_alive_entrypoint() -> Vec<String> {
     vec!["/bin/sh".into(), "-c".into(), KEEP_ALIVE.into(), "-".into()]
@@ -58,12 +67,7 @@ impl ContainerSpec {
     /// Short, stable hash of the spec.
     pub fn hash(&self) -> String {
         let json = serde_json::to_string(self).expect("a spec always serializes");
-        let digest = Sha256::digest(json.as_bytes());
-        let mut out = String::with_capacity(16);
-        for byte in &digest[..8] {
-            let _ = write!(out, "{byte:02x}");
-        }
-        out
+        hex(&Sha256::digest(json.as_bytes())[..8])
     }
 
     /// The `docker run` arguments for a detached container. `command` is the image's own

@@ -155,6 +155,8 @@ fn bring_up(
     let existing = if overlap { None } else { target.find(engine)? };
     let (decision, info) = decide(existing, target, options);
     let ours = info.as_ref().is_none_or(|i| i.mounts_at(MOUNT));
+    // Ports a warm `up` already saw answering: not asked again.
+    let mut answered = Vec::new();
     let (made, action, mut result) = if let Some(plan) = &target.compose {
         compose::bring_up(
             engine,
@@ -331,11 +333,16 @@ fn bring_up(
                     // A port that does not answer while its lanes are presumed alive: ask
                     // the container whether they are (a killed runner writes nothing).
                     let presumed = seen.lanes.values().any(|s| s.alive || s.session);
-                    let seen = if presumed && published::http_port_silent(target) {
-                        let user = exec.user.as_deref();
-                        lifecycle::confirm_alive(engine, &resolved, &facts, user, seen)?
-                    } else {
-                        seen
+                    let seen = match presumed.then(|| published::http_ports_answer(target)) {
+                        Some(Err(())) => {
+                            let user = exec.user.as_deref();
+                            lifecycle::confirm_alive(engine, &resolved, &facts, user, seen)?
+                        }
+                        Some(Ok(ports)) => {
+                            answered = ports;
+                            seen
+                        }
+                        None => seen,
                     };
                     run_planned(engine, &resolved, &exec, target, &info, &seen, output)?
                 } else {
@@ -385,6 +392,7 @@ fn bring_up(
         place,
         &result.lanes,
         options.wait,
+        &answered,
         &mut tail,
         output,
     );

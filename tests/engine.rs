@@ -118,18 +118,11 @@ impl Repo {
 
     /// Ids of the containers devboot made for this repository.
     pub fn containers(&self) -> Vec<String> {
-        let out = Command::new(&self.engine)
-            .args(["ps", "-a", "-q", "--no-trunc", "--filter"])
-            .arg(format!(
-                "label=devcontainer.local_folder={}",
-                self.dir.path().display()
-            ))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(String::from)
-            .collect()
+        let filter = format!(
+            "label=devcontainer.local_folder={}",
+            self.dir.path().display()
+        );
+        self.engine_lines(&["ps", "-a", "-q", "--no-trunc", "--filter", &filter])
     }
 
     /// The one container of this repository.
@@ -163,9 +156,12 @@ impl Repo {
         let out = Command::new(&self.engine).args(args).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
-}
 
-impl Repo {
+    /// The lines an engine command prints (ids, tags).
+    fn engine_lines(&self, args: &[&str]) -> Vec<String> {
+        self.engine_cmd(args).lines().map(String::from).collect()
+    }
+
     /// The Docker Compose project of a compose config under `.devcontainer/` here (the
     /// reference CLI's rule: `<folder name>_devcontainer`, lowercased, `a-z0-9_-` only).
     pub fn compose_project(&self) -> String {
@@ -179,58 +175,45 @@ impl Repo {
 
     /// Ids of the containers of this repository's Compose project (all its services).
     pub fn compose_containers(&self) -> Vec<String> {
-        let out = Command::new(&self.engine)
-            .args(["ps", "-a", "-q", "--filter"])
-            .arg(format!(
-                "label=com.docker.compose.project={}",
-                self.compose_project()
-            ))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(String::from)
-            .collect()
+        let filter = format!(
+            "label=com.docker.compose.project={}",
+            self.compose_project()
+        );
+        self.engine_lines(&["ps", "-a", "-q", "--filter", &filter])
     }
 
     /// Tags of the images devboot built for this repository.
     pub fn images(&self) -> Vec<String> {
-        let out = Command::new(&self.engine)
-            .args(["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter"])
-            .arg(format!(
-                "label=devboot.local_folder={}",
-                self.dir.path().display()
-            ))
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(String::from)
-            .collect()
+        let filter = format!("label=devboot.local_folder={}", self.dir.path().display());
+        self.engine_lines(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            &filter,
+        ])
     }
 }
 
 impl Drop for Repo {
     fn drop(&mut self) {
-        for id in self.containers() {
-            let _ = Command::new(&self.engine)
-                .args(["rm", "-f", "-v", &id])
-                .output();
+        // devboot's containers, and a Compose project's other services and network.
+        for id in self
+            .containers()
+            .into_iter()
+            .chain(self.compose_containers())
+        {
+            self.engine_cmd(&["rm", "-f", "-v", &id]);
         }
-        // A Compose project's other services and network.
-        for id in self.compose_containers() {
-            let _ = Command::new(&self.engine)
-                .args(["rm", "-f", "-v", &id])
-                .output();
-        }
-        let network = format!("{}_default", self.compose_project());
-        let _ = Command::new(&self.engine)
-            .args(["network", "rm", &network])
-            .output();
+        self.engine_cmd(&[
+            "network",
+            "rm",
+            &format!("{}_default", self.compose_project()),
+        ]);
         // Each test's build is labelled with its own folder: nothing else uses it. By tag,
         // so that an image another tag shares stays.
         for tag in self.images() {
-            let _ = Command::new(&self.engine).args(["rmi", &tag]).output();
+            self.engine_cmd(&["rmi", &tag]);
         }
     }
 }

@@ -51,14 +51,20 @@ pub(super) fn check_ports(
     Ok(())
 }
 
-/// Whether a published port that must answer HTTP does not, right now (one quick request
-/// each; a healthy warm `up` pays a few milliseconds for it).
-pub(super) fn http_port_silent(target: &Target) -> bool {
+/// Asks each published port that must answer HTTP once (a quick request): `Ok` with their
+/// host ports when all answer (`wait_for_ports` then need not ask them again), `Err` when
+/// one does not.
+pub(super) fn http_ports_answer(target: &Target) -> std::result::Result<Vec<u16>, ()> {
     target
         .bindings
         .iter()
         .filter(|b| !b.port.is_range() && wants_http(b))
-        .any(|b| !ports::http_responds(b.probe_addr(), Duration::from_millis(300), tls(b)))
+        .map(|b| {
+            ports::http_responds(b.probe_addr(), Duration::from_millis(300), tls(b))
+                .then_some(b.host_port)
+                .ok_or(())
+        })
+        .collect()
 }
 
 /// Whether a port must answer HTTP to count as ready: it says it speaks HTTP, or it has
@@ -77,6 +83,7 @@ fn tls(binding: &Binding) -> bool {
 /// the container shows on it, and shows the last lines of the task most likely to serve it.
 /// A range is not waited for: it lists ports that may be served, not ones that must be.
 /// Meanwhile the servers' output (`tail`) is printed, the progress line out of its way.
+/// Host ports in `answered` were seen answering HTTP during this `up` and are not asked again.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn wait_for_ports(
     engine: &Engine,
@@ -86,6 +93,7 @@ pub(super) fn wait_for_ports(
     place: Place,
     lanes: &[LaneReport],
     wait: Option<Duration>,
+    answered: &[u16],
     tail: &mut Tail,
     output: &Output,
 ) -> Result<Vec<PortReport>> {
@@ -93,6 +101,7 @@ pub(super) fn wait_for_ports(
     let mut reports = Vec::new();
     for binding in &target.bindings {
         let state = match deadline {
+            Some(_) if answered.contains(&binding.host_port) => "ready",
             Some(deadline) if !binding.port.is_range() => {
                 let addr = binding.probe_addr();
                 let progress = indicatif::ProgressBar::new_spinner().with_message(format!(

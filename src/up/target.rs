@@ -3,7 +3,6 @@
 //! the lookup of the container that has its labels.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -130,11 +129,7 @@ impl Target {
                 hasher.update(&text);
                 hasher.update(build_args.join("\0").as_bytes());
                 hasher.update(context.display().to_string().as_bytes());
-                let digest = hasher.finalize();
-                let hash = digest[..6].iter().fold(String::new(), |mut s, b| {
-                    let _ = write!(s, "{b:02x}");
-                    s
-                });
+                let hash = container::hex(&hasher.finalize()[..6]);
                 let tag = format!("devboot-{}-{hash}", container::slug(&ws.name));
                 build_args.extend(["-t".into(), tag.clone(), context.display().to_string()]);
                 (
@@ -162,11 +157,7 @@ impl Target {
                     hasher.update(file.display().to_string().as_bytes());
                     hasher.update(&text);
                 }
-                let digest = hasher.finalize();
-                let hash = digest[..6].iter().fold(String::new(), |mut s, b| {
-                    let _ = write!(s, "{b:02x}");
-                    s
-                });
+                let hash = container::hex(&hasher.finalize()[..6]);
                 compose = Some(ComposePlan {
                     project: compose_project(host_env, files, ws),
                     files: files.clone(),
