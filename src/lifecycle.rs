@@ -61,7 +61,7 @@ pub enum Place {
 impl Place {
     fn lanes_root(self) -> &'static str {
         match self {
-            Place::State => "/.devboot/lanes",
+            Place::State => "/.devboot/run/lanes",
             Place::Home => "~/.devboot/lanes",
         }
     }

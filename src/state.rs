@@ -1,18 +1,35 @@
-//! A workspace's state folder: a folder on the host, bind-mounted into the container at
-//! [`MOUNT`], where the runner keeps each lane's state and log and devboot leaves the plan
-//! the container runs at its next start.
+//! A workspace's state folder on the host, shared with the container in two halves:
+//!
+//! - `host/`, mounted read-only at [`MOUNT`]: what devboot writes for the container (the
+//!   runner, the plans, the container's timestamps, the hold). The container cannot change
+//!   a byte of it.
+//! - `run/`, mounted read-write at [`RUN_MOUNT`]: what the runner writes (each lane's state
+//!   and log, the plans' results, the start it recorded). devboot only reads it, through
+//!   [`crate::boundary::Door`], as untrusted input.
+//!
+//! The folder itself (`<cache>/state/<devcontainer id>`) is private to its owner (0700), so
+//! no other local user can reach either half, though `run/` must be writable for whatever
+//! user the container runs as.
 //!
 //! Because devboot reads it directly, knowing what runs (a warm `up`, `status`, `logs`)
 //! costs no engine call, and a plan started by the container's own entrypoint needs no
 //! `docker exec` at all. Containers another tool made have no such folder; for them the
 //! lifecycle falls back to asking the container (`lifecycle::exec`).
 
+mod log;
+
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+pub use log::{LogReader, tail_lines};
+
+use crate::boundary::Door;
 use crate::error::{Error, Result};
 
-/// Where the state folder is mounted in the container.
+/// Where the host half is mounted in the container (read-only).
 pub const MOUNT: &str = "/.devboot";
+/// Where the container's half is mounted (read-write), inside [`MOUNT`].
+pub const RUN_MOUNT: &str = "/.devboot/run";
 
 /// The host side of a state folder.
 #[derive(Debug, Clone)]
@@ -43,28 +60,64 @@ impl StateDir {
         }
     }
 
-    /// The `--mount` value that puts it in the container.
-    pub fn mount_spec(&self) -> String {
-        format!("type=bind,source={},target={MOUNT}", self.path.display())
+    fn host(&self) -> PathBuf {
+        self.path.join("host")
     }
 
-    /// Creates the folder (writable by any container user: the user inside is not known
-    /// here) and writes the runner into it.
+    fn run(&self) -> PathBuf {
+        self.path.join("run")
+    }
+
+    /// The door to the container's half; `None` before [`StateDir::prepare`].
+    fn door(&self) -> Option<Door> {
+        Door::open(&self.run())
+    }
+
+    /// The two `--mount` values that put it in the container (the read-only half first:
+    /// the other is mounted inside it).
+    pub fn mount_specs(&self) -> [String; 2] {
+        [
+            bind(&self.host(), MOUNT, true),
+            bind(&self.run(), RUN_MOUNT, false),
+        ]
+    }
+
+    /// Creates both halves and writes the runner. The folder and everything above it that
+    /// devboot owns is made private; `run/` and its folders are writable for any container
+    /// user (the user inside is not known here), which only the owner can reach.
     pub fn prepare(&self, runner: &str) -> Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        for dir in [
-            self.path.clone(),
-            self.path.join("lanes"),
-            self.path.join("plans"),
-        ] {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
-                .map_err(|e| Error::io("open up", &dir, e))?;
+        for dir in self
+            .path
+            .ancestors()
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+        {
+            crate::dirs::private(dir)?;
         }
-        write(&self.path.join("runner.sh"), runner)
+        for dir in [
+            self.host(),
+            self.host().join("plans"),
+            self.host().join("run"),
+        ] {
+            make_dir(&dir, 0o755)?;
+        }
+        make_dir(&self.run(), 0o777)?;
+        let door = self.door().ok_or_else(|| {
+            Error::io(
+                "open",
+                self.run(),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            )
+        })?;
+        door.make_dir("lanes", 0o777);
+        door.make_dir("plans", 0o777);
+        write(&self.host().join("runner.sh"), runner)
     }
 
-    /// Forgets everything: for a new container, nothing has run yet.
+    /// Forgets everything: for a new container, nothing has run yet. (`remove_dir_all`
+    /// never follows a link it meets inside.)
     pub fn reset(&self) -> Result<()> {
         match std::fs::remove_dir_all(&self.path) {
             Ok(()) => Ok(()),
@@ -75,29 +128,50 @@ impl StateDir {
 
     /// The container start the entrypoint last recorded, if any.
     pub fn boot(&self) -> Option<String> {
-        read(&self.path.join("boot"))
+        self.door()?.read_small("boot")
     }
 
-    pub fn lane_dir(&self, id: &str) -> PathBuf {
-        self.path.join("lanes").join(id)
+    /// A lane's log relative to the container's half.
+    fn log_rel(id: &str) -> String {
+        format!("lanes/{id}/log")
     }
 
-    /// The lane's log file on the host.
-    pub fn log(&self, id: &str) -> PathBuf {
-        self.lane_dir(id).join("log")
+    /// The lane's log, opened for reading from `offset` on (see [`LogReader`]).
+    pub fn open_log(&self, id: &str) -> Option<(std::fs::File, u64)> {
+        self.door()?.open_file(&Self::log_rel(id))
+    }
+
+    /// The last `n` lines of a lane's log (read from its end, whatever its size).
+    pub fn log_tail(&self, id: &str, n: usize) -> Vec<String> {
+        self.open_log(id)
+            .map(|(file, size)| tail_lines(&file, size, n))
+            .unwrap_or_default()
+    }
+
+    /// The size of the lane's log (one `fstatat`), for "has it grown".
+    pub fn log_len(&self, id: &str) -> Option<u64> {
+        self.door()?.file_len(&Self::log_rel(id))
+    }
+
+    /// The host path of a lane's log, for messages.
+    pub fn log_shown(&self, id: &str) -> PathBuf {
+        self.run().join(Self::log_rel(id))
     }
 
     pub fn lane(&self, id: &str) -> LaneFiles {
-        let dir = self.lane_dir(id);
+        let Some(door) = self.door() else {
+            return LaneFiles::default();
+        };
+        let file = |name: &str| format!("lanes/{id}/{name}");
         LaneFiles {
-            boot: read(&dir.join("boot")),
-            exit: read(&dir.join("exit")).and_then(|c| c.parse().ok()),
-            phase: read(&dir.join("phase")),
-            ready: dir.join("ready").exists(),
-            background: dir.join("background").exists(),
-            gone: dir.join("gone").exists(),
-            once: dir.join("once").exists(),
-            launched: dir.join("pid").exists(),
+            boot: door.read_small(&file("boot")),
+            exit: door.read_small(&file("exit")).and_then(|c| c.parse().ok()),
+            phase: door.read_small(&file("phase")),
+            ready: door.has_file(&file("ready")),
+            background: door.has_file(&file("background")),
+            gone: door.has_file(&file("gone")),
+            once: door.has_file(&file("once")),
+            launched: door.has_file(&file("pid")),
         }
     }
 
@@ -105,24 +179,34 @@ impl StateDir {
     /// about to start. Its `once` stays, and so do `pid` and `boot`: a restart first ends
     /// what is left of the old run, and needs them to find it.
     pub fn clear_lane(&self, id: &str) -> Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = self.lane_dir(id);
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))
-            .map_err(|e| Error::io("open up", &dir, e))?;
+        let Some(door) = self.door() else {
+            return Ok(());
+        };
+        let dir = format!("lanes/{id}");
+        if !door.make_dir(&dir, 0o777) {
+            // Something else is in its place: the runner makes the folder in the
+            // container, where whatever it is can only reach the container's own files.
+            return Ok(());
+        }
         for name in ["exit", "ready", "background", "gone", "phase", "log"] {
-            remove(&dir.join(name))?;
+            let rel = format!("{dir}/{name}");
+            door.remove(&rel)
+                .map_err(|e| Error::io("remove", door.shown(&rel), e))?;
         }
         Ok(())
     }
 
     /// Writes a plan; `next` is the one the entrypoint runs at the next container start.
     pub fn write_plan(&self, name: &str, script: &str) -> Result<PathBuf> {
-        let path = self.path.join("plans").join(format!("{name}.sh"));
         // A `started` left from the last plan of this name would keep this one from running.
-        for end in ["result", "started"] {
-            remove(&self.path.join("plans").join(format!("{name}.{end}")))?;
+        if let Some(door) = self.door() {
+            for end in ["result", "started"] {
+                let rel = format!("plans/{name}.{end}");
+                door.remove(&rel)
+                    .map_err(|e| Error::io("remove", door.shown(&rel), e))?;
+            }
         }
+        let path = self.host().join("plans").join(format!("{name}.sh"));
         write(&path, script)?;
         Ok(path)
     }
@@ -130,7 +214,7 @@ impl StateDir {
     /// Sets (`true`) or lifts the hold on the next plan: while `plans/hold` exists, a
     /// starting container waits before it runs `plans/next.sh` (see `up::overlap`).
     pub fn hold(&self, on: bool) -> Result<()> {
-        let path = self.path.join("plans").join("hold");
+        let path = self.host().join("plans").join("hold");
         if on {
             return write(&path, "");
         }
@@ -139,47 +223,52 @@ impl StateDir {
 
     /// Takes a plan away before anything ran it.
     pub fn drop_plan(&self, name: &str) -> Result<()> {
-        remove(&self.path.join("plans").join(format!("{name}.sh")))
+        remove(&self.host().join("plans").join(format!("{name}.sh")))
     }
 
     /// What a plan said when it ended: `done`, or `failed` with the failed lanes' ids.
     pub fn plan_result(&self, name: &str) -> Option<String> {
-        read(&self.path.join("plans").join(format!("{name}.result")))
+        self.door()?.read_small(&format!("plans/{name}.result"))
     }
 
     /// Whether a plan has begun (it writes `<name>.started` first).
     pub fn plan_started(&self, name: &str) -> bool {
-        self.path
-            .join("plans")
-            .join(format!("{name}.started"))
-            .exists()
+        self.door()
+            .is_some_and(|d| d.has_file(&format!("plans/{name}.started")))
     }
 
     /// Gives the container's creation and start times to plans that write the reference
     /// CLI's markers.
     pub fn write_stamps(&self, created: &str, started: &str) -> Result<()> {
         write(
-            &self.path.join("stamps"),
+            &self.host().join("stamps"),
             &format!("{created}\n{started}\n"),
         )
     }
 
     /// Stamps of an earlier start must not be mistaken for this one's.
     pub fn clear_stamps(&self) -> Result<()> {
-        remove(&self.path.join("stamps"))
+        remove(&self.host().join("stamps"))
     }
 }
 
-/// A file's text, trimmed; `None` when it is missing or empty (the runner writes small
-/// files like `boot` in place, so a reader may see one just truncated).
-fn read(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+/// A bind `--mount` value.
+fn bind(source: &Path, target: &str, readonly: bool) -> String {
+    let mut spec = format!("type=bind,source={},target={target}", source.display());
+    if readonly {
+        spec.push_str(",readonly");
+    }
+    spec
 }
 
-/// Removes a file; one already gone is fine.
+/// Makes a folder of devboot's own (not reachable by the container) with `mode`.
+fn make_dir(dir: &Path, mode: u32) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("set the mode of", dir, e))
+}
+
+/// Removes a file of the host half; one already gone is fine.
 fn remove(path: &Path) -> Result<()> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -188,12 +277,12 @@ fn remove(path: &Path) -> Result<()> {
     }
 }
 
-/// Writes a file whole (through a temporary name, so a reader never sees half of it).
+/// Writes a file of the host half whole (through a temporary name, so a reader never sees
+/// half of it). Readable, and the runner executable, for whatever user the container runs
+/// as; the private folder above keeps other local users out.
 fn write(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, text).map_err(|e| Error::io("write", &tmp, e))?;
-    // Readable (and the runner executable) for whatever user the container runs as.
     std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| Error::io("write", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
@@ -209,7 +298,7 @@ mod tests {
         let state = StateDir::new(cache.path(), "abc");
         state.prepare("echo runner").unwrap();
         assert_eq!(state.lane("x"), LaneFiles::default());
-        let dir = state.lane_dir("x");
+        let dir = state.run().join("lanes/x");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("boot"), "123").unwrap();
         std::fs::write(dir.join("exit"), "3").unwrap();
@@ -226,6 +315,29 @@ mod tests {
             (Some("123"), None, true),
             "once and boot survive: a restart needs them"
         );
-        assert!(state.mount_spec().ends_with("state/abc,target=/.devboot"));
+        let [host, run] = state.mount_specs();
+        assert!(
+            host.contains("target=/.devboot") && host.contains("readonly"),
+            "{host}"
+        );
+        assert!(
+            run.contains("target=/.devboot/run") && !run.contains("readonly"),
+            "{run}"
+        );
+    }
+
+    #[test]
+    fn the_folder_is_private_and_the_host_half_is_not_the_containers() {
+        let cache = tempfile::tempdir().unwrap();
+        let state = StateDir::new(cache.path(), "abc");
+        state.prepare("echo runner").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&state.path), 0o700);
+        assert_eq!(mode(state.path.parent().unwrap()), 0o700);
+        assert_eq!(mode(cache.path()), 0o700, "devboot's cache folder");
+        assert_eq!(mode(&state.host()), 0o755);
+        assert_eq!(mode(&state.run()), 0o777);
+        assert!(state.host().join("runner.sh").is_file());
+        assert!(state.host().join("run").is_dir(), "the mount point of run/");
     }
 }

@@ -9,6 +9,7 @@ use std::process::Stdio;
 use crate::cli::Global;
 use crate::error::{Error, Result};
 use crate::lifecycle;
+use crate::state::{LogReader, StateDir, tail_lines};
 use crate::ui;
 
 #[derive(Debug, clap::Args)]
@@ -60,6 +61,93 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
         }
         None => lanes.values().cloned().collect(),
     };
+    if info.mounts_at(crate::state::MOUNT) {
+        return print_from_state(&target.state, &ids, args);
+    }
+    print_by_exec(&engine, &target, &info, &ids, args)
+}
+
+/// devboot's container: the logs are read on the host, from the container's half of the
+/// state folder, as the untrusted files they are (no engine call; a FIFO or a link in place
+/// of a log is skipped with a warning, a huge log costs only what is printed).
+fn print_from_state(state: &StateDir, ids: &[String], args: &LogsArgs) -> Result<u8> {
+    let mut readers: Vec<(&String, Option<std::fs::File>, LogReader)> = ids
+        .iter()
+        .map(|id| (id, None, LogReader::default()))
+        .collect();
+    let headers = ids.len() > 1;
+    let mut last_shown: Option<&String> = None;
+    loop {
+        for (id, file, reader) in &mut readers {
+            if file.is_none() {
+                let Some((opened, size)) = state.open_log(id) else {
+                    continue;
+                };
+                if let Some(n) = args.tail {
+                    let lines = tail_lines(&opened, size, n);
+                    print_lines(id, &lines, headers, &mut last_shown)?;
+                    *reader = LogReader::starting_at(size);
+                }
+                *file = Some(opened);
+            }
+            let Some(file) = file else { continue };
+            let mut result = Ok(());
+            reader.read_new(file, &mut |lines| {
+                if result.is_ok() {
+                    result = print_lines(id, lines, headers, &mut last_shown);
+                }
+            });
+            result?;
+            if !args.follow
+                && let Some(line) = reader.finish()
+            {
+                print_lines(id, &[line], headers, &mut last_shown)?;
+            }
+        }
+        if !args.follow {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    for (id, file, _) in &readers {
+        if file.is_none() {
+            ui::note(&format!(
+                "`{id}` has no output yet ({} does not exist)",
+                state.log_shown(id).display()
+            ));
+        }
+    }
+    Ok(0)
+}
+
+/// Prints lines of one lane, with a `==> lane <==` header when several are shown and the
+/// lane changes. Text from the container: on a terminal, only its colours get through.
+fn print_lines<'a>(
+    id: &'a String,
+    lines: &[String],
+    headers: bool,
+    last: &mut Option<&'a String>,
+) -> Result<()> {
+    let mut text = String::new();
+    if headers && *last != Some(id) {
+        let _ = writeln!(text, "==> {id} <==");
+        *last = Some(id);
+    }
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    ui::stdout(&text)
+}
+
+/// A container another tool made: its logs are in the container, read with `tail`.
+fn print_by_exec(
+    engine: &crate::engine::Engine,
+    target: &crate::up::Target,
+    info: &crate::engine::ContainerInfo,
+    ids: &[String],
+    args: &LogsArgs,
+) -> Result<u8> {
     let mut script = String::from("cd \"${HOME:-/tmp}\" && exec tail");
     match args.tail {
         Some(n) => {
@@ -82,15 +170,9 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
         script,
         "devboot-logs".into(),
     ]);
-    // devboot's containers keep lane logs in the state folder (absolute paths); others
-    // under the remote user's home (relative to it, where the script starts).
-    let place = if info.mounts_at(crate::state::MOUNT) {
-        lifecycle::Place::State
-    } else {
-        lifecycle::Place::Home
-    };
+    // Under the remote user's home (relative to it, where the script starts).
     argv.extend(ids.iter().map(|id| {
-        lifecycle::lane_log(place, id)
+        lifecycle::lane_log(lifecycle::Place::Home, id)
             .trim_start_matches("~/")
             .to_string()
     }));

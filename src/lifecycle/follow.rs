@@ -4,7 +4,6 @@
 //! and devboot must check that the container still runs.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{Read, Seek, SeekFrom};
 use std::time::{Duration, Instant};
 
 use super::plan::{Plan, Planned};
@@ -12,7 +11,7 @@ use super::{
     ContainerFacts, LaneFailure, LaneState, Observed, Output, Place, RunResult, TAIL_LINES,
     is_host_stage, plan_lane, report,
 };
-use crate::state::StateDir;
+use crate::state::{LogReader, StateDir};
 use crate::workspace::Workspace;
 
 /// How often the files are read.
@@ -22,55 +21,49 @@ const QUIET: Duration = Duration::from_secs(3);
 /// A plan that has not begun by then will not: the container did not run it.
 const NO_START: Duration = Duration::from_secs(15);
 
-/// A lane's log as read so far.
+/// A lane's log as read so far: linear in its size, bounded in memory (see `LogReader`).
 #[derive(Debug, Default)]
 struct Log {
-    offset: u64,
-    partial: Vec<u8>,
+    reader: LogReader,
+    /// Held open once it exists: what the lane writes later goes to the same file.
+    file: Option<std::fs::File>,
     tail: VecDeque<String>,
 }
 
 impl Log {
     /// Prints the complete lines added since the last read; true when there were any.
     fn read_new(&mut self, state: &StateDir, lane: &Planned, output: &Output) -> bool {
-        let Ok(mut file) = std::fs::File::open(state.log(&lane.id)) else {
+        if self.file.is_none() {
+            self.file = state.open_log(&lane.id).map(|(file, _)| file);
+        }
+        let Some(file) = &self.file else {
             return false;
         };
-        let mut bytes = Vec::new();
-        if file.seek(SeekFrom::Start(self.offset)).is_err() || file.read_to_end(&mut bytes).is_err()
-        {
-            return false;
-        }
-        if bytes.is_empty() {
-            return false;
-        }
-        self.offset += bytes.len() as u64;
-        self.partial.extend_from_slice(&bytes);
-        while let Some(end) = self.partial.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=end).collect();
-            self.print(
-                String::from_utf8_lossy(&line[..line.len() - 1]).into_owned(),
-                lane,
-                output,
-            );
-        }
-        true
+        let tail = &mut self.tail;
+        self.reader.read_new(file, &mut |lines| {
+            output.lines(&lane.name, lane.index, lines);
+            keep_tail(tail, lines);
+        })
     }
 
     /// Prints what is left without a final newline.
     fn flush(&mut self, lane: &Planned, output: &Output) {
-        if !self.partial.is_empty() {
-            let line = String::from_utf8_lossy(&std::mem::take(&mut self.partial)).into_owned();
-            self.print(line, lane, output);
+        if let Some(line) = self.reader.finish() {
+            let lines = [line];
+            output.lines(&lane.name, lane.index, &lines);
+            keep_tail(&mut self.tail, &lines);
         }
     }
+}
 
-    fn print(&mut self, line: String, lane: &Planned, output: &Output) {
-        output.line(&lane.name, lane.index, &line);
-        self.tail.push_back(line);
-        if self.tail.len() > TAIL_LINES {
-            self.tail.pop_front();
+/// Keeps the last `TAIL_LINES` lines for a failure report.
+fn keep_tail(tail: &mut VecDeque<String>, lines: &[String]) {
+    let skip = lines.len().saturating_sub(TAIL_LINES);
+    for line in &lines[skip..] {
+        if tail.len() == TAIL_LINES {
+            tail.pop_front();
         }
+        tail.push_back(line.clone());
     }
 }
 
@@ -90,7 +83,9 @@ impl Tail {
             return false;
         };
         self.lanes.iter().any(|(lane, log)| {
-            std::fs::metadata(state.log(&lane.id)).is_ok_and(|m| m.len() > log.offset)
+            state
+                .log_len(&lane.id)
+                .is_some_and(|len| len > log.reader.offset())
         })
     }
 

@@ -38,14 +38,32 @@ impl Output {
 
     /// Prints one line of lane `index` (its colour) named `name`.
     pub fn line(&self, name: &str, index: usize, text: &str) {
-        let _guard = self.lock.lock();
+        self.lines(name, index, &[text.to_string()]);
+    }
+
+    /// Prints lines of one lane at once: one lock and one write however many there are
+    /// (a task printing a million lines must not cost a million writes).
+    pub fn lines(&self, name: &str, index: usize, lines: &[String]) {
+        use std::fmt::Write as _;
+        if lines.is_empty() {
+            return;
+        }
         let style = anstyle::Style::new().fg_color(Some(PALETTE[index % PALETTE.len()].into()));
         let prefix = format!("{name:>width$} |", width = self.width);
-        if self.color {
-            crate::ui::line(&format!("{style}{prefix}{style:#} {text}"));
-        } else {
-            crate::ui::line(&format!("{prefix} {text}"));
+        let mut text =
+            String::with_capacity(lines.iter().map(|l| l.len() + prefix.len() + 2).sum());
+        for (i, line) in lines.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            if self.color {
+                let _ = write!(text, "{style}{prefix}{style:#} {line}");
+            } else {
+                let _ = write!(text, "{prefix} {line}");
+            }
         }
+        let _guard = self.lock.lock();
+        crate::ui::line(&text);
     }
 
     /// A line devboot itself says about a lane (restarting it, retrying it).

@@ -10,7 +10,7 @@ use super::{
     ContainerFacts, ExecContext, LanePlan, LaneStatus, Observed, Place, Reason, gitpod_init_marker,
     is_host_stage, lane_argv, lane_dir, lane_id, long_running, plan_lane, stage_marker,
 };
-use crate::state::{MOUNT, StateDir};
+use crate::state::{MOUNT, RUN_MOUNT, StateDir};
 use crate::workspace::{EnvMap, Lane, Phase, Timing, Workspace};
 
 /// A lane a plan runs.
@@ -171,7 +171,7 @@ pub fn compose(
     let q = |s: &str| shell_words::quote(s).into_owned();
     let _ = write!(
         script,
-        "# devboot plan {name}: the lanes due, stage after stage\nset -u\nS={MOUNT}\nR=\"$S/runner.sh\"\nP=\"$S/plans/{name}\"\n: > \"$P.started\"\n\
+        "# devboot plan {name}: the lanes due, stage after stage\nset -u\nS={MOUNT}\nR=\"$S/runner.sh\"\nP=\"{RUN_MOUNT}/plans/{name}\"\n: > \"$P.started\"\n\
          finish() {{ printf '%s\\n' \"$1\" > \"$P.result\"; exit 0; }}\n\
          cd {} || finish 'failed cd'\n",
         q(&exec.folder)
@@ -323,12 +323,12 @@ mod tests {
         assert!(s.contains("cd /workspaces/w || finish"), "{s}");
         assert!(
             s.contains(
-                "(export 'A=it'\\''s'; launch /.devboot/lanes/oncreatecommand /bin/sh -c make)"
+                "(export 'A=it'\\''s'; launch /.devboot/run/lanes/oncreatecommand /bin/sh -c make)"
             ),
             "{s}"
         );
         assert!(
-            s.contains(": > /.devboot/lanes/oncreatecommand/once"),
+            s.contains(": > /.devboot/run/lanes/oncreatecommand/once"),
             "{s}"
         );
         assert!(
@@ -336,12 +336,12 @@ mod tests {
             "{s}"
         );
         assert!(
-            s.contains("wait_lane /.devboot/lanes/oncreatecommand exit"),
+            s.contains("wait_lane /.devboot/run/lanes/oncreatecommand exit"),
             "{s}"
         );
         // The last stage writes no marker: the plan looks at it only now and then.
         assert!(
-            s.contains("wait_lane /.devboot/lanes/tasks-backend ready 0.1"),
+            s.contains("wait_lane /.devboot/run/lanes/tasks-backend ready 0.1"),
             "{s}"
         );
         assert!(s.trim_end().ends_with("finish done"), "{s}");
@@ -373,12 +373,12 @@ mod tests {
         state.prepare("").unwrap();
         let (tasks, _) = gitpod_lane();
         let ws = workspace(vec![tasks]);
-        let dir = state.lane_dir("tasks-backend");
+        let dir = state.path.join("run/lanes/tasks-backend");
         std::fs::create_dir_all(&dir).unwrap();
         for (name, text) in [("boot", "77"), ("pid", "5 9"), ("once", "")] {
             std::fs::write(dir.join(name), text).unwrap();
         }
-        std::fs::write(state.path.join("boot"), "77").unwrap();
+        std::fs::write(state.path.join("run/boot"), "77").unwrap();
         let seen = observe_state(&ws, &facts(), &state).unwrap();
         assert!(seen.lanes["tasks-backend"].alive);
         assert!(
@@ -386,7 +386,7 @@ mod tests {
             "nothing due"
         );
         // A new start: the lane runs again, without its init.
-        std::fs::write(state.path.join("boot"), "78").unwrap();
+        std::fs::write(state.path.join("run/boot"), "78").unwrap();
         let seen = observe_state(&ws, &facts(), &state).unwrap();
         let plan = compose(&ws, &facts(), &seen, &exec(), &|_| EnvMap::new(), "p").unwrap();
         assert!(!plan.script.contains("pip install"), "{}", plan.script);

@@ -7,7 +7,8 @@
 # file, so a server it starts outlives `devboot up` and can be found again.
 #
 #   boot STATE                  at every container start (from the entrypoint): record the
-#                               start, run STATE/plans/next.sh if devboot left one
+#                               start in STATE/run, run STATE/plans/next.sh if devboot left
+#                               one (STATE is read-only; STATE/run is where lanes write)
 #   plan FILE                   run a plan (a script of calls to `launch` and `wait_lane`)
 #   start DIR ARGV...           start a lane; return once it runs
 #   wait DIR MODE               until it exits (MODE=exit) or reaches its long-running part
@@ -153,7 +154,9 @@ shift
 case $verb in
 boot)
   state=$1
+  # devboot's plans are on the read-only half; what the plan writes goes to run/.
   plans=$state/plans
+  out=$state/run/plans
   # devboot may still be deciding whether this container is the one to run the plan:
   # it removes "hold" when it is (usually long before the container starts), and the
   # plan too when it is not.
@@ -164,13 +167,13 @@ boot)
   done
   # The plan first: the container's tasks wait for nothing else. It runs once: it
   # writes next.started first, and devboot removes that file with each new plan.
-  if [ -f "$plans/next.sh" ] && [ ! -e "$plans/next.started" ]; then
+  if [ -f "$plans/next.sh" ] && [ ! -e "$out/next.started" ]; then
     # shellcheck source=/dev/null # written by devboot
-    (. "$plans/next.sh") >> "$plans/plan.log" 2>&1 < /dev/null &
+    (. "$plans/next.sh") >> "$out/plan.log" 2>&1 < /dev/null &
   fi
   # In place, not through a temporary file and `mv` (a fork beside the starting lanes):
   # devboot reads an empty file as "not known yet".
-  current_boot > "$state/boot"
+  current_boot > "$state/run/boot"
   ;;
 plan)
   # shellcheck source=/dev/null # written by devboot

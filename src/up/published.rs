@@ -222,12 +222,7 @@ fn not_ready(
         .and_then(|t| lifecycle::lane_ids(ws).get(t).cloned())
         .map(|id| match place {
             // devboot's container: the log is right here on the host.
-            Place::State => std::fs::read_to_string(target.state.log(&id))
-                .map(|text| {
-                    let lines: Vec<String> = text.lines().map(String::from).collect();
-                    lines[lines.len().saturating_sub(15)..].to_vec()
-                })
-                .unwrap_or_default(),
+            Place::State => target.state.log_tail(&id, 15),
             Place::Home => lifecycle::log_tail(engine, facts, user, place, &id, 15),
         })
         .unwrap_or_default();

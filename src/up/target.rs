@@ -189,7 +189,7 @@ impl Target {
         // A Compose service mounts the sources itself, and its lanes are driven the exec
         // way (its entrypoint is the service's own).
         if compose.is_none() {
-            mounts.push(state.mount_spec());
+            mounts.extend(state.mount_specs());
         }
         mounts.extend(ws.options.mounts.iter().cloned());
         let spec = ContainerSpec {
