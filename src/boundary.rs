@@ -131,9 +131,22 @@ impl Door {
         }
     }
 
+    /// Removes an entry that is there but is not a regular file (a link, a FIFO, a
+    /// device: the entry itself), so that the runner can make a real one again.
+    pub fn remove_if_odd(&self, rel: &str) -> std::io::Result<()> {
+        let Some((parent, name)) = self.parent(rel) else {
+            return Ok(());
+        };
+        match fstatat(&parent, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(stat) if !matches!(kind(&stat), SFlag::S_IFREG | SFlag::S_IFDIR) => self.remove(rel),
+            _ => Ok(()),
+        }
+    }
+
     /// Makes sure `rel` is a folder (made with `mode` when missing; its mode set through
-    /// the opened handle, never by name). A link or a file in its place is warned about and
-    /// left alone: `false`.
+    /// the opened handle, never by name). Something else in its place (a link, a file) is
+    /// warned about and removed — the entry itself, never what a link points to — and the
+    /// folder made. `false` when that fails.
     pub fn make_dir(&self, rel: &str, mode: u32) -> bool {
         let Some((parent, name)) = self.parent(rel) else {
             return false;
@@ -142,6 +155,14 @@ impl Door {
         match mkdirat(&parent, name, mode) {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(_) => return false,
+        }
+        if !is_dir_entry(&parent, name) {
+            self.odd(rel, describe(&parent, name, "not a folder"));
+            if unlinkat(&parent, name, UnlinkatFlags::NoRemoveDir).is_err()
+                || mkdirat(&parent, name, mode).is_err()
+            {
+                return false;
+            }
         }
         let Some(dir) = self.open_dir(&parent, name, rel) else {
             return false;
@@ -303,7 +324,6 @@ mod tests {
         assert_eq!(door.read_small("lanes/a/exit"), None);
         assert!(!door.has_file("lanes/b/log"));
         assert!(door.open_file("lanes/b/log").is_none());
-        assert!(!door.make_dir("lanes/b", 0o777));
         // Removing through the door removes the link, never its target.
         door.remove("lanes/a/exit").unwrap();
         door.remove("lanes/b/log").unwrap();
@@ -315,6 +335,18 @@ mod tests {
             .mode();
         assert_ne!(mode & 0o777, 0o777, "the linked folder's mode is untouched");
         assert!(!dir.path().join("lanes/a/exit").exists());
+        // A link in place of a folder is replaced by a folder; its target stays as it was.
+        assert!(door.make_dir("lanes/b", 0o777));
+        assert!(
+            std::fs::symlink_metadata(dir.path().join("lanes/b"))
+                .unwrap()
+                .is_dir()
+        );
+        let mode = std::fs::metadata(outside.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_ne!(mode & 0o777, 0o777, "the linked folder's mode is untouched");
     }
 
     #[test]

@@ -184,13 +184,17 @@ impl StateDir {
         };
         let dir = format!("lanes/{id}");
         if !door.make_dir(&dir, 0o777) {
-            // Something else is in its place: the runner makes the folder in the
-            // container, where whatever it is can only reach the container's own files.
             return Ok(());
         }
         for name in ["exit", "ready", "background", "gone", "phase", "log"] {
             let rel = format!("{dir}/{name}");
             door.remove(&rel)
+                .map_err(|e| Error::io("remove", door.shown(&rel), e))?;
+        }
+        // What stays must at least be a file the runner can write again.
+        for name in ["once", "pid", "boot"] {
+            let rel = format!("{dir}/{name}");
+            door.remove_if_odd(&rel)
                 .map_err(|e| Error::io("remove", door.shown(&rel), e))?;
         }
         Ok(())

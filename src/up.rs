@@ -546,8 +546,10 @@ fn inspect_again(engine: &Engine, info: &ContainerInfo) -> Result<ContainerInfo>
 
 /// Holds a per-workspace lock file for the life of `up`: a second `up` waits for it.
 fn lock(host_env: &EnvMap, id: &str) -> Result<std::fs::File> {
-    let dir = crate::dirs::cache_dir(host_env).join("locks");
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io("create", &dir, e))?;
+    let cache = crate::dirs::cache_dir(host_env);
+    crate::dirs::private(&cache)?;
+    let dir = cache.join("locks");
+    crate::dirs::private(&dir)?;
     let path = dir.join(format!("{id}.lock"));
     let file = std::fs::OpenOptions::new()
         .create(true)

@@ -3,6 +3,7 @@
 // Test helpers are `pub` for the test modules; the crate lint is about the library.
 #![allow(unreachable_pub)]
 
+mod boundary;
 mod convert;
 mod devcontainer;
 mod engine;
