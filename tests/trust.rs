@@ -43,18 +43,26 @@ fn ran_and_failed(run: &Run) {
         .stderr_has("initializeCommand (devcontainer.json) failed with exit code 3");
 }
 
-/// `up` in a terminal, with the repository's own config and cache folders.
-fn up_in_terminal(repo: &Repo) -> Terminal {
+/// Runs `up` in a terminal (with the repository's own config and cache folders), waits for
+/// each of `shown` and then the question, answers with `key`; returns the exit code and
+/// everything the terminal showed.
+fn answer(repo: &Repo, shown: &[&str], key: &str) -> (i32, String) {
     let dir = repo.path().to_str().unwrap();
     let config = repo.path().join(".test-config");
     let cache = repo.path().join(".test-cache");
-    Terminal::spawn(
+    let mut term = Terminal::spawn(
         &["up", "--workspace-folder", dir],
         &[
             ("XDG_CONFIG_HOME", config.to_str().unwrap()),
             ("XDG_CACHE_HOME", cache.to_str().unwrap()),
         ],
-    )
+    );
+    for text in shown {
+        term.expect(text);
+    }
+    term.expect("Run it, and trust it for this workspace until it changes? [y/N]");
+    term.send(key);
+    term.wait()
 }
 
 #[test]
@@ -73,20 +81,16 @@ fn off_a_terminal_an_untrusted_host_command_is_refused() {
 #[test]
 fn on_a_terminal_up_asks_and_remembers_a_yes() {
     let repo = repo(HOOK);
-    let mut term = up_in_terminal(&repo);
-    term.expect(".devcontainer/devcontainer.json:3");
-    term.expect("initializeCommand: echo ran >> ran; exit 3");
-    term.expect("Run it, and trust it for this workspace until it changes?");
-    term.send("n");
-    let (status, output) = term.wait();
+    let shown = [
+        ".devcontainer/devcontainer.json:3",
+        "initializeCommand: echo ran >> ran; exit 3",
+    ];
+    let (status, output) = answer(&repo, &shown, "n");
     assert_eq!(status, 2, "{output}");
     assert!(output.contains("you did not trust it"), "{output}");
     assert_eq!(runs(&repo), 0, "answering no runs nothing");
 
-    let mut term = up_in_terminal(&repo);
-    term.expect("Run it, and trust it");
-    term.send("y");
-    let (status, output) = term.wait();
+    let (status, output) = answer(&repo, &shown, "y");
     assert_eq!(status, 1, "{output}");
     assert_eq!(runs(&repo), 1, "answering yes runs it");
 
@@ -96,12 +100,12 @@ fn on_a_terminal_up_asks_and_remembers_a_yes() {
 
     // A changed command is asked about again, showing what was trusted.
     write_config(&repo, r#""echo changed >> ran; exit 3""#);
-    let mut term = up_in_terminal(&repo);
-    term.expect("initializeCommand: echo changed >> ran; exit 3");
-    term.expect("It changed since you trusted it; it was:");
-    term.expect("initializeCommand: echo ran >> ran; exit 3");
-    term.send("n");
-    let (status, output) = term.wait();
+    let shown = [
+        "initializeCommand: echo changed >> ran; exit 3",
+        "It changed since you trusted it; it was:",
+        "initializeCommand: echo ran >> ran; exit 3",
+    ];
+    let (status, output) = answer(&repo, &shown, "n");
     assert_eq!(status, 2, "{output}");
     assert_eq!(runs(&repo), 2);
 }
