@@ -12,6 +12,7 @@ mod logs;
 mod ports;
 mod status;
 mod templates;
+mod trust;
 mod up;
 mod url;
 mod validate;
@@ -117,6 +118,8 @@ enum Command {
     Templates(templates::TemplatesArgs),
     /// Print the workspace's config in the other format (.gitpod.yml <-> devcontainer.json).
     Convert(convert::ConvertArgs),
+    /// Trust the workspace's initializeCommand to run on this machine (or list, or revoke).
+    Trust(trust::TrustArgs),
 }
 
 /// Parses the command line. On `--help`, `--version` or a usage error, clap's text is
@@ -149,6 +152,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Init(args) => init::run(&args, &global),
         Command::Templates(args) => templates::run(&args, &global),
         Command::Convert(args) => convert::run(&args, &global),
+        Command::Trust(args) => trust::run(&args, &global),
     }
 }
 

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::engine::EngineError;
 use crate::lifecycle::LaneFailure;
+use crate::trust::Refusal;
 
 /// Process exit codes.
 pub mod exit {
@@ -114,6 +115,14 @@ pub enum Error {
     #[error("another devboot is bringing this workspace up (lock {})", lock.display())]
     Locked { lock: PathBuf },
 
+    /// The config's host command (`initializeCommand`) is not trusted: it did not run.
+    #[error("{}", describe_refusal(config_file, *line, *reason))]
+    Untrusted {
+        config_file: PathBuf,
+        line: Option<usize>,
+        reason: Refusal,
+    },
+
     /// Whoever read our stdout went away (`devboot config | head`): not a failure.
     #[error("broken pipe")]
     BrokenPipe,
@@ -140,7 +149,8 @@ impl Error {
             Error::Usage { .. }
             | Error::Config(_)
             | Error::NoConfig { .. }
-            | Error::AmbiguousConfig { .. } => exit::USAGE,
+            | Error::AmbiguousConfig { .. }
+            | Error::Untrusted { .. } => exit::USAGE,
             Error::Io { .. }
             | Error::Engine(_)
             | Error::ImageUnavailable { .. }
@@ -237,6 +247,9 @@ impl Error {
             Error::Unsupported { help, .. } => Diagnostic::error(self.to_string()).help(help.clone()),
             Error::Locked { .. } => Diagnostic::error(self.to_string())
                 .help("wait for it to finish, or remove the lock file if no devboot is running"),
+            Error::Untrusted { .. } => Diagnostic::error(self.to_string()).help(
+                "it runs on this machine, not in the container: read it, then trust it with `devboot trust` (or `devboot up --trust`); any change to it needs trust again",
+            ),
             Error::Interrupted => Diagnostic::error("interrupted"),
             Error::BrokenPipe => return Vec::new(),
         };
@@ -259,6 +272,21 @@ fn describe_failure(f: &LaneFailure) -> String {
         .map(|p| format!(" in `{p}`"))
         .unwrap_or_default();
     format!("{what} failed{phase} with exit code {}", f.exit_code)
+}
+
+fn describe_refusal(config_file: &std::path::Path, line: Option<usize>, reason: Refusal) -> String {
+    let at = crate::trust::at(config_file, line);
+    match reason {
+        Refusal::NotTrusted => {
+            format!("the initializeCommand in {at} is not trusted, so devboot did not run it")
+        }
+        Refusal::Changed => format!(
+            "the initializeCommand in {at} changed since it was trusted, so devboot did not run it"
+        ),
+        Refusal::Declined => {
+            format!("devboot did not run the initializeCommand in {at}: you did not trust it")
+        }
+    }
 }
 
 fn describe_failures(failures: &[LaneFailure]) -> String {

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod process;
 pub mod state;
 pub mod template;
+pub mod trust;
 pub mod ui;
 pub mod up;
 pub mod workspace;

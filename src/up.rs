@@ -1,7 +1,7 @@
 //! `up`: from a loaded workspace to a running container with its tasks started and its
 //! ports answering.
 //!
-//! 1. host hooks (`initializeCommand`);
+//! 1. host hooks (`initializeCommand`), once the user trusts them (`trust.rs`);
 //! 2. the wanted container spec and its hash;
 //! 3. find the container by the reference CLI's labels (for a first `up`, beside the
 //!    `docker run` that makes it: `overlap`);
@@ -57,6 +57,8 @@ pub struct UpOptions {
     pub port_offset: u16,
     /// How long to wait for ports; `None` does not wait.
     pub wait: Option<Duration>,
+    /// The user's say on the host commands (`--trust`, and where they are written).
+    pub consent: crate::trust::Consent,
 }
 
 /// What happened to the container.
@@ -119,7 +121,9 @@ pub fn up(
     let output = Output::new(ws);
     let _lock = lock(host_env, &target.devcontainer_id)?;
 
-    // initializeCommand: on the host, at every up, before any container work.
+    // initializeCommand: on the host, at every up, before any container work; only with
+    // the user's trust (the repository, or the container, may have written it).
+    crate::trust::ensure(ws, host_env, options.consent)?;
     let host = lifecycle::run_host(ws, host_env, &output);
     if !host.failures.is_empty() {
         return Err(Error::TasksFailed {

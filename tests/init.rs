@@ -561,7 +561,8 @@ fn fullstack_devcontainer_comes_up() {
 // ---------------------------------------------------------------------------------------
 // The prompts, in a real terminal (a pseudo-terminal the test drives).
 
-struct Terminal {
+/// devboot in a pseudo-terminal the test types into (also for `up`'s trust question).
+pub struct Terminal {
     child: std::process::Child,
     writer: std::fs::File,
     output: Arc<Mutex<String>>,
@@ -569,7 +570,7 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn spawn(args: &[&str], env: &[(&str, &str)]) -> Terminal {
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Terminal {
         let winsize = nix::pty::Winsize {
             ws_row: 40,
             ws_col: 120,
@@ -616,7 +617,7 @@ impl Terminal {
 
     /// Waits until `text` is printed (after what earlier waits consumed).
     #[track_caller]
-    fn expect(&mut self, text: &str) {
+    pub fn expect(&mut self, text: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             {
@@ -637,18 +638,18 @@ impl Terminal {
         }
     }
 
-    fn send(&mut self, keys: &str) {
+    pub fn send(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).unwrap();
         self.writer.flush().unwrap();
     }
 
-    fn wait(mut self) -> (i32, String) {
+    pub fn wait(mut self) -> (i32, String) {
         let deadline = Instant::now() + Duration::from_secs(30);
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 break status;
             }
-            assert!(Instant::now() < deadline, "init did not finish");
+            assert!(Instant::now() < deadline, "devboot did not finish");
             std::thread::sleep(Duration::from_millis(20));
         };
         std::thread::sleep(Duration::from_millis(100));

@@ -13,4 +13,5 @@ mod harness;
 mod init;
 mod ports;
 mod schema;
+mod trust;
 mod up;

@@ -40,6 +40,10 @@ pub(crate) struct UpArgs {
     /// Print one JSON object on stdout; everything else goes to stderr.
     #[arg(long)]
     json: bool,
+    /// Trust the config's initializeCommand to run on this machine, and remember it, without
+    /// asking (for scripts; `devboot trust` shows it first).
+    #[arg(long)]
+    trust: bool,
 }
 
 pub(crate) fn run(args: &UpArgs, global: &Global) -> Result<u8> {
@@ -89,6 +93,10 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         no_recreate: args.no_recreate,
         port_offset: args.port_offset,
         wait: (!args.no_wait).then(|| Duration::from_secs(args.wait_timeout)),
+        consent: crate::trust::Consent {
+            given: args.trust,
+            line: crate::trust::line_of(&loaded.document),
+        },
     };
     let report = up::up(
         &engine,
