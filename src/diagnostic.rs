@@ -31,6 +31,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Underlying causes, outermost first (an I/O error, the engine's own message...).
     pub causes: Vec<String>,
+    /// Lines of output it is about, under a heading (`last lines of `backend`:`).
+    pub excerpt: Option<(String, Vec<String>)>,
 }
 
 impl Diagnostic {
@@ -50,6 +52,7 @@ impl Diagnostic {
             label: None,
             help: None,
             causes: Vec::new(),
+            excerpt: None,
         }
     }
 
@@ -74,6 +77,15 @@ impl Diagnostic {
     #[must_use]
     pub fn cause(mut self, cause: impl Into<String>) -> Self {
         self.causes.push(cause.into());
+        self
+    }
+
+    /// Shows `lines` (a task's output) under `heading`, each indented behind a bar.
+    #[must_use]
+    pub fn excerpt(mut self, heading: impl Into<String>, lines: Vec<String>) -> Self {
+        if !lines.is_empty() {
+            self.excerpt = Some((heading.into(), lines));
+        }
         self
     }
 
@@ -165,6 +177,12 @@ pub fn render(diagnostic: &Diagnostic, color: bool) -> String {
     out.push('\n');
     for cause in &diagnostic.causes {
         let _ = writeln!(out, "caused by: {cause}");
+    }
+    if let Some((heading, lines)) = &diagnostic.excerpt {
+        let _ = writeln!(out, "{heading}");
+        for line in lines {
+            let _ = writeln!(out, "  | {line}");
+        }
     }
     out
 }

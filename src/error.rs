@@ -81,6 +81,8 @@ pub enum Error {
     TasksFailed {
         failures: Vec<LaneFailure>,
         container: String,
+        /// Every lane as it stood when `up` gave up (what did come up, too).
+        lanes: Vec<crate::lifecycle::LaneReport>,
     },
 
     /// A host port needed for publishing is in use.
@@ -208,19 +210,22 @@ impl Error {
                 }
                 d
             }
-            Error::TasksFailed { failures, container } => {
-                let mut out = Vec::new();
-                for f in failures {
-                    let mut d = Diagnostic::error(describe_failure(f)).help(format!(
-                        "fix it and run `devboot up` again: it runs again, the rest is kept (container {container}); `devboot logs {}` shows its whole output",
-                        f.lane
-                    ));
-                    for line in &f.tail {
-                        d = d.cause(line.clone());
-                    }
-                    out.push(d);
-                }
-                return out;
+            Error::TasksFailed {
+                failures,
+                container,
+                ..
+            } => {
+                return failures
+                    .iter()
+                    .map(|f| {
+                        Diagnostic::error(describe_failure(f))
+                            .help(format!(
+                                "fix it and run `devboot up` again: it runs again, the rest is kept (container {container}); `devboot logs {}` shows its whole output",
+                                f.lane
+                            ))
+                            .excerpt(format!("last lines of `{}`:", f.lane), f.tail.clone())
+                    })
+                    .collect();
             }
             Error::PortTaken { port, .. } => Diagnostic::error(self.to_string()).help(format!(
                 "stop what uses it, or publish every port shifted with --port-offset N (port {port} then listens on {port}+N)"
@@ -235,13 +240,10 @@ impl Error {
                 if let Some(reason) = reason {
                     d = d.cause(reason.clone());
                 }
-                for line in tail {
-                    d = d.cause(match task {
-                        Some(task) => format!("{task} | {line}"),
-                        None => line.clone(),
-                    });
+                match task {
+                    Some(task) => d.excerpt(format!("last lines of `{task}`:"), tail.clone()),
+                    None => d.excerpt("last lines of its server:", tail.clone()),
                 }
-                d
             }
             Error::NoContainer { .. } => Diagnostic::error(self.to_string()).help("run `devboot up` first"),
             Error::Unsupported { help, .. } => Diagnostic::error(self.to_string()).help(help.clone()),

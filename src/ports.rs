@@ -212,9 +212,17 @@ pub fn http_responds(addr: SocketAddr, timeout: Duration, tls: bool) -> bool {
 
 /// Waits until `addr` answers HTTP (see [`http_responds`]), or `deadline` passes; `tick`
 /// runs between attempts.
-pub fn wait_http(addr: SocketAddr, deadline: Instant, tls: bool, tick: &mut dyn FnMut()) -> bool {
+/// `tick` runs between attempts; when it says `false`, waiting stops (unanswered).
+pub fn wait_http(
+    addr: SocketAddr,
+    deadline: Instant,
+    tls: bool,
+    tick: &mut dyn FnMut() -> bool,
+) -> bool {
     loop {
-        tick();
+        if !tick() {
+            return false;
+        }
         // Short attempts: one that lands while the container's network comes up can hang
         // until TCP retransmits; a new attempt gets through sooner.
         if http_responds(addr, Duration::from_millis(500), tls) {
@@ -256,10 +264,12 @@ pub fn tcp_served(addr: SocketAddr) -> bool {
 }
 
 /// Waits until a server listens behind `addr` (see [`tcp_served`]), or `deadline` passes;
-/// `tick` runs between attempts.
-pub fn wait_tcp(addr: SocketAddr, deadline: Instant, tick: &mut dyn FnMut()) -> bool {
+/// `tick` runs between attempts, and stops the wait when it says `false`.
+pub fn wait_tcp(addr: SocketAddr, deadline: Instant, tick: &mut dyn FnMut() -> bool) -> bool {
     loop {
-        tick();
+        if !tick() {
+            return false;
+        }
         if tcp_served(addr) {
             return true;
         }

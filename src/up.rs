@@ -29,6 +29,7 @@ mod compose;
 mod image;
 mod in_gitpod;
 mod lanes;
+mod listening;
 mod overlap;
 mod published;
 mod target;
@@ -37,7 +38,8 @@ pub use compose::down as compose_down;
 use image::{create, ensure_image, missing_image};
 use in_gitpod::{in_gitpod, runs_inside_its_own_gitpod};
 use lanes::{follow_plan, run_by_exec, run_planned, still_running, write_plan};
-use published::{check_ports, wait_for_ports};
+use listening::Listening;
+use published::{PortWait, check_ports};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
 pub use target::{BuildPlan, ComposePlan, Persisted, Target, persisted_env};
 
@@ -129,6 +131,7 @@ pub fn up(
         return Err(Error::TasksFailed {
             failures: host.failures,
             container: "(not created)".into(),
+            lanes: host.lanes,
         });
     }
 
@@ -233,6 +236,7 @@ fn bring_up(
                 let made = Made {
                     facts: ContainerFacts { id, ..blank },
                     name: target.name.clone(),
+                    pid: None,
                 };
                 // The container's timestamps matter only to the reference CLI's markers: read
                 // them beside the plan, not before it, and only when the plan writes markers.
@@ -337,7 +341,15 @@ fn bring_up(
                     // A port that does not answer while its lanes are presumed alive: ask
                     // the container whether they are (a killed runner writes nothing).
                     let presumed = seen.lanes.values().any(|s| s.alive || s.session);
-                    let seen = match presumed.then(|| published::http_ports_answer(target)) {
+                    let listening = Listening::new(
+                        engine,
+                        host_env,
+                        &info.id,
+                        exec.user.as_deref(),
+                        Some(info.state.pid),
+                    );
+                    let answer = || published::ports_answer(target, &listening);
+                    let seen = match presumed.then(answer) {
                         Some(Err(())) => {
                             let user = exec.user.as_deref();
                             lifecycle::confirm_alive(engine, &resolved, &facts, user, seen)?
@@ -373,6 +385,7 @@ fn bring_up(
         return Err(Error::TasksFailed {
             failures: result.failures,
             container: made.name.clone(),
+            lanes: result.lanes,
         });
     }
     let facts = made.facts.clone();
@@ -388,18 +401,23 @@ fn bring_up(
         lifecycle::Place::Home
     };
     let mut tail = std::mem::take(&mut result.tail);
-    let ports = wait_for_ports(
+    let listening = Listening::new(
+        engine,
+        host_env,
+        &facts.id,
+        target.exec.user.as_deref(),
+        made.pid,
+    );
+    let waiting = PortWait {
         engine,
         target,
         ws,
-        &facts,
+        facts: &facts,
         place,
-        &result.lanes,
-        options.wait,
-        &answered,
-        &mut tail,
-        output,
-    );
+        lanes: &result.lanes,
+        listening: &listening,
+    };
+    let ports = waiting.wait(options.wait, &answered, &mut tail, output);
     tail.finish(output);
     let ports = ports?;
     // Only a port seen answering is announced (and maybe opened): with --no-wait nothing is.
@@ -509,6 +527,8 @@ fn decide(
 struct Made {
     facts: ContainerFacts,
     name: String,
+    /// Its main process, when an inspect told (to read its socket table from the host).
+    pid: Option<i64>,
 }
 
 impl Made {
@@ -516,6 +536,7 @@ impl Made {
         Made {
             facts: facts_of(info),
             name: info.short_name().to_string(),
+            pid: Some(info.state.pid),
         }
     }
 }

@@ -11,6 +11,7 @@ mod env;
 mod gitpod;
 mod harness;
 mod init;
+mod lanes;
 mod ports;
 mod schema;
 mod trust;

@@ -671,8 +671,8 @@ ports:
     run.status(1)
         .stderr_has("error: port 4567 (backend) did not answer within 2 s")
         .stderr_has("caused by: nothing listens on port 4567 in the container")
-        .stderr_has("caused by: backend | compiling the assets")
-        .stderr_has("caused by: backend | the backend will listen on 4567 one day")
+        .stderr_has("last lines of `backend`:\n  | compiling the assets")
+        .stderr_has("  | the backend will listen on 4567 one day")
         .stderr_has("`devboot logs backend` shows its output");
 
     // --no-wait returns without looking; nothing is announced as ready.

@@ -112,7 +112,7 @@ fn await_port(target: &up::Target, reports: &[PortReport], port: u16, timeout: u
     if ports::wait_tcp(
         binding.probe_addr(),
         Instant::now() + Duration::from_secs(timeout),
-        &mut || {},
+        &mut || true,
     ) {
         ui::stdout(&format!("port {port} is served: {url}\n"))?;
         return Ok(exit::OK);

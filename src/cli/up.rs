@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::cli::Global;
 use crate::config;
 use crate::error::{Error, Result, exit};
-use crate::lifecycle::LaneState;
+use crate::lifecycle::{LaneReport, LaneState};
 use crate::ui;
 use crate::up::{self, UpOptions, UpReport};
 
@@ -60,10 +60,25 @@ pub(crate) fn run(args: &UpArgs, global: &Global) -> Result<u8> {
         (Ok(report), false) => ui::stdout(&summary(report))?,
         (Err(err), true) => {
             let mut value = serde_json::json!({"outcome": "error", "message": err.to_string()});
-            if let Error::TasksFailed { container, .. } = err {
+            if let Error::TasksFailed {
+                container, lanes, ..
+            } = err
+            {
                 value["containerName"] = container.clone().into();
+                value["tasks"] = serde_json::to_value(lanes).expect("lanes serialize");
             }
             ui::stdout(&format!("{value}\n"))?;
+        }
+        // What did come up is said too, before the errors.
+        (
+            Err(Error::TasksFailed {
+                container, lanes, ..
+            }),
+            false,
+        ) if !lanes.is_empty() => {
+            let mut out = format!("workspace not up: container {container}\n");
+            out.push_str(&task_lines(lanes));
+            ui::line(out.trim_end());
         }
         (Err(_), false) => {}
     }
@@ -138,18 +153,7 @@ fn summary(report: &UpReport) -> String {
         "workspace up: container {} ({action}), folder {}",
         report.container_name, report.workspace_folder
     );
-    for task in &report.tasks {
-        let state = match task.state {
-            LaneState::Pending => "pending",
-            LaneState::Running if task.restarted => "running (restarted)",
-            LaneState::Running => "running",
-            LaneState::Done if task.ran => "done",
-            LaneState::Done => "done earlier",
-            LaneState::Failed => "failed",
-            LaneState::Stopped => "stopped",
-        };
-        let _ = writeln!(out, "  task {:<24} {state}", task.name);
-    }
+    out.push_str(&task_lines(&report.tasks));
     for port in &report.ports {
         let label = port
             .label
@@ -163,6 +167,24 @@ fn summary(report: &UpReport) -> String {
             port.state,
             port.url
         );
+    }
+    out
+}
+
+/// One line per task with its state.
+fn task_lines(tasks: &[LaneReport]) -> String {
+    let mut out = String::new();
+    for task in tasks {
+        let state = match task.state {
+            LaneState::Pending => "pending",
+            LaneState::Running if task.restarted => "running (restarted)",
+            LaneState::Running => "running",
+            LaneState::Done if task.ran => "done",
+            LaneState::Done => "done earlier",
+            LaneState::Failed => "failed",
+            LaneState::Stopped => "stopped",
+        };
+        let _ = writeln!(out, "  task {:<24} {state}", task.name);
     }
     out
 }

@@ -59,6 +59,9 @@ pub struct ContainerState {
     pub started_at: String,
     #[serde(default)]
     pub exit_code: i64,
+    /// The main process's pid as the engine's machine sees it (0 when not running).
+    #[serde(default)]
+    pub pid: i64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

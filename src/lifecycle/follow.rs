@@ -99,6 +99,31 @@ impl Tail {
         }
     }
 
+    /// A lane whose long-running command ended since `up` saw it start: with an exit code
+    /// other than 0, or with nothing left running. Its output up to the end is printed
+    /// first; it is reported once.
+    pub fn ended(&mut self, output: &Output) -> Option<LaneFailure> {
+        let state = self.state.as_ref()?;
+        let at = self.lanes.iter().position(|(lane, _)| {
+            let files = state.lane(&lane.id);
+            files
+                .exit
+                .is_some_and(|code| code != 0 || !files.background)
+        })?;
+        let (lane, mut log) = self.lanes.remove(at);
+        log.read_new(state, &lane, output);
+        log.flush(&lane, output);
+        let files = state.lane(&lane.id);
+        let code = files.exit.unwrap_or(-1);
+        let mut failure = failure(&lane, code, files.phase, &log);
+        if code == 0 {
+            failure
+                .tail
+                .push("its long-running command ended and left nothing running".into());
+        }
+        Some(failure)
+    }
+
     /// The last look, with what is left of a line without its newline.
     pub fn finish(mut self, output: &Output) {
         self.poll(output);

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::listening::Listening;
 use super::{Persisted, PortReport, Target};
 use crate::container::{ContainerSpec, LABEL_SPEC};
 use crate::engine::{ContainerInfo, Engine};
@@ -51,20 +52,31 @@ pub(super) fn check_ports(
     Ok(())
 }
 
-/// Asks each published port that must answer HTTP once (a quick request): `Ok` with their
-/// host ports when all answer (`wait_for_ports` then need not ask them again), `Err` when
-/// one does not.
-pub(super) fn http_ports_answer(target: &Target) -> std::result::Result<Vec<u16>, ()> {
-    target
-        .bindings
-        .iter()
-        .filter(|b| !b.port.is_range() && wants_http(b))
-        .map(|b| {
-            ports::http_responds(b.probe_addr(), Duration::from_millis(300), tls(b))
-                .then_some(b.host_port)
-                .ok_or(())
-        })
-        .collect()
+/// Looks once at each published port (not a range): one quick request to those that must
+/// answer HTTP, the container's socket table for the others (when it can be read from the
+/// host). `Ok` with the host ports that answered HTTP when all are served (`wait` then need
+/// not ask them again), `Err` when one is not: its server may have died.
+pub(super) fn ports_answer(
+    target: &Target,
+    listening: &Listening<'_>,
+) -> std::result::Result<Vec<u16>, ()> {
+    let mut answered = Vec::new();
+    for binding in target.bindings.iter().filter(|b| !b.port.is_range()) {
+        if wants_http(binding) {
+            if !ports::http_responds(
+                binding.probe_addr(),
+                Duration::from_millis(300),
+                tls(binding),
+            ) {
+                return Err(());
+            }
+            answered.push(binding.host_port);
+        } else if listening.readable_here() && listening.reachable(binding.port.port) == Some(false)
+        {
+            return Err(());
+        }
+    }
+    Ok(answered)
 }
 
 /// Whether a port must answer HTTP to count as ready: it says it speaks HTTP, or it has
@@ -78,70 +90,132 @@ fn tls(binding: &Binding) -> bool {
     binding.port.protocol == Some(crate::workspace::Protocol::Https)
 }
 
-/// Waits until every published port accepts a connection (and answers HTTP when it should),
-/// one progress line per port on a terminal. On timeout the error names the port, says what
-/// the container shows on it, and shows the last lines of the task most likely to serve it.
-/// A range is not waited for: it lists ports that may be served, not ones that must be.
-/// Meanwhile the servers' output (`tail`) is printed, the progress line out of its way.
-/// Host ports in `answered` were seen answering HTTP during this `up` and are not asked again.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn wait_for_ports(
-    engine: &Engine,
-    target: &Target,
-    ws: &Workspace,
-    facts: &ContainerFacts,
-    place: Place,
-    lanes: &[LaneReport],
-    wait: Option<Duration>,
-    answered: &[u16],
-    tail: &mut Tail,
-    output: &Output,
-) -> Result<Vec<PortReport>> {
-    let deadline = wait.map(|w| Instant::now() + w);
-    let mut reports = Vec::new();
-    for binding in &target.bindings {
-        let state = match deadline {
-            Some(_) if answered.contains(&binding.host_port) => "ready",
-            Some(deadline) if !binding.port.is_range() => {
-                let addr = binding.probe_addr();
-                let progress = indicatif::ProgressBar::new_spinner().with_message(format!(
-                    "waiting for port {}{} on {addr}",
-                    binding.port.port,
-                    label_suffix(binding)
-                ));
-                progress.enable_steady_tick(Duration::from_millis(120));
-                let tick = &mut || {
-                    if tail.has_news() {
-                        progress.suspend(|| tail.poll(output));
-                    }
-                };
-                // An HTTP answer proves a server by itself; the silent-connection test
-                // (`tcp_served`) costs a quarter second, so it only explains a failure.
-                let ready = if wants_http(binding) {
-                    ports::wait_http(addr, deadline, tls(binding), tick)
-                } else {
-                    ports::wait_tcp(addr, deadline, tick)
-                };
-                let served = ready || (wants_http(binding) && ports::tcp_served(addr));
-                progress.finish_and_clear();
-                if !ready {
-                    return Err(not_ready(
-                        engine, target, ws, facts, place, lanes, binding, served, wait,
-                    ));
+/// What waiting for the ports needs to know about the container and its lanes.
+pub(super) struct PortWait<'a> {
+    pub engine: &'a Engine,
+    pub target: &'a Target,
+    pub ws: &'a Workspace,
+    pub facts: &'a ContainerFacts,
+    pub place: Place,
+    pub lanes: &'a [LaneReport],
+    /// The container's socket table, for ports that need not answer HTTP.
+    pub listening: &'a Listening<'a>,
+}
+
+impl PortWait<'_> {
+    /// Waits until every published port is served (answers HTTP when it should; for other
+    /// ports, something listens behind it in the container), one progress line per port on
+    /// a terminal. On timeout the error names the port, says what the container shows on
+    /// it, and shows the last lines of the task most likely to serve it. A range is not
+    /// waited for: it lists ports that may be served, not ones that must be. Meanwhile the
+    /// servers' output (`tail`) is printed, the progress line out of its way. Host ports in
+    /// `answered` were seen answering HTTP during this `up` and are not asked again.
+    pub(super) fn wait(
+        &self,
+        wait: Option<Duration>,
+        answered: &[u16],
+        tail: &mut Tail,
+        output: &Output,
+    ) -> Result<Vec<PortReport>> {
+        let deadline = wait.map(|w| Instant::now() + w);
+        let mut reports = Vec::new();
+        for binding in &self.target.bindings {
+            let state = match deadline {
+                Some(_) if answered.contains(&binding.host_port) => "ready",
+                Some(deadline) if !binding.port.is_range() => {
+                    self.wait_one(binding, deadline, wait, tail, output)?;
+                    "ready"
                 }
-                "ready"
-            }
-            _ => "not checked",
-        };
-        reports.push(report(
-            target,
-            binding,
-            binding.host_port,
-            &binding.host_ip,
-            state,
-        ));
+                _ => "not checked",
+            };
+            reports.push(report(
+                self.target,
+                binding,
+                binding.host_port,
+                &binding.host_ip,
+                state,
+            ));
+        }
+        Ok(reports)
     }
-    Ok(reports)
+
+    fn wait_one(
+        &self,
+        binding: &Binding,
+        deadline: Instant,
+        wait: Option<Duration>,
+        tail: &mut Tail,
+        output: &Output,
+    ) -> Result<()> {
+        let addr = binding.probe_addr();
+        let progress = indicatif::ProgressBar::new_spinner().with_message(format!(
+            "waiting for port {}{} on {addr}",
+            binding.port.port,
+            label_suffix(binding)
+        ));
+        progress.enable_steady_tick(Duration::from_millis(120));
+        // A server's lane that ends while its port is waited for ends the wait at once.
+        let mut ended = None;
+        let tick = &mut || {
+            if tail.has_news() {
+                progress.suspend(|| tail.poll(output));
+            }
+            ended = tail.ended(output);
+            ended.is_none()
+        };
+        // An HTTP answer proves a server by itself. For other ports the container's socket
+        // table says whether something listens, at once; only where it cannot be read is a
+        // connection held open to see whether docker's proxy closes it.
+        let port = binding.port.port;
+        let ready = if wants_http(binding) {
+            ports::wait_http(addr, deadline, tls(binding), tick)
+        } else if self.listening.readable_here() {
+            wait_listening(self.listening, port, deadline, tick)
+        } else {
+            ports::wait_tcp(addr, deadline, tick)
+        };
+        progress.finish_and_clear();
+        if ready {
+            return Ok(());
+        }
+        if let Some(failure) = ended {
+            let mut lanes = self.lanes.to_vec();
+            for lane in lanes.iter_mut().filter(|l| l.name == failure.lane) {
+                lane.state = lifecycle::LaneState::Failed;
+                lane.exit_code = Some(failure.exit_code);
+            }
+            return Err(Error::TasksFailed {
+                failures: vec![failure],
+                container: self.target.name.clone(),
+                lanes,
+            });
+        }
+        let served = wants_http(binding) && ports::tcp_served(addr);
+        Err(self.not_ready(binding, served, wait))
+    }
+}
+
+/// Polls the socket table until something listens on `port` where the published port
+/// reaches it, or `deadline` passes.
+fn wait_listening(
+    listening: &Listening<'_>,
+    port: u16,
+    deadline: Instant,
+    tick: &mut dyn FnMut() -> bool,
+) -> bool {
+    loop {
+        if !tick() {
+            return false;
+        }
+        if listening.reachable(port) == Some(true) {
+            return true;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(15).min(deadline - now));
+    }
 }
 
 fn label_suffix(binding: &Binding) -> String {
@@ -172,67 +246,61 @@ fn report(
     }
 }
 
-/// The error for a port that did not get ready: what the container shows on that port (one
-/// exec reading its socket table) and the last lines of the task most likely to serve it.
-#[allow(clippy::too_many_arguments)]
-fn not_ready(
-    engine: &Engine,
-    target: &Target,
-    ws: &Workspace,
-    facts: &ContainerFacts,
-    place: Place,
-    lanes: &[LaneReport],
-    binding: &Binding,
-    served: bool,
-    wait: Option<Duration>,
-) -> Error {
-    let port = binding.port.port;
-    let user = target.exec.user.as_deref();
-    let sockets = engine
-        .exec_capture(
-            &facts.id,
-            user,
-            &EnvMap::new(),
-            &["sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"],
-        )
-        .ok();
-    let listening = sockets
-        .as_deref()
-        .map(|text| ports::listening_addresses(text, port));
-    let reason = match listening.as_deref() {
-        _ if served => Some(format!(
-            "it accepts connections on {} but does not answer {} there",
-            binding.probe_addr(),
-            if tls(binding) { "HTTPS" } else { "HTTP" }
-        )),
-        Some([]) => Some(format!("nothing listens on port {port} in the container")),
-        Some(addresses) if addresses.iter().all(std::net::IpAddr::is_loopback) => Some(format!(
-            "in the container it listens on {} only, which the host cannot reach: make it listen on 0.0.0.0",
-            addresses
-                .iter()
-                .map(|a| std::net::SocketAddr::new(*a, port).to_string())
-                .collect::<Vec<_>>()
-                .join(" and ")
-        )),
-        _ => None,
-    };
-    let task = likely_server(ws, lanes, port);
-    let tail = task
-        .as_ref()
-        .and_then(|t| lifecycle::lane_ids(ws).get(t).cloned())
-        .map(|id| match place {
-            // devboot's container: the log is right here on the host.
-            Place::State => target.state.log_tail(&id, 15),
-            Place::Home => lifecycle::log_tail(engine, facts, user, place, &id, 15),
-        })
-        .unwrap_or_default();
-    Error::PortNotReady {
-        port,
-        label: binding.port.label.clone(),
-        seconds: wait.unwrap_or_default().as_secs(),
-        reason,
-        task,
-        tail,
+/// The error for a port that did not get ready: what the container shows on that port
+/// (its socket table) and the last lines of the task most likely to serve it.
+impl PortWait<'_> {
+    fn not_ready(&self, binding: &Binding, served: bool, wait: Option<Duration>) -> Error {
+        let (engine, target, ws, facts, place, lanes) = (
+            self.engine,
+            self.target,
+            self.ws,
+            self.facts,
+            self.place,
+            self.lanes,
+        );
+        let port = binding.port.port;
+        let user = target.exec.user.as_deref();
+        let sockets = self.listening.table();
+        let listening = sockets
+            .as_deref()
+            .map(|text| ports::listening_addresses(text, port));
+        let reason = match listening.as_deref() {
+            _ if served => Some(format!(
+                "it accepts connections on {} but does not answer {} there",
+                binding.probe_addr(),
+                if tls(binding) { "HTTPS" } else { "HTTP" }
+            )),
+            Some([]) => Some(format!("nothing listens on port {port} in the container")),
+            Some(addresses) if addresses.iter().all(std::net::IpAddr::is_loopback) => {
+                Some(format!(
+                    "in the container it listens on {} only, which the host cannot reach: make it listen on 0.0.0.0",
+                    addresses
+                        .iter()
+                        .map(|a| std::net::SocketAddr::new(*a, port).to_string())
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ))
+            }
+            _ => None,
+        };
+        let task = likely_server(ws, lanes, port);
+        let tail = task
+            .as_ref()
+            .and_then(|t| lifecycle::lane_ids(ws).get(t).cloned())
+            .map(|id| match place {
+                // devboot's container: the log is right here on the host.
+                Place::State => target.state.log_tail(&id, 15),
+                Place::Home => lifecycle::log_tail(engine, facts, user, place, &id, 15),
+            })
+            .unwrap_or_default();
+        Error::PortNotReady {
+            port,
+            label: binding.port.label.clone(),
+            seconds: wait.unwrap_or_default().as_secs(),
+            reason,
+            task,
+            tail,
+        }
     }
 }
 

@@ -1,0 +1,135 @@
+//! Whether something listens on a container's port, read rather than waited for: the kernel's
+//! socket table of the container's network namespace (`/proc/net/tcp{,6}` as seen from
+//! inside it, which `gp ports await` reads too).
+//!
+//! With a local engine the table is read from the host, through `/proc/<container pid>/net`
+//! (no engine call, a fraction of a millisecond). Otherwise (a remote engine, a pid devboot
+//! cannot see) one `exec` reads it for every port at once. Connecting to the published port
+//! cannot tell: docker's userland proxy accepts there while nothing listens inside, so a
+//! connection has to be held open a while to see whether it is closed.
+
+use crate::engine::Engine;
+use crate::workspace::EnvMap;
+
+/// Reads a container's socket table.
+pub(super) struct Listening<'a> {
+    engine: &'a Engine,
+    id: String,
+    user: Option<String>,
+    /// `/proc/<pid>/net`, once known to be readable; `None` before the first look.
+    proc_net: std::cell::OnceCell<Option<std::path::PathBuf>>,
+    pid: Option<i64>,
+    local: bool,
+}
+
+impl<'a> Listening<'a> {
+    /// For a container whose pid is known (from an inspect), or not yet (one inspect, when
+    /// first needed, finds it).
+    pub(super) fn new(
+        engine: &'a Engine,
+        host_env: &EnvMap,
+        id: &str,
+        user: Option<&str>,
+        pid: Option<i64>,
+    ) -> Listening<'a> {
+        Listening {
+            engine,
+            id: id.to_string(),
+            user: user.map(String::from),
+            proc_net: std::cell::OnceCell::new(),
+            pid: pid.filter(|p| *p > 0),
+            local: engine_is_local(host_env),
+        }
+    }
+
+    /// The socket table's text, or `None` when it cannot be read at all.
+    pub(super) fn table(&self) -> Option<String> {
+        if let Some(dir) = self.proc_net() {
+            let mut text = String::new();
+            for name in ["tcp", "tcp6"] {
+                if let Ok(part) = std::fs::read_to_string(dir.join(name)) {
+                    text.push_str(&part);
+                }
+            }
+            if !text.is_empty() {
+                return Some(text);
+            }
+        }
+        self.engine
+            .exec_capture(
+                &self.id,
+                self.user.as_deref(),
+                &EnvMap::new(),
+                &["sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"],
+            )
+            .ok()
+    }
+
+    /// Whether something listens on `port` where the published port reaches it (any
+    /// address but loopback); `None` when the table cannot be read.
+    pub(super) fn reachable(&self, port: u16) -> Option<bool> {
+        let table = self.table()?;
+        Some(
+            crate::ports::listening_addresses(&table, port)
+                .iter()
+                .any(|a| !a.is_loopback()),
+        )
+    }
+
+    /// Whether the table can be read from the host (a local engine, a visible pid).
+    pub(super) fn readable_here(&self) -> bool {
+        self.proc_net().is_some()
+    }
+
+    fn proc_net(&self) -> Option<std::path::PathBuf> {
+        if !self.local {
+            return None;
+        }
+        self.proc_net
+            .get_or_init(|| {
+                let pid = self.pid.or_else(|| {
+                    let info = self.engine.inspect_container(&self.id).ok()??;
+                    Some(info.state.pid).filter(|p| *p > 0)
+                })?;
+                // The pid must be this container's here (a docker context may name a
+                // remote engine even without DOCKER_HOST): its cgroup names the container.
+                let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+                if !cgroup.contains(&self.id) {
+                    return None;
+                }
+                let dir = std::path::PathBuf::from(format!("/proc/{pid}/net"));
+                dir.join("tcp").is_file().then_some(dir)
+            })
+            .clone()
+    }
+}
+
+/// Whether the engine runs on this machine: no `DOCKER_HOST`/`CONTAINER_HOST`, or a unix
+/// socket (a pid the engine reports is then one of this machine's).
+fn engine_is_local(host_env: &EnvMap) -> bool {
+    ["DOCKER_HOST", "CONTAINER_HOST"].iter().all(|key| {
+        host_env
+            .get(*key)
+            .is_none_or(|v| v.is_empty() || v.starts_with("unix://"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_unix_socket_or_nothing_is_local() {
+        let env = |k: &str, v: &str| -> EnvMap { [(k.to_string(), v.to_string())].into() };
+        assert!(engine_is_local(&EnvMap::new()));
+        assert!(engine_is_local(&env(
+            "DOCKER_HOST",
+            "unix:///run/docker.sock"
+        )));
+        assert!(!engine_is_local(&env("DOCKER_HOST", "ssh://me@box")));
+        assert!(!engine_is_local(&env(
+            "CONTAINER_HOST",
+            "tcp://10.0.0.1:2375"
+        )));
+    }
+}

@@ -1,0 +1,111 @@
+//! What `up` sees of the lanes while it waits for their ports, and after: a server that
+//! ends is reported when it ends, a dead server on any kind of port is restarted, and a
+//! port nobody named is read from the container's socket table rather than waited on.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::engine::{Repo, assert_home_feed, get, get_ok};
+
+/// A Gitpod task whose server listens on a port nobody named (no HTTP check: only the
+/// socket table tells whether it is served).
+const UNNAMED: &str = "\
+image: devboot/python-flask:bookworm
+tasks:
+  - name: backend
+    init: echo init >> /tmp/init-count
+    command: cd backend-flask && python3 -m flask run --host=0.0.0.0 --port=4567
+ports:
+  - port: 4567
+";
+
+#[test]
+fn a_server_that_crashes_at_once_fails_up_with_its_exit_code_without_waiting() {
+    let repo = Repo::example();
+    repo.write(
+        ".gitpod.yml",
+        "image: devboot/python-flask:bookworm\ntasks:\n  - name: web\n    command: echo starting; echo boom >&2; exit 5\n  - name: helper\n    command: sleep infinity\nports:\n  - port: 4567\n    name: web\n",
+    );
+    // A wait of 10 minutes: only seeing the lane end makes this test end.
+    let run = repo.devboot(["up", "--port-offset", "42100", "--wait-timeout", "600"]);
+    run.status(1)
+        .stderr_has("task `web` failed in `command` with exit code 5")
+        .stderr_has("last lines of `web`:\n  | starting\n  | boom")
+        .stderr_has("workspace not up")
+        .stderr_has("task helper");
+    assert!(
+        !run.stderr.contains("caused by: boom"),
+        "the task's output is not a cause: {}",
+        run.stderr
+    );
+    let json = repo.devboot([
+        "up",
+        "--json",
+        "--port-offset",
+        "42100",
+        "--wait-timeout",
+        "600",
+    ]);
+    json.status(1);
+    let value = json.json();
+    assert_eq!(value["outcome"], "error", "{value}");
+    let tasks = value["tasks"].as_array().expect("the tasks are reported");
+    let web = tasks.iter().find(|t| t["name"] == "web").unwrap();
+    assert_eq!(web["state"], "failed", "{value}");
+    assert_eq!(web["exitCode"], 5, "{value}");
+}
+
+#[test]
+fn a_server_on_an_unnamed_port_killed_with_its_runner_is_restarted() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", UNNAMED);
+    let port = 4567 + 42110;
+    repo.devboot(["up", "--port-offset", "42110"]).status(0);
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+    let id = repo.container();
+    repo.sh("pkill -9 -f '[d]evboot-lane'; pkill -9 -f '^python3 -m flask'; sleep 0.3");
+    assert!(
+        get("127.0.0.1", port, "/api/activities/home", &[]).map_or(true, |r| r.status != 200),
+        "the backend is down"
+    );
+    let run = repo.devboot(["up", "--json", "--port-offset", "42110"]);
+    run.status(0).stderr_has("restarting");
+    assert_eq!(repo.container(), id, "the same container");
+    assert_eq!(repo.count("/tmp/init-count"), 1, "init did not run again");
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+}
+
+#[test]
+fn a_warm_up_with_many_unnamed_ports_reads_them_with_two_engine_calls() {
+    let repo = Repo::example();
+    let mut config = String::from(
+        "image: devboot/python-flask:bookworm\ntasks:\n  - name: backend\n    command: cd backend-flask && python3 -m flask run --host=0.0.0.0 --port=4567\n",
+    );
+    // Ports 4567 and 5000-5038: one served by Flask, the rest by one small server.
+    config.push_str(
+        "  - name: many\n    command: |\n      python3 - <<'EOF'\n      import socket, time\n      socks = []\n      for port in range(5000, 5039):\n          s = socket.socket()\n          s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n          s.bind(('0.0.0.0', port))\n          s.listen()\n          socks.append(s)\n      time.sleep(10**6)\n      EOF\nports:\n  - port: 4567\n",
+    );
+    for p in 5000..5039 {
+        let _ = writeln!(config, "  - port: {p}");
+    }
+    repo.write(".gitpod.yml", &config);
+    repo.devboot(["up", "--port-offset", "42200"]).status(0);
+    let warm = repo.devboot(["up", "--json", "--port-offset", "42200"]);
+    warm.status(0);
+    let report = warm.json();
+    assert_eq!(report["action"], "reused", "{report}");
+    assert_eq!(report["engineCalls"], 2, "{report}");
+    let ports = report["ports"].as_array().unwrap();
+    assert_eq!(ports.len(), 40);
+    assert!(ports.iter().all(|p| p["state"] == "ready"), "{report}");
+}
