@@ -246,7 +246,8 @@ fn plan_lane(stage: &Stage, lane: &Lane, facts: &ContainerFacts, seen: &Observed
         && seen
             .markers
             .get(&gitpod_init_marker(&id))
-            .is_some_and(|m| *m == facts.created);
+            // The exec way writes the container's creation time; a plan, its id.
+            .is_some_and(|m| *m == facts.created || (!facts.id.is_empty() && *m == facts.id));
     let mut plan = LanePlan {
         id,
         run: None,
@@ -308,7 +309,7 @@ fn plan_lane(stage: &Stage, lane: &Lane, facts: &ContainerFacts, seen: &Observed
 /// The script of a Gitpod lane: its phases in one shell, `&&`-joined as Gitpod's supervisor
 /// composes them, with phase bookkeeping between them; `init_done` records a finished
 /// `init`.
-fn gitpod_script(lane: &Lane, with_init: bool, init_done: &str) -> String {
+fn gitpod_script(lane: &Lane, with_init: bool, init: &InitRecord) -> String {
     let mut chain = Vec::new();
     for step in &lane.steps {
         let Command::Shell(text) = &step.command else {
@@ -316,10 +317,18 @@ fn gitpod_script(lane: &Lane, with_init: bool, init_done: &str) -> String {
         };
         match step.phase {
             Phase::Init if !with_init => {}
-            Phase::Init => {
-                chain.push(format!("__devboot_phase init && {{\n{text}\n}}"));
-                chain.push(init_done.to_string());
-            }
+            Phase::Init => match &init.done_here {
+                // The container itself says whether init ran in it (devboot's state of it
+                // may have been lost): init runs once per container whatever happened.
+                Some(check) => chain.push(format!(
+                    "__devboot_phase init && {{ {check} || {{ {{\n{text}\n}} && {}; }}; }}",
+                    init.record
+                )),
+                None => {
+                    chain.push(format!("__devboot_phase init && {{\n{text}\n}}"));
+                    chain.push(init.record.clone());
+                }
+            },
             Phase::Command => {
                 chain.push("__devboot_phase command && : > \"$DEVBOOT_LANE_DIR/ready\"".into());
                 chain.push(format!("{{\n{text}\n}}"));
@@ -333,6 +342,15 @@ fn gitpod_script(lane: &Lane, with_init: bool, init_done: &str) -> String {
     )
 }
 
+/// How a Gitpod lane records that its `init` succeeded, and (where the container can tell)
+/// how it checks that it already did.
+pub(crate) struct InitRecord {
+    /// A command run right after `init` succeeded.
+    pub(crate) record: String,
+    /// A command that succeeds when `init` already ran in this container.
+    pub(crate) done_here: Option<String>,
+}
+
 /// Whether a lane has a long-running part (it is followed until that starts, not ends).
 fn long_running(lane: &Lane) -> bool {
     lane.steps
@@ -340,14 +358,13 @@ fn long_running(lane: &Lane) -> bool {
         .any(|s| s.phase.timing() == Timing::LongRunning)
 }
 
-/// The argv a lane runs in the container. Gitpod lanes get `init_done` (see
-/// [`gitpod_script`]).
-fn lane_argv(stage: &Stage, lane: &Lane, with_init: bool, init_done: &str) -> Vec<String> {
+/// The argv a lane runs in the container. Gitpod lanes get `init` (see [`gitpod_script`]).
+fn lane_argv(stage: &Stage, lane: &Lane, with_init: bool, init: &InitRecord) -> Vec<String> {
     if is_gitpod_stage(stage) {
         return vec![
             "@shell".into(),
             "-c".into(),
-            gitpod_script(lane, with_init, init_done),
+            gitpod_script(lane, with_init, init),
         ];
     }
     match lane.steps.first().map(|s| &s.command) {
@@ -649,12 +666,24 @@ mod tests {
     #[test]
     fn gitpod_script_chains_phases() {
         let (_, lane) = gitpod_lane();
-        let script = gitpod_script(&lane, true, "DONE");
+        let init = InitRecord {
+            record: "DONE".into(),
+            done_here: None,
+        };
+        let script = gitpod_script(&lane, true, &init);
         assert!(
             script.contains("__devboot_phase init && {\npip install\n} && DONE"),
             "{script}"
         );
         assert!(script.ends_with("{\nflask run\n}"), "{script}");
-        assert!(!gitpod_script(&lane, false, "DONE").contains("pip install"));
+        assert!(!gitpod_script(&lane, false, &init).contains("pip install"));
+        let checked = InitRecord {
+            record: "DONE".into(),
+            done_here: Some("CHECK".into()),
+        };
+        assert!(
+            gitpod_script(&lane, true, &checked)
+                .contains("__devboot_phase init && { CHECK || { {\npip install\n} && DONE; }; }"),
+        );
     }
 }

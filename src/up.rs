@@ -362,6 +362,13 @@ fn bring_up(
                     };
                     run_planned(engine, &resolved, &exec, target, &info, &seen, output)?
                 } else {
+                    if !target.state.path.exists() {
+                        ui::note(&format!(
+                            "devboot's record of what runs in container {} is gone ({}); asking the container instead (`devboot up --recreate` makes a new one with a fresh record)",
+                            info.short_name(),
+                            target.state.path.display()
+                        ));
+                    }
                     run_by_exec(engine, ws, target, &info, output)?
                 };
                 (Made::of(&info), Action::Reused, result)

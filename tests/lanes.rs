@@ -109,3 +109,59 @@ fn a_warm_up_with_many_unnamed_ports_reads_them_with_two_engine_calls() {
     assert_eq!(ports.len(), 40);
     assert!(ports.iter().all(|p| p["state"] == "ready"), "{report}");
 }
+
+/// The one state folder devboot keeps for the repository's workspace.
+fn state_folder(repo: &Repo) -> std::path::PathBuf {
+    let root = repo.path().join(".test-cache/devboot/state");
+    std::fs::read_dir(root)
+        .unwrap()
+        .next()
+        .expect("a state folder")
+        .unwrap()
+        .path()
+}
+
+/// How many Flask servers run in the container.
+fn servers(repo: &Repo) -> usize {
+    repo.sh("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done | grep -c '^python3 -m flask run'")
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// devboot's state of what ran is a cache: lost (its lanes, or the whole folder) while the
+/// container runs, a warm `up` neither runs `init` again nor starts a second server.
+#[test]
+fn init_runs_once_and_no_server_twice_when_the_state_folder_is_lost() {
+    for (offset, lost) in [(42300, "run/lanes"), (42310, "")] {
+        let repo = Repo::example();
+        repo.write(".gitpod.yml", UNNAMED);
+        let port = 4567 + offset;
+        let off = offset.to_string();
+        repo.devboot(["up", "--port-offset", &off]).status(0);
+        assert_eq!(servers(&repo), 1);
+        let gone = state_folder(&repo).join(lost);
+        std::fs::remove_dir_all(&gone).unwrap();
+        for _ in 0..2 {
+            let run = repo.devboot(["up", "--port-offset", &off]);
+            run.status(0);
+            assert_eq!(
+                repo.count("/tmp/init-count"),
+                1,
+                "init ran again ({lost:?} lost)"
+            );
+            assert_eq!(
+                servers(&repo),
+                1,
+                "a second server ({lost:?} lost): {}",
+                run.stderr
+            );
+            assert_home_feed(&get_ok(
+                port,
+                "/api/activities/home",
+                &[],
+                Duration::from_secs(10),
+            ));
+        }
+    }
+}

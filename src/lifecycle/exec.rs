@@ -4,9 +4,10 @@
 //! lanes stand. Lane state lives under the remote user's home.
 
 use super::{
-    ContainerFacts, ExecContext, LaneFailure, LaneState, LaneStatus, Observed, Output, Place,
-    RUNNER, Reason, RunResult, gitpod_init_marker, hook_marker, is_gitpod_stage, is_host_stage,
-    lane_argv, lane_dir, lane_id, lane_log, long_running, plan_lane, report, stage_marker, stream,
+    ContainerFacts, ExecContext, InitRecord, LaneFailure, LaneState, LaneStatus, Observed, Output,
+    Place, RUNNER, Reason, RunResult, gitpod_init_marker, hook_marker, is_gitpod_stage,
+    is_host_stage, lane_argv, lane_dir, lane_id, lane_log, long_running, plan_lane, report,
+    stage_marker, stream,
 };
 use crate::engine::{Engine, EngineError};
 use crate::workspace::{EnvMap, Lane, Phase, Stage, Timing, Workspace};
@@ -237,10 +238,13 @@ impl Runner<'_> {
         let mut env = self.exec.env.clone();
         env.extend((self.lane_env)(lane));
         let marker = gitpod_init_marker(id).trim_start_matches("~/").to_string();
-        let init_done = format!(
-            "mkdir -p \"$(dirname \"${{HOME:-/tmp}}/{marker}\")\" && printf '%s' {} > \"${{HOME:-/tmp}}/{marker}\"",
-            shell_words::quote(&self.facts.created)
-        );
+        let init = InitRecord {
+            record: format!(
+                "mkdir -p \"$(dirname \"${{HOME:-/tmp}}/{marker}\")\" && printf '%s' {} > \"${{HOME:-/tmp}}/{marker}\"",
+                shell_words::quote(&self.facts.created)
+            ),
+            done_here: None,
+        };
         let mut args: Vec<String> = vec!["exec".into(), "-w".into(), self.exec.folder.clone()];
         if let Some(user) = &self.exec.user {
             args.extend(["-u".into(), user.clone()]);
@@ -259,7 +263,7 @@ impl Runner<'_> {
             dir.clone(),
             if long { "ready" } else { "exit" }.into(),
         ]);
-        args.extend(lane_argv(stage, lane, with_init, &init_done));
+        args.extend(lane_argv(stage, lane, with_init, &init));
         let outcome = stream(
             &mut self.engine.command(&args),
             &lane.name,

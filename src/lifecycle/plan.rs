@@ -7,8 +7,9 @@
 use std::fmt::Write as _;
 
 use super::{
-    ContainerFacts, ExecContext, LanePlan, LaneStatus, Observed, Place, Reason, gitpod_init_marker,
-    is_host_stage, lane_argv, lane_dir, lane_id, long_running, plan_lane, stage_marker,
+    ContainerFacts, ExecContext, InitRecord, LanePlan, LaneStatus, Observed, Place, Reason,
+    gitpod_init_marker, is_host_stage, lane_argv, lane_dir, lane_id, long_running, plan_lane,
+    stage_marker,
 };
 use crate::state::{MOUNT, RUN_MOUNT, StateDir};
 use crate::workspace::{EnvMap, Lane, Phase, Timing, Workspace};
@@ -110,7 +111,7 @@ pub fn fresh() -> Observed {
 /// The line that starts a lane: the runner's `launch`, called in a subshell that exports
 /// the lane's variables (a fork, no exec: the lane starts sooner). A variable name the
 /// shell cannot export goes through `env` and a runner of its own instead.
-fn launch_line(env: &EnvMap, dir: &str, argv: &[String]) -> String {
+fn launch_line(env: &EnvMap, dir: &str, argv: &[String], long: bool) -> String {
     let q = |s: &str| shell_words::quote(s).into_owned();
     let mut line = String::new();
     let exportable = env.keys().all(|k| is_shell_name(k));
@@ -124,9 +125,16 @@ fn launch_line(env: &EnvMap, dir: &str, argv: &[String]) -> String {
             }
             line.push_str("; ");
         }
+        // Not exported: it tells `launch` to keep a run of the lane that is still alive.
+        if long {
+            line.push_str("DEVBOOT_LONG=1; ");
+        }
         line.push_str("launch");
     } else {
         line.push_str("env");
+        if long {
+            line.push_str(" DEVBOOT_LONG=1");
+        }
         for (k, v) in env {
             line.push(' ');
             line.push_str(&q(&format!("{k}={v}")));
@@ -205,9 +213,15 @@ pub fn compose(
             }
             let mut env = exec.env.clone();
             env.extend(lane_env(lane));
-            let init_done = ": > \"$DEVBOOT_LANE_DIR/once\"";
-            let argv = lane_argv(stage, lane, plan.with_init, init_done);
-            script.push_str(&launch_line(&env, &dir, &argv));
+            let marker = q(&gitpod_init_marker(&plan.id));
+            let init = InitRecord {
+                record: format!(
+                    ": > \"$DEVBOOT_LANE_DIR/once\" && sh {MOUNT}/runner.sh init-done {marker}"
+                ),
+                done_here: Some(format!("sh {MOUNT}/runner.sh initialized {marker}")),
+            };
+            let argv = lane_argv(stage, lane, plan.with_init, &init);
+            script.push_str(&launch_line(&env, &dir, &argv, long_running(lane)));
             lanes.push(Planned {
                 id: plan.id.clone(),
                 name: lane.name.clone(),
@@ -352,16 +366,16 @@ mod tests {
         let argv = ["true".to_string()];
         let plain: EnvMap = [("A_1".into(), "x".into())].into();
         assert_eq!(
-            launch_line(&plain, "/d", &argv),
+            launch_line(&plain, "/d", &argv, false),
             "(export 'A_1=x'; launch /d true)\n"
         );
         assert_eq!(
-            launch_line(&EnvMap::new(), "/d", &argv),
-            "(launch /d true)\n"
+            launch_line(&EnvMap::new(), "/d", &argv, true),
+            "(DEVBOOT_LONG=1; launch /d true)\n"
         );
         let dotted: EnvMap = [("a.b".into(), "x".into())].into();
         assert_eq!(
-            launch_line(&dotted, "/d", &argv),
+            launch_line(&dotted, "/d", &argv, false),
             "env 'a.b=x' sh \"$R\" start /d true\n"
         );
     }

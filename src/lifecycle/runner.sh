@@ -13,6 +13,8 @@
 #   start DIR ARGV...           start a lane; return once it runs
 #   wait DIR MODE               until it exits (MODE=exit) or reaches its long-running part
 #                               (MODE=ready: it touched DIR/ready); exit with its exit code
+#   initialized MARKER          exit 0 when MARKER says a Gitpod init ran in this container
+#   init-done MARKER            record that it did (the container's id, in its own files)
 #   mark FILE WHICH STATE       write a reference CLI marker (WHICH=created|started) once
 #                               devboot has put the container's timestamps in STATE/stamps
 #   stop DIR                    end every process of a lane (TERM, then KILL)
@@ -66,6 +68,23 @@ expand() {
   esac
 }
 
+# Sets cid to this container's id, read from where the engine mounted its /etc/hostname
+# (".../containers/ID/hostname" for docker, ".../ID/userdata/hostname" for podman), without
+# forking; empty when it cannot be told.
+container_id() {
+  cid=''
+  while read -r mount_line; do
+    # shellcheck disable=SC2086
+    set -- $mount_line
+    [ "${5:-}" = /etc/hostname ] || continue
+    cid=${4%/hostname}
+    cid=${cid%/userdata}
+    cid=${cid##*/}
+    break
+  done < /proc/self/mountinfo
+  case $cid in *[!0-9a-f]* | '') cid='' ;; esac
+}
+
 # Starts a lane detached: its own session (so whatever it starts can be found, and survives
 # this shell), output to DIR/log. The wrapper records, when the lane ends, its exit code and
 # what it left running; then it watches those until they end. Only builtins and the
@@ -82,6 +101,20 @@ launch() {
     if [ -e "$dir/$f" ]; then rm -f "$dir/$f"; fi
   done
   : > "$dir/log"
+  # Each lane's wrapper is also recorded in the container's own files ("PID STARTTIME"), so
+  # that a lane that runs is never started twice, whatever happened to the state folder.
+  record=/tmp/.devboot-lanes/${dir##*/}
+  # A long-running lane still running from an earlier start of it (devboot's state of it
+  # was lost): it is kept, not started a second time.
+  if [ "${DEVBOOT_LONG:-}" = 1 ] && read -r lane_pid lane_start < "$record" 2> /dev/null &&
+    read_stat "$lane_pid" && [ "$st_start" = "$lane_start" ] && [ "$st_state" != Z ]; then
+    current_boot > "$dir/boot"
+    printf '%s %s\n' "$lane_pid" "$lane_start" > "$dir/pid"
+    printf command > "$dir/phase"
+    printf 'devboot: already running (pid %s): not started again\n' "$lane_pid" > "$dir/log"
+    : > "$dir/ready"
+    return 0
+  fi
   DEVBOOT_LANE_DIR=$dir
   export DEVBOOT_LANE_DIR
   # shellcheck disable=SC2016
@@ -115,6 +148,8 @@ launch() {
   current_boot > "$dir/boot"
   if read_stat $!; then
     printf '%s %s\n' $! "$st_start" > "$dir/pid"
+    [ -d /tmp/.devboot-lanes ] || mkdir -p -m 1777 /tmp/.devboot-lanes 2> /dev/null
+    printf '%s %s\n' $! "$st_start" > "$record" 2> /dev/null
   else
     printf '%s -\n' $! > "$dir/pid"
   fi
@@ -187,6 +222,17 @@ start)
 wait)
   wait_lane "$(expand "$1")" "$2"
   ;;
+initialized)
+  # Whether a Gitpod task's init is done in this container: its marker names it.
+  container_id
+  file=$(expand "$1")
+  [ -n "$cid" ] && [ "$(cat "$file" 2> /dev/null)" = "$cid" ]
+  ;;
+init-done)
+  container_id
+  file=$(expand "$1")
+  mkdir -p "$(dirname "$file")" && printf '%s' "$cid" > "$file"
+  ;;
 mark)
   file=$(expand "$1") which=$2 state=$3
   i=0
@@ -219,6 +265,7 @@ stop)
 run)
   dir=$(expand "$1") mode=$2
   shift 2
+  if [ "$mode" = ready ]; then DEVBOOT_LONG=1; fi
   launch "$dir" "$@"
   if tail --pid=$$ -s 0.01 -n 0 /dev/null > /dev/null 2>&1; then
     # GNU tail prints what is left once the watcher (and so the wait) ends.
