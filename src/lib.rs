@@ -17,12 +17,14 @@ pub mod env;
 pub mod error;
 pub mod expose;
 pub mod lifecycle;
+pub mod mount;
 pub mod ports;
 pub mod process;
 pub mod state;
 pub mod template;
 pub mod ui;
 pub mod up;
+pub mod value_digest;
 pub mod workspace;
 
 use std::ffi::OsString;

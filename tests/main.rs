@@ -12,4 +12,6 @@ mod harness;
 mod init;
 mod ports;
 mod schema;
+mod security_mounts;
+mod security_secrets;
 mod up;

@@ -344,15 +344,7 @@ fn a_failing_init_fails_up_and_is_retried() {
 /// takes the whole project away.
 #[test]
 fn devcontainer_compose_lifecycle() {
-    let plugin = std::process::Command::new("docker")
-        .args(["compose", "version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let standalone = std::process::Command::new("docker-compose")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !plugin && !standalone {
+    if !compose_cli_here() {
         eprintln!(
             "SKIPPED devcontainer_compose_lifecycle: no Compose CLI (apt-get install -y docker-compose)"
         );
@@ -432,6 +424,19 @@ fn devcontainer_compose_lifecycle() {
     );
 }
 
+/// Whether a Compose CLI (the plugin, or Debian's `docker-compose`) is installed.
+pub fn compose_cli_here() -> bool {
+    let plugin = std::process::Command::new("docker")
+        .args(["compose", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let standalone = std::process::Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    plugin || standalone
+}
+
 /// A task whose runner process is killed (not the task's own command) cannot record an
 /// exit code: `up` says so and fails, instead of waiting on a lane that cannot report.
 #[test]
@@ -494,7 +499,7 @@ fn json_error_goes_to_stdout_and_logs_to_stderr() {
 }
 
 /// Why podman cannot run the smoke test here, if it cannot.
-fn podman_unavailable() -> Option<String> {
+pub fn podman_unavailable() -> Option<String> {
     let info = std::process::Command::new("podman").arg("info").output();
     match info {
         Err(e) => {
