@@ -4,9 +4,9 @@
 //! source) or gets a clear error: never a different mount.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::engine::{Repo, assert_home_feed, get_ok};
+use crate::engine::Repo;
+use crate::up::up_serves;
 
 /// The default mount (`/workspaces/<folder name>`) plus an extra mount of a subfolder.
 const DEFAULT_MOUNT: &str = r#"{
@@ -53,14 +53,7 @@ fn binds(repo: &Repo) -> Vec<(String, String, bool)> {
 fn up_works(rel: &Path, config: &str, target: Option<&str>, offset: u16) -> Repo {
     let repo = Repo::example_at(rel);
     repo.write(".devcontainer/devcontainer.json", config);
-    let run = repo.devboot(["up", "--json", "--port-offset", &offset.to_string()]);
-    run.status(0);
-    assert_home_feed(&get_ok(
-        4567 + offset,
-        "/api/activities/home",
-        &[],
-        Duration::from_secs(10),
-    ));
+    up_serves(&repo, None, offset);
     let name = repo.path().file_name().unwrap().to_str().unwrap();
     let target = target.map_or_else(|| format!("/workspaces/{name}"), String::from);
     let mut binds = binds(&repo);
@@ -170,21 +163,7 @@ fn podman_mounts_a_folder_with_a_comma_and_a_quote_as_itself() {
     }
     let repo = Repo::example_at_on(Path::new("p,\"q\""), "podman");
     repo.write(".devcontainer/devcontainer.json", WRITTEN_MOUNT);
-    let run = repo.devboot([
-        "up",
-        "--engine",
-        "podman",
-        "--json",
-        "--port-offset",
-        "41280",
-    ]);
-    run.status(0);
-    assert_home_feed(&get_ok(
-        4567 + 41280,
-        "/api/activities/home",
-        &[],
-        Duration::from_secs(10),
-    ));
+    up_serves(&repo, Some("podman"), 41280);
     let folder = repo.path().to_str().unwrap().to_string();
     let binds = binds(&repo);
     assert!(

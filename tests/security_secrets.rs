@@ -58,38 +58,74 @@ fn watching_ps<T>(secrets: &[&str], work: impl FnOnce() -> T) -> (T, Vec<String>
     })
 }
 
+/// The three secrets of a test: persisted with `--secret`, persisted with a secret-looking
+/// name, and a secret-looking `remoteEnv` from the host.
+struct Secrets {
+    token: String,
+    key: String,
+    password: String,
+}
+
+impl Secrets {
+    /// Persists the first two for `repo`.
+    fn set(repo: &Repo) -> Secrets {
+        let secrets = Secrets {
+            token: unique("token"),
+            key: unique("key"),
+            password: unique("password"),
+        };
+        repo.devboot([
+            "env",
+            "set",
+            "--secret",
+            &format!("API_TOKEN={}", secrets.token),
+        ])
+        .status(0);
+        repo.devboot(["env", "set", &format!("DEPLOY_KEY={}", secrets.key)])
+            .status(0);
+        secrets
+    }
+
+    fn all(&self) -> [&str; 3] {
+        [&self.token, &self.key, &self.password]
+    }
+
+    /// devboot's environment, for `${localEnv:E2E_DB_PASSWORD}`.
+    fn host(&self) -> [(&'static str, &str); 1] {
+        [("E2E_DB_PASSWORD", &self.password)]
+    }
+
+    /// `up` while `ps` is watched: it succeeds, no process showed a secret, the hook saw
+    /// them all (and `PLAIN`), and `docker inspect` shows none.
+    #[track_caller]
+    fn up_hides_them(&self, repo: &Repo) -> crate::harness::Run {
+        let (run, leaked) = watching_ps(&self.all(), || {
+            repo.devboot_env(["up", "--json"], &self.host())
+        });
+        run.status(0);
+        assert_eq!(leaked, Vec::<String>::new(), "secrets in `ps` during up");
+        let seen = std::fs::read_to_string(repo.path().join(".seen")).unwrap();
+        let (token, key, password) = (&self.token, &self.key, &self.password);
+        assert_eq!(seen, format!("{token}|{key}|{password}|plain-value"));
+        let inspect = repo.engine_cmd(&["container", "inspect", &repo.container()]);
+        for secret in self.all() {
+            assert!(!inspect.contains(secret), "`docker inspect` shows {secret}");
+        }
+        run
+    }
+}
+
 #[test]
 fn secrets_stand_in_no_argument_list_label_or_container_env() {
     let repo = Repo::example();
     repo.write(".devcontainer/devcontainer.json", CONFIG);
-    let token = unique("token");
-    let key = unique("key");
-    let password = unique("password");
-    repo.devboot(["env", "set", "--secret", &format!("API_TOKEN={token}")])
-        .status(0);
-    repo.devboot([
-        "env",
-        "set",
-        &format!("DEPLOY_KEY={key}"),
-        "PLAIN=plain-value",
-    ])
-    .status(0);
-    let secrets = [token.as_str(), key.as_str(), password.as_str()];
-    let host = [("E2E_DB_PASSWORD", password.as_str())];
-
-    let (run, leaked) = watching_ps(&secrets, || repo.devboot_env(["up", "--json"], &host));
-    run.status(0);
-    assert_eq!(leaked, Vec::<String>::new(), "secrets in `ps` during up");
-    for secret in secrets {
+    let secrets = Secrets::set(&repo);
+    repo.devboot(["env", "set", "PLAIN=plain-value"]).status(0);
+    let run = secrets.up_hides_them(&repo);
+    for secret in secrets.all() {
         assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
     }
-    let seen = std::fs::read_to_string(repo.path().join(".seen")).unwrap();
-    assert_eq!(seen, format!("{token}|{key}|{password}|plain-value"));
-
     let inspect = repo.engine_cmd(&["container", "inspect", &repo.container()]);
-    for secret in secrets {
-        assert!(!inspect.contains(secret), "`docker inspect` shows {secret}");
-    }
     let info: serde_json::Value = serde_json::from_str(&inspect).unwrap();
     let env = info[0]["Config"]["Env"].as_array().unwrap();
     assert!(
@@ -99,18 +135,19 @@ fn secrets_stand_in_no_argument_list_label_or_container_env() {
 
     // `devboot exec` hands the secrets over the same way.
     let script = "sleep 1; printf '%s|%s|%s' \"$API_TOKEN\" \"$DEPLOY_KEY\" \"$DB_PASSWORD\"";
-    let (run, leaked) = watching_ps(&secrets, || {
-        repo.devboot_env(["exec", "--", "sh", "-c", script], &host)
+    let (run, leaked) = watching_ps(&secrets.all(), || {
+        repo.devboot_env(["exec", "--", "sh", "-c", script], &secrets.host())
     });
     run.status(0);
     assert_eq!(leaked, Vec::<String>::new(), "secrets in `ps` during exec");
+    let (token, key, password) = (&secrets.token, &secrets.key, &secrets.password);
     assert_eq!(run.stdout, format!("{token}|{key}|{password}"));
 
     // A new secret value makes a new container, which says so without the value.
     let new_token = unique("new-token");
     repo.devboot(["env", "set", "--secret", &format!("API_TOKEN={new_token}")])
         .status(0);
-    let run = repo.devboot_env(["up", "--json"], &host);
+    let run = repo.devboot_env(["up", "--json"], &secrets.host());
     run.status(0).stderr_has("env API_TOKEN changed");
     assert_eq!(run.json()["action"], "recreated");
     let inspect = repo.engine_cmd(&["container", "inspect", &repo.container()]);
@@ -155,25 +192,8 @@ fn compose_hooks_get_secrets_by_name_and_the_override_file_is_private() {
     let repo = Repo::example();
     repo.write(".devcontainer/compose.yml", COMPOSE);
     repo.write(".devcontainer/devcontainer.json", COMPOSE_CONFIG);
-    let token = unique("token");
-    let key = unique("key");
-    let password = unique("password");
-    repo.devboot(["env", "set", "--secret", &format!("API_TOKEN={token}")])
-        .status(0);
-    repo.devboot(["env", "set", &format!("DEPLOY_KEY={key}")])
-        .status(0);
-    let secrets = [token.as_str(), key.as_str(), password.as_str()];
-    let host = [("E2E_DB_PASSWORD", password.as_str())];
-
-    let (run, leaked) = watching_ps(&secrets, || repo.devboot_env(["up", "--json"], &host));
-    run.status(0);
-    assert_eq!(leaked, Vec::<String>::new(), "secrets in `ps` during up");
-    let seen = std::fs::read_to_string(repo.path().join(".seen")).unwrap();
-    assert_eq!(seen, format!("{token}|{key}|{password}|plain-value"));
-    let inspect = repo.engine_cmd(&["container", "inspect", &repo.container()]);
-    for secret in secrets {
-        assert!(!inspect.contains(secret), "`docker inspect` shows {secret}");
-    }
+    let secrets = Secrets::set(&repo);
+    secrets.up_hides_them(&repo);
 
     let folder = repo.base().join(".test-cache/devboot/compose");
     let files: Vec<_> = std::fs::read_dir(&folder)
@@ -184,7 +204,7 @@ fn compose_hooks_get_secrets_by_name_and_the_override_file_is_private() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!((mode(&folder), mode(&files[0])), (0o700, 0o600));
     let text = std::fs::read_to_string(&files[0]).unwrap();
-    for secret in secrets {
+    for secret in secrets.all() {
         assert!(!text.contains(secret), "the override file holds {secret}");
     }
 }

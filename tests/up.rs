@@ -527,6 +527,24 @@ pub fn podman_unavailable() -> Option<String> {
     None
 }
 
+/// `devboot up --json` (through `engine` when given) succeeds and the backend answers.
+pub fn up_serves(repo: &Repo, engine: Option<&str>, offset: u16) -> crate::harness::Run {
+    let offset_arg = offset.to_string();
+    let mut args = vec!["up", "--json", "--port-offset", &offset_arg];
+    if let Some(engine) = engine {
+        args.extend(["--engine", engine]);
+    }
+    let run = repo.devboot(args);
+    run.status(0);
+    assert_home_feed(&get_ok(
+        4567 + offset,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+    run
+}
+
 #[test]
 fn podman_smoke() {
     if let Some(reason) = podman_unavailable() {
@@ -535,31 +553,9 @@ fn podman_smoke() {
     }
     let repo = Repo::example_on("podman");
     repo.write(".gitpod.yml", GITPOD);
-    let run = repo.devboot([
-        "up",
-        "--engine",
-        "podman",
-        "--json",
-        "--port-offset",
-        "20300",
-    ]);
-    run.status(0);
+    let run = up_serves(&repo, Some("podman"), 20300);
     assert_eq!(run.json()["action"], "created");
-    assert_home_feed(&get_ok(
-        4567 + 20300,
-        "/api/activities/home",
-        &[],
-        Duration::from_secs(10),
-    ));
-    let warm = repo.devboot([
-        "up",
-        "--engine",
-        "podman",
-        "--json",
-        "--port-offset",
-        "20300",
-    ]);
-    warm.status(0);
+    let warm = up_serves(&repo, Some("podman"), 20300);
     assert_eq!(warm.json()["action"], "reused");
     assert_eq!(repo.count("/tmp/init-count"), 1);
     repo.devboot(["down", "--engine", "podman", "--remove"])
