@@ -372,7 +372,7 @@ pub type ChildEnv = Vec<(String, String)>;
 ///
 /// A secret goes as `-e NAME`: docker and podman then take its value from their own
 /// environment (`Command::env` on that one child), so it is in no argument list. Secret
-/// are: names in `secret_names`, names that look secret (`*TOKEN*`...), and any variable
+/// ones are: names in `secret_names`, names that look secret (`*TOKEN*`...), and any variable
 /// whose value holds one of their values. Other variables stay `-e NAME=value`: by name
 /// they would change the engine CLI's own environment too (`PATH`, `HOME`, `DOCKER_HOST`,
 /// `XDG_RUNTIME_DIR` steer docker and podman themselves).
