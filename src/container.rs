@@ -7,6 +7,9 @@
 //! everything that needs a new container to take effect) and `devboot.spec` (that
 //! everything, so a recreate can say what changed; the reference CLI silently keeps the old
 //! container, devcontainers/cli#651).
+//!
+//! No variable's value is in a label: the spec holds a keyed digest of each
+//! (`value_digest`), and the hash is made from the spec, so it holds none either.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,6 +17,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::engine::ChildEnv;
 use crate::workspace::EnvMap;
 
 pub const LABEL_LOCAL_FOLDER: &str = "devcontainer.local_folder";
@@ -27,8 +31,19 @@ pub const LABEL_SPEC: &str = "devboot.spec";
 #[serde(rename_all = "camelCase")]
 pub struct ContainerSpec {
     pub image: String,
+    /// The container's own variables (`docker run -e`). Never serialized: the label holds
+    /// `env_digest`.
+    #[serde(skip)]
     pub env: EnvMap,
-    /// `--mount` values, the workspace mount first.
+    /// A keyed digest of each of `env`.
+    #[serde(default)]
+    pub env_digest: BTreeMap<String, String>,
+    /// A keyed digest of each secret given to the commands devboot runs in the container
+    /// (not container env, see `up::target`): a new value makes a new container, as a
+    /// changed variable always has.
+    #[serde(default)]
+    pub secret_digest: BTreeMap<String, String>,
+    /// `--mount` values (built with `crate::mount`), the workspace mount first.
     pub mounts: Vec<String>,
     /// `-p` values (`ip:host:container`).
     pub publish: Vec<String>,
@@ -70,15 +85,16 @@ impl ContainerSpec {
         hex(&Sha256::digest(json.as_bytes())[..8])
     }
 
-    /// The `docker run` arguments for a detached container. `command` is the image's own
-    /// entrypoint and command, run after the keep-alive script's start work when the
-    /// config keeps them (`overrideCommand: false`).
+    /// The `docker run` arguments for a detached container, and the environment the engine
+    /// process needs for the variables passed by name (see `engine::pass_env`). `command` is
+    /// the image's own entrypoint and command, run after the keep-alive script's start work
+    /// when the config keeps them (`overrideCommand: false`).
     pub fn run_args(
         &self,
         name: &str,
         labels: &BTreeMap<String, String>,
         command: &[String],
-    ) -> Vec<String> {
+    ) -> (Vec<String>, ChildEnv) {
         let mut args: Vec<String> = vec!["run".into(), "-d".into(), "--name".into(), name.into()];
         for (key, value) in labels {
             args.push("--label".into());
@@ -91,10 +107,7 @@ impl ContainerSpec {
             "{LABEL_SPEC}={}",
             serde_json::to_string(self).expect("a spec always serializes")
         ));
-        for (key, value) in &self.env {
-            args.push("-e".into());
-            args.push(format!("{key}={value}"));
-        }
+        let child_env = crate::engine::pass_env(&mut args, &self.env, &[]);
         for mount in &self.mounts {
             args.push("--mount".into());
             args.push(mount.clone());
@@ -131,7 +144,13 @@ impl ContainerSpec {
         if !self.override_command {
             args.extend(command.iter().cloned());
         }
-        args
+        (args, child_env)
+    }
+
+    /// Fills the digests of `env` and of `secrets` (the secrets given to commands).
+    pub fn seal(&mut self, key: &crate::value_digest::DigestKey, secrets: &EnvMap) {
+        self.env_digest = key.digests(&self.env);
+        self.secret_digest = key.digests(secrets);
     }
 
     /// What differs from an older spec, in words, for "recreating because ...".
@@ -141,14 +160,19 @@ impl ContainerSpec {
         if self.image != old.image {
             changes.push(format!("image {} -> {}", old.image, self.image));
         }
-        let names: std::collections::BTreeSet<&String> =
-            self.env.keys().chain(old.env.keys()).collect();
-        for name in names {
-            match (old.env.get(name), self.env.get(name)) {
-                (None, Some(_)) => changes.push(format!("env {name} added")),
-                (Some(_), None) => changes.push(format!("env {name} removed")),
-                (Some(a), Some(b)) if a != b => changes.push(format!("env {name} changed")),
-                _ => {}
+        for (before, after) in [
+            (&old.env_digest, &self.env_digest),
+            (&old.secret_digest, &self.secret_digest),
+        ] {
+            let names: std::collections::BTreeSet<&String> =
+                after.keys().chain(before.keys()).collect();
+            for name in names {
+                match (before.get(name), after.get(name)) {
+                    (None, Some(_)) => changes.push(format!("env {name} added")),
+                    (Some(_), None) => changes.push(format!("env {name} removed")),
+                    (Some(a), Some(b)) if a != b => changes.push(format!("env {name} changed")),
+                    _ => {}
+                }
             }
         }
         let lists: [(&str, &Vec<String>, &Vec<String>); 5] = [
@@ -225,8 +249,14 @@ pub fn slug(text: &str) -> String {
 mod tests {
     use super::*;
 
+    use crate::value_digest::DigestKey;
+
+    fn key() -> DigestKey {
+        DigestKey::from_bytes([1; 32])
+    }
+
     fn spec() -> ContainerSpec {
-        ContainerSpec {
+        let mut spec = ContainerSpec {
             image: "img".into(),
             env: [("A".to_string(), "1".to_string())].into(),
             mounts: vec!["type=bind,source=/w,target=/workspaces/w".into()],
@@ -234,7 +264,9 @@ mod tests {
             init: true,
             override_command: true,
             ..ContainerSpec::default()
-        }
+        };
+        spec.seal(&key(), &EnvMap::new());
+        spec
     }
 
     #[test]
@@ -243,17 +275,72 @@ mod tests {
         let mut b = spec();
         assert_eq!(a.hash(), b.hash());
         b.env.insert("A".into(), "2".into());
+        b.seal(&key(), &EnvMap::new());
         assert_ne!(a.hash(), b.hash());
         assert_eq!(b.changes_from(&a), vec!["env A changed"]);
+        let mut c = spec();
+        c.seal(
+            &key(),
+            &[("API_TOKEN".to_string(), "t0ken".to_string())].into(),
+        );
+        assert_ne!(a.hash(), c.hash());
+        assert_eq!(c.changes_from(&a), vec!["env API_TOKEN added"]);
+    }
+
+    #[test]
+    fn no_value_is_in_the_label() {
+        let mut spec = spec();
+        spec.env.insert("API_TOKEN".into(), "hunter2-value".into());
+        let secrets = [("DEPLOY_KEY".to_string(), "k3y-value".to_string())].into();
+        spec.seal(&key(), &secrets);
+        let label = serde_json::to_string(&spec).unwrap();
+        assert!(
+            !label.contains("hunter2") && !label.contains("k3y-value"),
+            "{label}"
+        );
+        assert!(
+            label.contains("API_TOKEN") && label.contains("DEPLOY_KEY"),
+            "{label}"
+        );
+        let back: ContainerSpec = serde_json::from_str(&label).unwrap();
+        assert_eq!(back.hash(), spec.hash());
+        assert!(
+            spec.changes_from(&back)
+                .iter()
+                .all(|c| !c.starts_with("env"))
+        );
     }
 
     #[test]
     fn run_args_keep_the_container_alive() {
-        let args = spec().run_args("devboot-x-1", &BTreeMap::new(), &[]);
+        let (args, _) = spec().run_args("devboot-x-1", &BTreeMap::new(), &[]);
         let joined = args.join(" ");
         assert!(joined.contains("--entrypoint /bin/sh img -c"), "{joined}");
         assert!(joined.contains("-p 127.0.0.1:4567:4567"), "{joined}");
         assert!(joined.contains("--init"), "{joined}");
+        assert!(joined.contains("-e A=1"), "{joined}");
+    }
+
+    #[test]
+    fn secret_values_go_by_name() {
+        let mut spec = spec();
+        spec.env.insert("GITHUB_TOKEN".into(), "ghp_value".into());
+        spec.env
+            .insert("URL".into(), "https://x:ghp_value@h".into());
+        let (args, env) = spec.run_args("devboot-x-1", &BTreeMap::new(), &[]);
+        assert!(args.iter().all(|a| !a.contains("ghp_value")), "{args:?}");
+        assert!(
+            args.windows(2).any(|w| w == ["-e", "GITHUB_TOKEN"]),
+            "{args:?}"
+        );
+        assert!(args.windows(2).any(|w| w == ["-e", "URL"]), "{args:?}");
+        assert_eq!(
+            env,
+            vec![
+                ("GITHUB_TOKEN".to_string(), "ghp_value".to_string()),
+                ("URL".to_string(), "https://x:ghp_value@h".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! credential helpers and podman work unchanged. Every call goes through [`Engine::call`],
 //! which counts calls (`-v` prints the count) and turns "cannot reach the daemon" into one
 //! clear error. `inspect` output is parsed with serde (see `inspect.rs`), never scraped.
+//!
+//! A secret variable reaches the engine by name only (`-e NAME`), its value in the engine
+//! process's own environment: argument lists are public (`ps` shows them to every local
+//! user), a process's environment is its owner's (see [`pass_env`]).
 
 mod inspect;
 
@@ -163,13 +167,25 @@ impl Engine {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Runs an engine command like [`Engine::call`], its process given `env` on top of
+    /// devboot's own environment (the values of variables passed by name, see [`pass_env`]).
+    pub fn call_with_env(&self, args: &[String], env: &ChildEnv) -> Result<String> {
+        let output = self.output_with_env(args, env)?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
     fn output<I, S>(&self, args: I) -> Result<Output>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
         let args: Vec<S> = args.into_iter().collect();
-        let mut cmd = self.command(&args);
+        self.output_with_env(&args, &ChildEnv::new())
+    }
+
+    fn output_with_env<S: AsRef<OsStr>>(&self, args: &[S], env: &ChildEnv) -> Result<Output> {
+        let mut cmd = self.command(args);
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let output = cmd
             .stdin(Stdio::null())
             .output()
@@ -188,7 +204,7 @@ impl Engine {
             });
         }
         Err(EngineError::Failed {
-            command: self.short(&args),
+            command: self.short(args),
             code: output.status.code().unwrap_or(-1),
             stderr,
         })
@@ -218,8 +234,10 @@ impl Engine {
         for arg in args {
             let arg = arg.as_ref().to_string_lossy();
             if hide_next {
-                let name = arg.split('=').next().unwrap_or_default();
-                words.push(format!("{name}=…"));
+                words.push(match arg.split_once('=') {
+                    Some((name, _)) => format!("{name}=…"),
+                    None => arg.into_owned(),
+                });
                 hide_next = false;
                 continue;
             }
@@ -256,7 +274,19 @@ impl Engine {
         ];
         for (key, value) in labels {
             args.push("--filter".into());
-            args.push(format!("label={key}={value}"));
+            let filter = format!("label={key}={value}");
+            // podman reads a `--filter` value as a CSV list: quoted, a folder with a `,`
+            // stays one filter (docker takes the value whole).
+            args.push(match self.kind {
+                EngineKind::Docker => filter,
+                EngineKind::Podman => {
+                    crate::mount::csv_field(&filter).map_err(|e| EngineError::Failed {
+                        command: "podman ps --filter".into(),
+                        code: -1,
+                        stderr: format!("{e}: podman cannot look it up; {}", e.help()),
+                    })?
+                }
+            });
         }
         Ok(self
             .call(&args)?
@@ -327,14 +357,45 @@ impl Engine {
             args.push("-u".into());
             args.push(user.into());
         }
-        for (k, v) in env {
-            args.push("-e".into());
-            args.push(format!("{k}={v}"));
-        }
+        let child_env = pass_env(&mut args, env, &[]);
         args.push(id.into());
         args.extend(argv.iter().map(|s| (*s).to_string()));
-        self.call(&args)
+        self.call_with_env(&args, &child_env)
     }
+}
+
+/// Variables an engine process gets on top of devboot's own environment.
+pub type ChildEnv = Vec<(String, String)>;
+
+/// Adds the `-e` arguments that give `env` to a container (`run`) or to a command in one
+/// (`exec`), and returns what the engine process must have in its environment for them.
+///
+/// A secret goes as `-e NAME`: docker and podman then take its value from their own
+/// environment (`Command::env` on that one child), so it is in no argument list. Secret
+/// ones are: names in `secret_names`, names that look secret (`*TOKEN*`...), and any variable
+/// whose value holds one of their values. Other variables stay `-e NAME=value`: by name
+/// they would change the engine CLI's own environment too (`PATH`, `HOME`, `DOCKER_HOST`,
+/// `XDG_RUNTIME_DIR` steer docker and podman themselves).
+pub fn pass_env(args: &mut Vec<String>, env: &EnvMap, secret_names: &[String]) -> ChildEnv {
+    let secret_name = |name: &str| {
+        crate::env::looks_secret(name) || secret_names.iter().any(|s| s.as_str() == name)
+    };
+    let secret_values: Vec<&String> = env
+        .iter()
+        .filter(|(k, v)| secret_name(k) && !v.is_empty())
+        .map(|(_, v)| v)
+        .collect();
+    let mut child = ChildEnv::new();
+    for (name, value) in env {
+        args.push("-e".into());
+        if secret_name(name) || secret_values.iter().any(|s| value.contains(s.as_str())) {
+            args.push(name.clone());
+            child.push((name.clone(), value.clone()));
+        } else {
+            args.push(format!("{name}={value}"));
+        }
+    }
+    child
 }
 
 /// The engine CLI's way of saying its daemon is not there.

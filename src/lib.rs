@@ -18,6 +18,7 @@ pub mod env;
 pub mod error;
 pub mod expose;
 pub mod lifecycle;
+pub mod mount;
 pub mod ports;
 pub mod process;
 pub mod state;
@@ -25,6 +26,7 @@ pub mod template;
 pub mod trust;
 pub mod ui;
 pub mod up;
+pub mod value_digest;
 pub mod workspace;
 
 use std::ffi::OsString;

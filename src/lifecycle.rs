@@ -317,18 +317,19 @@ fn gitpod_script(lane: &Lane, with_init: bool, init: &InitRecord) -> String {
         };
         match step.phase {
             Phase::Init if !with_init => {}
-            Phase::Init => match &init.done_here {
-                // The container itself says whether init ran in it (devboot's state of it
-                // may have been lost): init runs once per container whatever happened.
-                Some(check) => chain.push(format!(
-                    "__devboot_phase init && {{ {check} || {{ {{\n{text}\n}} && {}; }}; }}",
-                    init.record
-                )),
-                None => {
+            // The container itself says whether init ran in it (devboot's state of it may
+            // have been lost): init runs once per container whatever happened.
+            Phase::Init => {
+                if let Some(check) = &init.done_here {
+                    chain.push(format!(
+                        "__devboot_phase init && {{ {check} || {{ {{\n{text}\n}} && {}; }}; }}",
+                        init.record
+                    ));
+                } else {
                     chain.push(format!("__devboot_phase init && {{\n{text}\n}}"));
                     chain.push(init.record.clone());
                 }
-            },
+            }
             Phase::Command => {
                 chain.push("__devboot_phase command && : > \"$DEVBOOT_LANE_DIR/ready\"".into());
                 chain.push(format!("{{\n{text}\n}}"));

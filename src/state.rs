@@ -75,11 +75,11 @@ impl StateDir {
 
     /// The two `--mount` values that put it in the container (the read-only half first:
     /// the other is mounted inside it).
-    pub fn mount_specs(&self) -> [String; 2] {
-        [
-            bind(&self.host(), MOUNT, true),
-            bind(&self.run(), RUN_MOUNT, false),
-        ]
+    pub fn mount_specs(&self) -> Result<[String; 2], crate::mount::MountError> {
+        Ok([
+            crate::mount::bind(&self.host(), MOUNT, true)?,
+            crate::mount::bind(&self.run(), RUN_MOUNT, false)?,
+        ])
     }
 
     /// Creates both halves and writes the runner. The folder and everything above it that
@@ -256,15 +256,6 @@ impl StateDir {
     }
 }
 
-/// A bind `--mount` value.
-fn bind(source: &Path, target: &str, readonly: bool) -> String {
-    let mut spec = format!("type=bind,source={},target={target}", source.display());
-    if readonly {
-        spec.push_str(",readonly");
-    }
-    spec
-}
-
 /// Makes a folder of devboot's own (not reachable by the container) with `mode`.
 fn make_dir(dir: &Path, mode: u32) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
@@ -319,7 +310,7 @@ mod tests {
             (Some("123"), None, true),
             "once and boot survive: a restart needs them"
         );
-        let [host, run] = state.mount_specs();
+        let [host, run] = state.mount_specs().unwrap();
         assert!(
             host.contains("target=/.devboot") && host.contains("readonly"),
             "{host}"

@@ -33,9 +33,12 @@ pub fn require_engine() {
 }
 
 /// A temporary repository holding the example app, plus config files; its containers
-/// are removed when it is dropped.
+/// are removed when it is dropped. devboot's own files (cache, config) live beside it in
+/// the temporary folder.
 pub struct Repo {
     dir: tempfile::TempDir,
+    /// The workspace folder: the temporary folder itself, or a folder in it.
+    root: PathBuf,
     engine: String,
 }
 
@@ -54,18 +57,47 @@ impl Repo {
             .unwrap();
         copy_dir(&example_dir(), dir.path());
         Repo {
+            root: dir.path().to_path_buf(),
             dir,
             engine: engine.to_string(),
         }
     }
 
+    /// The example in a folder at `rel` (any name: commas, quotes, line breaks) inside
+    /// the temporary folder.
+    pub fn example_at(rel: &Path) -> Repo {
+        require_engine();
+        Repo::example_at_on(rel, &engine())
+    }
+
+    /// The same, driven through another engine CLI (`podman`).
+    pub fn example_at_on(rel: &Path, engine: &str) -> Repo {
+        let dir = tempfile::Builder::new()
+            .prefix("devboot-e2e-")
+            .tempdir()
+            .unwrap();
+        let root = dir.path().join(rel);
+        std::fs::create_dir_all(&root).unwrap();
+        copy_dir(&example_dir(), &root);
+        Repo {
+            dir,
+            root,
+            engine: engine.to_string(),
+        }
+    }
+
     pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// The temporary folder the repository is in (its own folder, or the one above).
+    pub fn base(&self) -> &Path {
         self.dir.path()
     }
 
     /// Writes a file relative to the repository.
     pub fn write(&self, rel: &str, contents: &str) -> &Self {
-        let path = self.dir.path().join(rel);
+        let path = self.root.join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, contents).unwrap();
         self
@@ -89,7 +121,7 @@ impl Repo {
         let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
         // The workspace folder goes first: after the args it would end up in `exec`'s command.
         cmd.arg("--workspace-folder")
-            .arg(self.dir.path())
+            .arg(&self.root)
             .args(&args)
             .env("NO_COLOR", "1")
             .env("DEVBOOT_ENGINE", &self.engine)
@@ -112,17 +144,27 @@ impl Repo {
             status: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            dir: self.dir.path().to_path_buf(),
+            dir: self.root.clone(),
         }
     }
 
     /// Ids of the containers devboot made for this repository.
     pub fn containers(&self) -> Vec<String> {
-        let filter = format!(
+        let filter = self.filter(&format!(
             "label=devcontainer.local_folder={}",
-            self.dir.path().display()
-        );
+            self.root.display()
+        ));
         self.engine_lines(&["ps", "-a", "-q", "--no-trunc", "--filter", &filter])
+    }
+
+    /// A `--filter` value: podman reads it as a CSV list, so a folder with a `,` or `"` is
+    /// quoted there (docker takes it whole).
+    fn filter(&self, text: &str) -> String {
+        if self.engine == "podman" && text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text.to_string()
+        }
     }
 
     /// The one container of this repository.
@@ -165,7 +207,7 @@ impl Repo {
     /// The Docker Compose project of a compose config under `.devcontainer/` here (the
     /// reference CLI's rule: `<folder name>_devcontainer`, lowercased, `a-z0-9_-` only).
     pub fn compose_project(&self) -> String {
-        let name = self.dir.path().file_name().unwrap().to_string_lossy();
+        let name = self.root.file_name().unwrap().to_string_lossy();
         format!("{name}_devcontainer")
             .to_lowercase()
             .chars()
@@ -179,12 +221,15 @@ impl Repo {
             "label=com.docker.compose.project={}",
             self.compose_project()
         );
-        self.engine_lines(&["ps", "-a", "-q", "--filter", &filter])
+        self.engine_lines(&["ps", "-a", "-q", "--filter", &self.filter(&filter)])
     }
 
     /// Tags of the images devboot built for this repository.
     pub fn images(&self) -> Vec<String> {
-        let filter = format!("label=devboot.local_folder={}", self.dir.path().display());
+        let filter = self.filter(&format!(
+            "label=devboot.local_folder={}",
+            self.root.display()
+        ));
         self.engine_lines(&[
             "images",
             "--format",

@@ -466,10 +466,21 @@ fn persisted_variables_reach_the_container_and_secrets_never_print() {
     run.stderr_has("backend | token=**** password=**** github=****")
         .stderr_has("backend | layered=from-store task_wins=from-task shared=mine");
 
-    // The container has the real values; persisted ones over the config's.
+    // Commands devboot runs have the real values; persisted ones over the config's. Plain
+    // ones are container env; secrets are not (`docker inspect` would show them), so a
+    // `docker exec` behind devboot's back does not see them.
     let printenv = |name: &str| repo.sh(&format!("printenv {name}")).trim().to_string();
-    assert_eq!(printenv("DB_PASS"), "s3cr3t-pass-value");
-    assert_eq!(printenv("API_TOKEN"), "tok-abcdef123456");
+    let exec_printenv = |name: &str| {
+        let run = repo.devboot(["exec", "--", "printenv", name]);
+        run.status(0);
+        run.stdout.trim().to_string()
+    };
+    assert_eq!(exec_printenv("DB_PASS"), "s3cr3t-pass-value");
+    assert_eq!(exec_printenv("API_TOKEN"), "tok-abcdef123456");
+    assert_eq!(
+        (printenv("DB_PASS"), printenv("API_TOKEN")),
+        (String::new(), String::new())
+    );
     assert_eq!(printenv("LAYERED"), "from-store");
     assert_eq!(printenv("CONFIG_ONLY"), "from-config");
     assert_eq!(printenv("SHARED"), "mine");

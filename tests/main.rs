@@ -14,5 +14,7 @@ mod init;
 mod lanes;
 mod ports;
 mod schema;
+mod security_mounts;
+mod security_secrets;
 mod trust;
 mod up;

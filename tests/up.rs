@@ -344,15 +344,7 @@ fn a_failing_init_fails_up_and_is_retried() {
 /// takes the whole project away.
 #[test]
 fn devcontainer_compose_lifecycle() {
-    let plugin = std::process::Command::new("docker")
-        .args(["compose", "version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let standalone = std::process::Command::new("docker-compose")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !plugin && !standalone {
+    if !compose_cli_here() {
         eprintln!(
             "SKIPPED devcontainer_compose_lifecycle: no Compose CLI (apt-get install -y docker-compose)"
         );
@@ -432,6 +424,19 @@ fn devcontainer_compose_lifecycle() {
     );
 }
 
+/// Whether a Compose CLI (the plugin, or Debian's `docker-compose`) is installed.
+pub fn compose_cli_here() -> bool {
+    let plugin = std::process::Command::new("docker")
+        .args(["compose", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let standalone = std::process::Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    plugin || standalone
+}
+
 /// A task whose runner process is killed (not the task's own command) cannot record an
 /// exit code: `up` says so and fails, instead of waiting on a lane that cannot report.
 #[test]
@@ -494,7 +499,7 @@ fn json_error_goes_to_stdout_and_logs_to_stderr() {
 }
 
 /// Why podman cannot run the smoke test here, if it cannot.
-fn podman_unavailable() -> Option<String> {
+pub fn podman_unavailable() -> Option<String> {
     let info = std::process::Command::new("podman").arg("info").output();
     match info {
         Err(e) => {
@@ -522,6 +527,24 @@ fn podman_unavailable() -> Option<String> {
     None
 }
 
+/// `devboot up --json` (through `engine` when given) succeeds and the backend answers.
+pub fn up_serves(repo: &Repo, engine: Option<&str>, offset: u16) -> crate::harness::Run {
+    let offset_arg = offset.to_string();
+    let mut args = vec!["up", "--json", "--port-offset", &offset_arg];
+    if let Some(engine) = engine {
+        args.extend(["--engine", engine]);
+    }
+    let run = repo.devboot(args);
+    run.status(0);
+    assert_home_feed(&get_ok(
+        4567 + offset,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
+    run
+}
+
 #[test]
 fn podman_smoke() {
     if let Some(reason) = podman_unavailable() {
@@ -530,31 +553,9 @@ fn podman_smoke() {
     }
     let repo = Repo::example_on("podman");
     repo.write(".gitpod.yml", GITPOD);
-    let run = repo.devboot([
-        "up",
-        "--engine",
-        "podman",
-        "--json",
-        "--port-offset",
-        "20300",
-    ]);
-    run.status(0);
+    let run = up_serves(&repo, Some("podman"), 20300);
     assert_eq!(run.json()["action"], "created");
-    assert_home_feed(&get_ok(
-        4567 + 20300,
-        "/api/activities/home",
-        &[],
-        Duration::from_secs(10),
-    ));
-    let warm = repo.devboot([
-        "up",
-        "--engine",
-        "podman",
-        "--json",
-        "--port-offset",
-        "20300",
-    ]);
-    warm.status(0);
+    let warm = up_serves(&repo, Some("podman"), 20300);
     assert_eq!(warm.json()["action"], "reused");
     assert_eq!(repo.count("/tmp/init-count"), 1);
     repo.devboot(["down", "--engine", "podman", "--remove"])

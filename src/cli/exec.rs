@@ -33,19 +33,16 @@ pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
     if let Some(user) = &exec.user {
         argv.extend(["-u".into(), user.clone()]);
     }
-    for (k, v) in &exec.env {
-        argv.extend(["-e".into(), format!("{k}={v}")]);
-    }
+    // Secrets by name only: their values are in no argument list (`ps`).
+    let env = crate::engine::pass_env(&mut argv, &exec.env, &target.secret_names);
     argv.push(info.id.clone());
     argv.extend(args.command.iter().cloned());
-    let status =
-        engine
-            .command(&argv)
-            .status()
-            .map_err(|source| crate::engine::EngineError::Spawn {
-                program: engine.program_name(),
-                source,
-            })?;
+    let status = engine.command(&argv).envs(env).status().map_err(|source| {
+        crate::engine::EngineError::Spawn {
+            program: engine.program_name(),
+            source,
+        }
+    })?;
     // A command killed by a signal exits 128+N, as a shell would say.
     let code = status.code().unwrap_or(128 + 9);
     Ok(u8::try_from(code).unwrap_or(1))

@@ -1,7 +1,8 @@
 //! Lowering a parsed `devcontainer.json` into the [`Workspace`] model.
 //!
 //! Order: warn about properties devboot does not act on, substitute `${...}` variables
-//! (`substitute.rs`) on the whole value, then read each property into its raw type (type errors
+//! (`substitute.rs`) on the whole value (`--mount` values field by field, see
+//! `substitute_mounts`), then read each property into its raw type (type errors
 //! located by `typed.rs`) and lower it. Every property of the spec's base schema is either
 //! lowered or named in a warning: nothing a user wrote is dropped silently
 //! (`reference/devcontainer.md` §a lists what the reference CLI does with each).
@@ -159,7 +160,7 @@ pub fn lower(
         devcontainer_id: None,
     };
     let container_folder = {
-        let local: Map<String, Value> = ["workspaceFolder", "workspaceMount"]
+        let mut local: Map<String, Value> = ["workspaceFolder", "workspaceMount"]
             .into_iter()
             .filter_map(|key| {
                 let value = match written.get(key)? {
@@ -169,6 +170,15 @@ pub fn lower(
                 Some((key.to_string(), value))
             })
             .collect();
+        let resolve = |text: &str| substitute::resolve_local(text, &local_vars);
+        // Its errors are reported by the full pass below.
+        substitute_mounts(
+            doc,
+            written,
+            &mut local,
+            &resolve,
+            &mut Diagnostics::default(),
+        );
         let fields = Fields { doc, root: &local };
         layout(&fields, kind, context, &mut Diagnostics::default()).1
     };
@@ -181,8 +191,11 @@ pub fn lower(
         devcontainer_id: Some(&id),
         ..local_vars
     };
-    let value = substitute::substitute_document(doc, &vars, &properties::is_used, diagnostics);
-    let root = value.as_object()?;
+    let mut value = substitute::substitute_document(doc, &vars, &properties::is_used, diagnostics);
+    let root = value.as_object_mut()?;
+    let resolve = |text: &str| substitute::resolve_load_time(text, &vars);
+    substitute_mounts(doc, written, root, &resolve, diagnostics);
+    let root = &*root;
     let fields = Fields { doc, root };
 
     let image = image::source(&fields, kind, context, diagnostics);
@@ -217,6 +230,54 @@ pub fn lower(
         options,
     };
     (diagnostics.errors().count() == errors_before).then_some(workspace)
+}
+
+/// `workspaceMount` and the string entries of `mounts` are `--mount` values: they are
+/// substituted field by field from the text as written (`mount::substitute`), so that what a
+/// variable brings in (a folder named `x,src=/other`) stays inside its field. `root` is the
+/// document after the whole-string pass; their values in it are replaced.
+fn substitute_mounts(
+    doc: &Document,
+    written: &Map<String, Value>,
+    root: &mut Map<String, Value>,
+    resolve: &dyn Fn(&str) -> String,
+    diagnostics: &mut Diagnostics,
+) {
+    let mut one = |template: &str, pointer: &str| {
+        crate::mount::substitute(template, resolve)
+            .map_err(|e| {
+                diagnostics.push(
+                    Diagnostic::error(format!("{}: {e}", typed::display_pointer(pointer)))
+                        .at(doc.value_location(pointer))
+                        .help(e.help()),
+                );
+            })
+            .ok()
+    };
+    if let Some(Value::String(template)) = written.get("workspaceMount")
+        && !template.is_empty()
+    {
+        // On an error no mount is read at all: that error says it all.
+        match one(template, "/workspaceMount") {
+            Some(value) => root.insert("workspaceMount".into(), Value::String(value)),
+            None => root.remove("workspaceMount"),
+        };
+    }
+    if let Some(Value::Array(items)) = written.get("mounts") {
+        for (i, item) in items.iter().enumerate() {
+            if let Value::String(template) = item {
+                let value =
+                    one(template, &format!("/mounts/{i}")).unwrap_or_else(|| template.clone());
+                if let Some(slot) = root
+                    .get_mut("mounts")
+                    .and_then(Value::as_array_mut)
+                    .and_then(|items| items.get_mut(i))
+                {
+                    *slot = Value::String(value);
+                }
+            }
+        }
+    }
 }
 
 /// The first character of the root object: a place for "something is missing in here" that
@@ -280,17 +341,8 @@ fn layout(
 
 /// The `source`/`src` and `target`/`dst`/`destination` fields of a `--mount` value.
 fn mount_source_target(spec: &str) -> (Option<String>, Option<String>) {
-    let (mut source, mut target) = (None, None);
-    for field in spec.split(',') {
-        let (key, value) = field.split_once('=').unwrap_or((field, ""));
-        let value = value.trim_matches('"').to_string();
-        match key.trim().to_ascii_lowercase().as_str() {
-            "source" | "src" => source = Some(value),
-            "target" | "dst" | "destination" => target = Some(value).filter(|t| !t.is_empty()),
-            _ => {}
-        }
-    }
-    (source, target)
+    let (source, target) = crate::mount::source_target(spec);
+    (source, target.filter(|t| !t.is_empty()))
 }
 
 /// `path` against `base` unless absolute, with `.` and `..` resolved as `path.resolve` does.
@@ -357,18 +409,25 @@ mod tests {
     pub(super) struct Fixture {
         dir: tempfile::TempDir,
         host_env: EnvMap,
+        name: String,
     }
 
     impl Fixture {
         pub(super) fn new() -> Self {
+            Self::named("project")
+        }
+
+        /// A workspace folder with this name.
+        pub(super) fn named(name: &str) -> Self {
             Self {
                 dir: tempfile::tempdir().unwrap(),
                 host_env: EnvMap::from([("USER".to_string(), "me".to_string())]),
+                name: name.into(),
             }
         }
 
         pub(super) fn folder(&self) -> PathBuf {
-            self.dir.path().join("project")
+            self.dir.path().join(&self.name)
         }
 
         pub(super) fn file(self, rel: &str, text: &str) -> Self {
@@ -461,8 +520,44 @@ mod tests {
             ["error: `workspaceMount` has no target"]
         );
         assert_eq!(
-            mount_source_target("source=\"/a b\",destination=/c"),
-            (Some("/a b".into()), Some("/c".into()))
+            mount_source_target("\"source=/a,b\",destination=/c"),
+            (Some("/a,b".into()), Some("/c".into()))
+        );
+    }
+
+    #[test]
+    fn a_folder_name_stays_inside_its_mount_field() {
+        let fixture = Fixture::named("x,src=");
+        let (ws, diagnostics) = fixture.lower(
+            r#"{"image": "x", "workspaceMount": "type=bind,source=${localWorkspaceFolder},target=/code", "mounts": ["type=bind,source=${localWorkspaceFolder}/cache,target=/c,readonly", {"type": "bind", "source": "${localWorkspaceFolder}", "target": "/o"}]}"#,
+        );
+        let ws = ws.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let folder = fixture.folder().display().to_string();
+        assert!(folder.ends_with("/x,src="), "{folder}");
+        let mount = ws.mount.unwrap();
+        assert_eq!(mount.source, fixture.folder());
+        assert_eq!(mount.target, "/code");
+        assert_eq!(
+            mount.spec.unwrap(),
+            format!("type=bind,\"source={folder}\",target=/code")
+        );
+        assert_eq!(ws.folder, "/code");
+        assert_eq!(
+            ws.options.mounts,
+            [
+                format!("type=bind,\"source={folder}/cache\",target=/c,readonly"),
+                format!("type=bind,\"source={folder}\",target=/o"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_mount_that_is_not_one_csv_record_is_an_error() {
+        let errors = lower_err(r#"{"image": "x", "mounts": ["type=bind,source=/a\"b,target=/c"]}"#);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("error: mounts[0]: a `\"` stands in a field"),
+            "{errors:?}"
         );
     }
 

@@ -134,6 +134,16 @@ pub fn resolve_local(text: &str, vars: &Variables<'_>) -> String {
     })
 }
 
+/// The load-time passes on one string: the local variables, then `${devcontainerId}` when
+/// it is known.
+pub fn resolve_load_time(text: &str, vars: &Variables<'_>) -> String {
+    let local = resolve_local(text, vars);
+    match vars.devcontainer_id {
+        Some(id) => resolve_devcontainer_id(&local, id),
+        None => local,
+    }
+}
+
 /// The second pass: `${devcontainerId}`.
 pub fn resolve_devcontainer_id(text: &str, id: &str) -> String {
     replace_with(text, |o| {

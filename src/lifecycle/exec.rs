@@ -116,6 +116,8 @@ pub struct Runner<'a> {
     pub exec: &'a ExecContext,
     /// Env of a lane (its own `env`), already expanded (`${portUrl:...}`).
     pub lane_env: &'a (dyn Fn(&Lane) -> EnvMap + Sync),
+    /// Names whose values are secret: handed over by name (`engine::pass_env`).
+    pub secret_names: &'a [String],
     pub output: &'a Output,
 }
 
@@ -249,9 +251,7 @@ impl Runner<'_> {
         if let Some(user) = &self.exec.user {
             args.extend(["-u".into(), user.clone()]);
         }
-        for (k, v) in &env {
-            args.extend(["-e".into(), format!("{k}={v}")]);
-        }
+        let child_env = crate::engine::pass_env(&mut args, &env, self.secret_names);
         let long = long_running(lane);
         args.extend([
             self.facts.id.clone(),
@@ -265,7 +265,7 @@ impl Runner<'_> {
         ]);
         args.extend(lane_argv(stage, lane, with_init, &init));
         let outcome = stream(
-            &mut self.engine.command(&args),
+            self.engine.command(&args).envs(child_env),
             &lane.name,
             index,
             self.output,

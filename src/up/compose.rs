@@ -129,7 +129,8 @@ fn run_compose(engine: &Engine, args: &[String], verb: &str, plan: &ComposePlan)
     }))
 }
 
-/// Writes the override file (JSON, which Compose reads as YAML) into devboot's cache.
+/// Writes the override file (JSON, which Compose reads as YAML) into devboot's cache: the
+/// folder 0700 and the file 0600, as the file holds the container's variables.
 fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
     let spec = &target.spec;
     let mut labels: BTreeMap<String, String> = target.id_labels.clone();
@@ -180,20 +181,45 @@ fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
     if let Some(version) = &plan.version {
         doc["version"] = version.clone().into();
     }
-    let path = override_path(target);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
-    }
     let text = serde_json::to_string_pretty(&doc).expect("JSON always serializes");
-    std::fs::write(&path, text).map_err(|e| Error::io("write", &path, e))
+    write_private(&override_path(target), &text)
+}
+
+/// Writes `text` to `path` readable by its owner only, through a new file renamed into
+/// place (an older, wider file is never written through).
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::io("create", dir, e))?;
+    // A folder an older devboot made with the default mode.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("protect", dir, e))?;
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("write", &tmp, e));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
 }
 
 /// A `--mount` value (`type=bind,source=/a,target=/b,readonly`) as a Compose long-syntax
 /// volume.
 fn volume(mount: &str) -> serde_json::Value {
     let mut volume = serde_json::Map::new();
-    for part in mount.split(',') {
-        let (key, value) = part.split_once('=').unwrap_or((part, "true"));
+    for part in crate::mount::fields(mount).unwrap_or_default() {
+        let (key, value) = part.split_once('=').unwrap_or((&part, "true"));
         let key = match key {
             "src" => "source",
             "dst" | "destination" => "target",
@@ -214,7 +240,27 @@ mod tests {
     use super::volume;
 
     #[test]
+    fn the_override_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("compose");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = folder.join("x.json");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::write_private(&path, "{}").unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&folder), mode(&path)), (0o700, 0o600));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+    }
+
+    #[test]
     fn a_mount_becomes_a_long_syntax_volume() {
+        assert_eq!(
+            volume(r#"type=bind,"source=/a,b",target=/c"#),
+            serde_json::json!({"type": "bind", "source": "/a,b", "target": "/c"})
+        );
         assert_eq!(
             volume("type=bind,src=/a,dst=/b,readonly"),
             serde_json::json!({"type": "bind", "source": "/a", "target": "/b", "read_only": true})

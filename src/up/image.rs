@@ -30,16 +30,16 @@ pub(super) fn create(
     let command: Vec<String> = image
         .map(|i| i.entrypoint.iter().chain(&i.cmd).cloned().collect())
         .unwrap_or_default();
-    let args = target
+    let (args, env) = target
         .spec
         .run_args(&target.name, &target.id_labels, &command);
     if overlap {
-        return match overlap::run_beside_lookup(engine, target, &args)? {
+        return match overlap::run_beside_lookup(engine, target, &args, &env)? {
             Overlap::Clear(ran) => Ok(Some(ran?)),
             Overlap::Found => Ok(None),
         };
     }
-    match engine.call(&args) {
+    match engine.call_with_env(&args, &env) {
         Ok(out) => Ok(Some(out.trim().to_string())),
         Err(err) => {
             let _ = engine.remove(&target.name);

@@ -93,6 +93,7 @@ pub(super) fn run_by_exec(
         facts: &facts,
         exec: &exec,
         lane_env: &|lane: &Lane| target.lane_env(lane),
+        secret_names: &target.secret_names,
         output,
     };
     let result = runner.run_container(&seen);

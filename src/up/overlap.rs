@@ -10,7 +10,7 @@
 //! lookup finds a container, devboot takes the plan away, lets the new container go on
 //! (with nothing to run), removes it, and looks again the usual way.
 
-use crate::engine::{Engine, EngineError};
+use crate::engine::{ChildEnv, Engine, EngineError};
 use crate::error::Result;
 
 use super::{BOOT_PLAN, Target};
@@ -29,12 +29,13 @@ pub(super) fn applies(target: &Target, needs_image_first: bool) -> bool {
     !needs_image_first && target.compose.is_none() && !target.state.path.exists()
 }
 
-/// Runs `docker run` with `args` and the label lookup at the same time. The state folder is
-/// ready (runner and plan written) when this is called.
+/// Runs `docker run` with `args` (its process given `env`) and the label lookup at the same
+/// time. The state folder is ready (runner and plan written) when this is called.
 pub(super) fn run_beside_lookup(
     engine: &Engine,
     target: &Target,
     args: &[String],
+    env: &ChildEnv,
 ) -> Result<Overlap> {
     target.state.hold(true)?;
     let release = |clear: bool| -> Result<()> {
@@ -44,7 +45,11 @@ pub(super) fn run_beside_lookup(
         target.state.hold(false)
     };
     let (clear, ran, released) = std::thread::scope(|scope| {
-        let run = scope.spawn(|| engine.call(args).map(|out| out.trim().to_string()));
+        let run = scope.spawn(|| {
+            engine
+                .call_with_env(args, env)
+                .map(|out| out.trim().to_string())
+        });
         let found = target.find_ids(engine);
         // Listed containers may include the new one (the lookup may just see it): then
         // only its id, known once `docker run` returns, tells.

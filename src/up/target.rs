@@ -1,6 +1,12 @@
 //! The container a config asks for — name, labels, spec and its hash, ports, the image to
 //! build, the exec context — computed from the workspace without touching the engine, and
 //! the lookup of the container that has its labels.
+//!
+//! Where persisted variables go: plain ones are container env, as the config's own are.
+//! Secret ones (`env set --secret`, or a name like `*TOKEN*`) are not: container env is
+//! stored with the container for anyone who may `docker inspect` it. They are given to each
+//! command devboot runs in the container instead (tasks, hooks, `devboot exec`: the exec
+//! context's env), by name (see `engine::pass_env`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -36,6 +42,10 @@ pub struct Target {
     pub state: StateDir,
     /// `Some` for a Docker Compose service.
     pub compose: Option<ComposePlan>,
+    /// Names whose values are secret, for `engine::pass_env`.
+    pub secret_names: Vec<String>,
+    /// The persisted secrets, `${portUrl:N}` expanded: part of every exec context's env.
+    secret_env: EnvMap,
 }
 
 /// A Docker Compose service to bring up (see `up::compose`).
@@ -173,26 +183,31 @@ impl Target {
         if ws.format == Format::Gitpod {
             gitpod_env(&mut env, host_env, &ws.name, &devcontainer_id);
         }
-        env.extend(expand(&persisted.values));
+        let (secret_env, plain): (EnvMap, EnvMap) = expand(&persisted.values)
+            .into_iter()
+            .partition(|(k, _)| persisted.secrets.contains(k) || crate::env::looks_secret(k));
+        env.extend(plain);
         let mut mounts = Vec::new();
         if let Some(mount) = &ws.mount {
-            mounts.push(mount.spec.clone().unwrap_or_else(|| {
-                format!(
-                    "type=bind,source={},target={}",
-                    mount.source.display(),
-                    mount.target
-                )
-            }));
+            mounts.push(match &mount.spec {
+                Some(spec) => spec.clone(),
+                None => crate::mount::bind(&mount.source, &mount.target, false)
+                    .map_err(|e| mount_error(&mount.source, &e))?,
+            });
         }
         let cache_dir = crate::dirs::cache_dir(host_env);
         let state = StateDir::new(&cache_dir, &devcontainer_id);
         // A Compose service mounts the sources itself, and its lanes are driven the exec
         // way (its entrypoint is the service's own).
         if compose.is_none() {
-            mounts.extend(state.mount_specs());
+            mounts.extend(
+                state
+                    .mount_specs()
+                    .map_err(|e| mount_error(&state.path, &e))?,
+            );
         }
         mounts.extend(ws.options.mounts.iter().cloned());
-        let spec = ContainerSpec {
+        let mut spec = ContainerSpec {
             image,
             env,
             mounts,
@@ -206,8 +221,11 @@ impl Target {
             cap_add: ws.options.cap_add.clone(),
             security_opt: ws.options.security_opt.clone(),
             override_command: ws.options.override_command,
+            ..ContainerSpec::default()
         };
-        let exec = exec_context(ws, &expand);
+        let key = crate::value_digest::DigestKey::load(&crate::dirs::config_dir(host_env))?;
+        spec.seal(&key, &secret_env);
+        let exec = exec_context(ws, &expand, &secret_env);
         Ok(Target {
             name,
             id_labels,
@@ -221,6 +239,8 @@ impl Target {
             cache_dir,
             state,
             compose,
+            secret_names: persisted.secrets.clone(),
+            secret_env,
         })
     }
 
@@ -236,7 +256,7 @@ impl Target {
                 .map(|(k, v)| (k.clone(), ports::expand_port_urls(v, url)))
                 .collect()
         };
-        let exec = exec_context(&resolved, &expand);
+        let exec = exec_context(&resolved, &expand, &self.secret_env);
         (resolved, exec)
     }
 
@@ -292,7 +312,15 @@ fn uses_container_env(ws: &Workspace) -> bool {
         })
 }
 
-fn exec_context(ws: &Workspace, expand: &dyn Fn(&EnvMap) -> EnvMap) -> ExecContext {
+/// How commands run in the container; their env is the persisted secrets with the remote
+/// env on top (the layers' order, see `env`).
+fn exec_context(
+    ws: &Workspace,
+    expand: &dyn Fn(&EnvMap) -> EnvMap,
+    secret_env: &EnvMap,
+) -> ExecContext {
+    let mut env = secret_env.clone();
+    env.extend(expand(&ws.remote_env));
     ExecContext {
         user: ws
             .options
@@ -300,7 +328,19 @@ fn exec_context(ws: &Workspace, expand: &dyn Fn(&EnvMap) -> EnvMap) -> ExecConte
             .clone()
             .or_else(|| ws.options.container_user.clone()),
         folder: ws.folder.clone(),
-        env: expand(&ws.remote_env),
+        env,
+    }
+}
+
+/// A workspace folder no `--mount` value can name, as an error that says which and why.
+fn mount_error(folder: &std::path::Path, error: &crate::mount::MountError) -> Error {
+    Error::Unsupported {
+        // Escaped: the name may hold line breaks.
+        what: format!(
+            "mounting the workspace folder \"{}\"",
+            folder.display().to_string().escape_debug()
+        ),
+        help: format!("{}; {}", error.reason(), error.help()),
     }
 }
 

@@ -60,8 +60,8 @@ pub(super) fn options(
     }
 }
 
-/// A `mounts` entry as a `--mount` value: strings as written, objects as
-/// `type=..,source=..,target=..`.
+/// A `mounts` entry as a `--mount` value: strings as written (substituted field by field,
+/// see `devcontainer::substitute_mounts`), objects as `type=..,source=..,target=..`.
 fn mount_option(
     doc: &Document,
     pointer: &str,
@@ -113,14 +113,21 @@ fn mount_option(
         );
         return None;
     }
-    let mut spec = format!("type={}", raw.kind.unwrap_or_default());
+    let mut fields = vec![format!("type={}", raw.kind.unwrap_or_default())];
     if let Some(source) = raw.source {
-        spec.push_str(",source=");
-        spec.push_str(&source);
+        fields.push(format!("source={source}"));
     }
-    spec.push_str(",target=");
-    spec.push_str(&raw.target.unwrap_or_default());
-    Some(spec)
+    fields.push(format!("target={}", raw.target.unwrap_or_default()));
+    // Each value one field, quoted as the engines read it: a `,` in a path adds no option.
+    crate::mount::join(&fields)
+        .map_err(|e| {
+            diagnostics.push(
+                Diagnostic::error(format!("{}: {e}", display_pointer(pointer)))
+                    .at(doc.value_location(pointer))
+                    .help(e.help()),
+            );
+        })
+        .ok()
 }
 
 #[cfg(test)]

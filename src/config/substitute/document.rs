@@ -10,7 +10,7 @@
 
 use std::ops::Range;
 
-use super::{KNOWN, Variables, occurrences, resolve_devcontainer_id, resolve_local};
+use super::{KNOWN, Variables, occurrences, resolve_load_time};
 use crate::config::devcontainer::HOOKS;
 use crate::config::source::{Document, Location, Span, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -65,11 +65,7 @@ impl Walker<'_> {
                     used: (self.used)(top_key),
                 };
                 check(self.doc, pointer, text, &place, diagnostics);
-                let local = resolve_local(text, self.vars);
-                serde_json::Value::String(match self.vars.devcontainer_id {
-                    Some(id) => resolve_devcontainer_id(&local, id),
-                    None => local,
-                })
+                serde_json::Value::String(resolve_load_time(text, self.vars))
             }
             serde_json::Value::Array(items) => serde_json::Value::Array(
                 items
