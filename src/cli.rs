@@ -165,30 +165,55 @@ pub(crate) struct Existing {
     pub(crate) info: crate::engine::ContainerInfo,
 }
 
+/// The same, where the container may not exist.
+pub(crate) struct MaybeExisting {
+    pub(crate) loaded: crate::config::Loaded,
+    pub(crate) engine: crate::engine::Engine,
+    pub(crate) persisted: crate::up::Persisted,
+    pub(crate) target: crate::up::Target,
+    pub(crate) info: Option<crate::engine::ContainerInfo>,
+}
+
 impl Global {
     /// Loads the workspace and finds its container; no container (or, with `running`, none
     /// running) is an error that says to run `devboot up`.
     pub(crate) fn existing(&self, source: SourceFormat, running: bool) -> Result<Existing> {
-        let options = self.load_options_for(source)?;
-        let loaded = crate::config::load(&options)?;
-        let engine = self.engine(&options.host_env)?;
-        let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
-        let target = crate::up::Target::new(&loaded.workspace, &options.host_env, 0, &persisted)?;
-        match target
-            .find(&engine)?
-            .filter(|i| !running || i.state.running)
-        {
+        let (maybe, options) = self.maybe_existing(source)?;
+        match maybe.info.filter(|i| !running || i.state.running) {
             Some(info) => Ok(Existing {
-                loaded,
-                engine,
-                persisted,
-                target,
+                loaded: maybe.loaded,
+                engine: maybe.engine,
+                persisted: maybe.persisted,
+                target: maybe.target,
                 info,
             }),
             None => Err(Error::NoContainer {
                 folder: options.workspace_folder,
             }),
         }
+    }
+
+    /// Loads the workspace and looks for its container, which may not exist.
+    pub(crate) fn maybe_existing(
+        &self,
+        source: SourceFormat,
+    ) -> Result<(MaybeExisting, LoadOptions)> {
+        let options = self.load_options_for(source)?;
+        let loaded = crate::config::load(&options)?;
+        let engine = self.engine(&options.host_env)?;
+        let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
+        let target = crate::up::Target::new(&loaded.workspace, &options.host_env, 0, &persisted)?;
+        let info = target.find(&engine)?;
+        Ok((
+            MaybeExisting {
+                loaded,
+                engine,
+                persisted,
+                target,
+                info,
+            },
+            options,
+        ))
     }
 
     /// The container engine to drive.

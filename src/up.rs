@@ -30,6 +30,7 @@ mod image;
 mod in_gitpod;
 mod lanes;
 mod listening;
+mod lock;
 mod overlap;
 mod published;
 mod target;
@@ -39,6 +40,7 @@ use image::{create, ensure_image, missing_image};
 use in_gitpod::{in_gitpod, runs_inside_its_own_gitpod};
 use lanes::{follow_plan, run_by_exec, run_planned, still_running, write_plan};
 use listening::Listening;
+pub use lock::{forget, lock};
 use published::{PortWait, check_ports};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
 pub use target::{BuildPlan, ComposePlan, Persisted, Target, persisted_env};
@@ -198,6 +200,9 @@ fn bring_up(
                 // runs from its own entrypoint, so the tasks start with it (no exec).
                 target.state.reset()?;
                 target.state.prepare(lifecycle::RUNNER)?;
+                // Until the container exists, its state folder goes with a failure: the
+                // next `up` is a first one again, and `down --remove` has nothing to find.
+                let mut unmade = Unmade(Some(&target.state));
                 let blank = ContainerFacts {
                     id: String::new(),
                     created: String::new(),
@@ -228,6 +233,7 @@ fn bring_up(
                 let Some(id) = id else {
                     return Ok(None);
                 };
+                unmade.0 = None;
                 let action = if old.is_some() {
                     Action::Recreated
                 } else {
@@ -529,6 +535,18 @@ fn decide(
     (decision, Some(info))
 }
 
+/// A state folder made for a container that may not come to be: removed when dropped,
+/// unless the container was made.
+struct Unmade<'a>(Option<&'a crate::state::StateDir>);
+
+impl Drop for Unmade<'_> {
+    fn drop(&mut self) {
+        if let Some(state) = self.0 {
+            let _ = state.reset();
+        }
+    }
+}
+
 /// The container `up` ends with, as far as the rest of `up` needs it.
 #[derive(Clone)]
 struct Made {
@@ -574,28 +592,4 @@ fn inspect_again(engine: &Engine, info: &ContainerInfo) -> Result<ContainerInfo>
                     .unwrap_or_default(),
             ),
         })
-}
-
-/// Holds a per-workspace lock file for the life of `up`: a second `up` waits for it.
-fn lock(host_env: &EnvMap, id: &str) -> Result<std::fs::File> {
-    let cache = crate::dirs::cache_dir(host_env);
-    crate::dirs::private(&cache)?;
-    let dir = cache.join("locks");
-    crate::dirs::private(&dir)?;
-    let path = dir.join(format!("{id}.lock"));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            ui::note("another devboot is bringing this workspace up; waiting for it");
-            file.lock().map_err(|e| Error::io("lock", &path, e))?;
-            Ok(file)
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
-    }
 }

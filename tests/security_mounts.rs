@@ -57,7 +57,8 @@ fn up_works(rel: &Path, config: &str, target: Option<&str>, offset: u16) -> Repo
     let name = repo.path().file_name().unwrap().to_str().unwrap();
     let target = target.map_or_else(|| format!("/workspaces/{name}"), String::from);
     let mut binds = binds(&repo);
-    binds.retain(|(_, dst, _)| dst != "/.devboot");
+    // devboot's own state folder: its two halves.
+    binds.retain(|(_, dst, _)| !dst.starts_with("/.devboot"));
     binds.sort_by(|a, b| a.1.cmp(&b.1));
     let folder = repo.path().to_str().unwrap().to_string();
     let mut expected = vec![

@@ -1,8 +1,11 @@
-//! `devboot down [--remove]`: stop the workspace's container (the reference CLI has no such
-//! command, devcontainers/cli#386).
+//! `devboot down [--remove [--images]]`: stop the workspace's container (the reference CLI
+//! has no such command, devcontainers/cli#386), or remove it and what devboot keeps for it.
+//!
+//! It takes the workspace's lock first, as `up` does: a `down` while an `up` brings the
+//! workspace up waits for it, so `up` never reports a container that was just removed.
 
 use crate::cli::Global;
-use crate::error::{Result, exit};
+use crate::error::{Error, Result, exit};
 use crate::ui;
 
 #[derive(Debug, clap::Args)]
@@ -10,20 +13,43 @@ pub(crate) struct DownArgs {
     /// Which config format to use when the folder has both.
     #[command(flatten)]
     source: crate::cli::SourceFormat,
-    /// Remove the container too (its run-once state goes with it).
+    /// Remove the container too (its run-once state goes with it), and devboot's own files
+    /// for the workspace: its state folder, lock and Compose override.
     #[arg(long)]
     remove: bool,
+    /// With --remove: also remove the images devboot built for this workspace (kept
+    /// otherwise: a rebuild can take minutes).
+    #[arg(long, requires = "remove")]
+    images: bool,
 }
 
 pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
-    let crate::cli::Existing {
-        engine,
-        info,
-        target,
-        ..
-    } = global.existing(args.source, false)?;
+    let (found, options) = global.maybe_existing(args.source)?;
+    let crate::cli::MaybeExisting { engine, target, .. } = found;
+    let host_env = &options.host_env;
+    let _lock = crate::up::lock(host_env, &target.devcontainer_id)?;
+    // Looked for again under the lock: an `up` may have made or replaced it meanwhile.
+    let info = target.find(&engine)?;
+    let Some(info) = info else {
+        if !args.remove {
+            return Err(Error::NoContainer {
+                folder: options.workspace_folder,
+            });
+        }
+        let removed = crate::up::forget(&engine, &target, host_env, args.images)?;
+        let what = if removed.is_empty() {
+            "nothing else to remove".to_string()
+        } else {
+            format!("removed {}", removed.join(", "))
+        };
+        ui::stdout(&format!("no container for this workspace; {what}\n"))?;
+        return Ok(exit::OK);
+    };
     if let Some(plan) = &target.compose {
         crate::up::compose_down(&engine, &target, plan, args.remove)?;
+        if args.remove {
+            crate::up::forget(&engine, &target, host_env, args.images)?;
+        }
         let what = if args.remove { "removed" } else { "stopped" };
         ui::stdout(&format!(
             "{what} Docker Compose project {} (container {})\n",
@@ -36,10 +62,13 @@ pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
         engine.remove(&info.id)?;
         // Its state folder (lane logs, run-once records) belonged to it. With none, the
         // next `up` knows no container of devboot's is left, and starts sooner.
-        if info.mounts_at(crate::state::MOUNT) {
-            target.state.reset()?;
-        }
-        ui::stdout(&format!("removed container {}\n", info.short_name()))?;
+        let removed = crate::up::forget(&engine, &target, host_env, args.images)?;
+        let also = if removed.is_empty() {
+            String::new()
+        } else {
+            format!(" and {}", removed.join(", "))
+        };
+        ui::stdout(&format!("removed container {}{also}\n", info.short_name()))?;
     } else if info.state.running {
         engine.stop(&info.id)?;
         ui::stdout(&format!("stopped container {}\n", info.short_name()))?;

@@ -90,7 +90,7 @@ fn project_args(target: &Target, plan: &ComposePlan) -> Vec<String> {
     args
 }
 
-fn override_path(target: &Target) -> PathBuf {
+pub(super) fn override_path(target: &Target) -> PathBuf {
     target
         .cache_dir
         .join("compose")
