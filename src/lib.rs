@@ -21,6 +21,7 @@ pub mod ports;
 pub mod process;
 pub mod state;
 pub mod template;
+pub mod terminal;
 pub mod ui;
 pub mod up;
 pub mod workspace;

@@ -12,4 +12,5 @@ mod harness;
 mod init;
 mod ports;
 mod schema;
+mod terminal;
 mod up;
