@@ -1,11 +1,11 @@
-//! What a task prints reaches the user's terminal with its colours and nothing else: no
-//! clipboard write (OSC 52), no window title (OSC 0), no screen clear, no cursor move, no
-//! DCS string, no bell; in `up`'s lane lines and in the tail of a failure. Checked on a
-//! real terminal (a pseudo-terminal), where colours are on, and into a pipe, where
-//! anstream still strips them.
+//! What a task or a build prints reaches the user's terminal with its colours and nothing
+//! else: no clipboard write (OSC 52), no window title (OSC 0), no screen clear, no cursor
+//! move, no DCS string, no bell; in `up`'s lane lines, a build's output and the tail of a
+//! failure. Checked on a real terminal (a pseudo-terminal), where colours are on, and into
+//! a pipe, where anstream still strips them.
 //!
-//! Port offsets (see `ports.rs`): 41100 and 41110 (the workspaces publish no port; the
-//! offsets are passed all the same so that a port added later cannot collide).
+//! Port offsets (see `ports.rs`): 41100, 41110 and 41120 (the workspaces publish no port;
+//! the offsets are passed all the same so that a port added later cannot collide).
 
 use std::time::Duration;
 
@@ -23,18 +23,23 @@ const NOISE: &str = concat!(
     r" bell\007 over\rwritten after\n",   // BEL and a carriage return
 );
 
-/// What must never reach the terminal.
+/// What must never reach the terminal: the sequences of `NOISE`...
 const BAD: &[&str] = &[
     "\x1b]",
-    "Y2xpcGJvYXJk",
-    "a-window-title",
     "\x1b[2J",
     "\x1b[7;7H",
     "\x1bP",
-    "dcs-payload",
-    "link.invalid",
     "\x07",
     "over\rwritten",
+];
+
+/// ... and the text inside them (a build shows its Dockerfile's `RUN` line, so there the
+/// text is seen, as text).
+const HIDDEN: &[&str] = &[
+    "Y2xpcGJvYXJk",
+    "a-window-title",
+    "dcs-payload",
+    "link.invalid",
 ];
 
 /// How long an `up` of a small workspace may take on a busy machine.
@@ -62,11 +67,22 @@ fn on_terminal(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> (i32, String
 }
 
 #[track_caller]
-fn assert_clean(what: &str, output: &str) {
+fn assert_no_sequence(what: &str, output: &str) {
     for bad in BAD {
         assert!(
             !output.contains(bad),
             "{what}: {bad:?} reached the terminal:\n{output:?}"
+        );
+    }
+}
+
+#[track_caller]
+fn assert_clean(what: &str, output: &str) {
+    assert_no_sequence(what, output);
+    for hidden in HIDDEN {
+        assert!(
+            !output.contains(hidden),
+            "{what}: {hidden:?} reached the terminal:\n{output:?}"
         );
     }
 }
@@ -111,4 +127,26 @@ fn a_failure_tail_reaches_the_terminal_with_its_colours_only() {
     run.status(1).stderr_has("red-word");
     assert!(!run.stderr.contains('\x1b'), "{:?}", run.stderr);
     assert_clean("the failure into a pipe", &run.stderr);
+}
+
+/// A build's output: the progress line on a terminal, and the tail of its failure.
+#[test]
+fn a_failing_build_reaches_the_terminal_with_its_colours_only() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/Dockerfile",
+        &format!("FROM devboot/python-flask:bookworm\nRUN printf '{NOISE}' && false\n"),
+    );
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "build": { "dockerfile": "Dockerfile" } }"#,
+    );
+    let (status, output) = on_terminal(&repo, &["up", "--port-offset", "41120"], &[]);
+    assert_eq!(status, 1, "{output}");
+    let tail = output
+        .split("failed (exit code")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no failure:\n{output:?}"));
+    assert!(tail.contains("\x1b[31mred-word"), "{tail:?}");
+    assert_no_sequence("the build", &output);
 }
