@@ -66,9 +66,12 @@ fn on_terminal(repo: &Repo, args: &[&str], env: &[(&str, &str)]) -> (i32, String
     Terminal::spawn(cmd).wait(UP_TIME)
 }
 
+/// Checks that no sequence of `NOISE` reached the terminal, nor (with `text`) the text
+/// inside them.
 #[track_caller]
-fn assert_no_sequence(what: &str, output: &str) {
-    for bad in BAD {
+fn assert_clean(what: &str, output: &str, text: bool) {
+    let hidden = if text { HIDDEN } else { &[] };
+    for bad in BAD.iter().chain(hidden) {
         assert!(
             !output.contains(bad),
             "{what}: {bad:?} reached the terminal:\n{output:?}"
@@ -76,15 +79,13 @@ fn assert_no_sequence(what: &str, output: &str) {
     }
 }
 
+/// What the terminal showed after `marker` (the tail under an error).
 #[track_caller]
-fn assert_clean(what: &str, output: &str) {
-    assert_no_sequence(what, output);
-    for hidden in HIDDEN {
-        assert!(
-            !output.contains(hidden),
-            "{what}: {hidden:?} reached the terminal:\n{output:?}"
-        );
-    }
+fn after<'a>(output: &'a str, marker: &str) -> &'a str {
+    output
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("no {marker:?}:\n{output:?}"))
+        .1
 }
 
 #[test]
@@ -98,7 +99,7 @@ fn a_task_reaches_the_terminal_with_its_colours_only() {
     );
     assert!(output.contains("before"), "{output:?}");
     assert!(output.contains("after"), "{output:?}");
-    assert_clean("up", &output);
+    assert_clean("up", &output, true);
 }
 
 #[test]
@@ -108,25 +109,22 @@ fn a_failure_tail_reaches_the_terminal_with_its_colours_only() {
     let (status, output) = on_terminal(&repo, &args, &[]);
     assert_eq!(status, 1, "{output}");
     // The tail under the error, not only the lane's line.
-    let tail = output
-        .split("failed in `init` with exit code 1")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no failure:\n{output:?}"));
+    let tail = after(&output, "failed in `init` with exit code 1");
     assert!(tail.contains("\x1b[31mred-word"), "{tail:?}");
-    assert_clean("the failure", &output);
+    assert_clean("the failure", &output, true);
 
     // NO_COLOR on a terminal: no escape sequence at all (the lane runs again).
     let (status, output) = on_terminal(&repo, &args, &[("NO_COLOR", "1")]);
     assert_eq!(status, 1, "{output}");
     assert!(output.contains("red-word"), "{output:?}");
     assert!(!output.contains('\x1b'), "{output:?}");
-    assert_clean("the failure with NO_COLOR", &output);
+    assert_clean("the failure with NO_COLOR", &output, true);
 
     // Into a pipe, with colours not turned off: anstream strips them.
     let run = repo.devboot_env(args, &[("NO_COLOR", "")]);
     run.status(1).stderr_has("red-word");
     assert!(!run.stderr.contains('\x1b'), "{:?}", run.stderr);
-    assert_clean("the failure into a pipe", &run.stderr);
+    assert_clean("the failure into a pipe", &run.stderr, true);
 }
 
 /// A build's output: the progress line on a terminal, and the tail of its failure.
@@ -143,10 +141,7 @@ fn a_failing_build_reaches_the_terminal_with_its_colours_only() {
     );
     let (status, output) = on_terminal(&repo, &["up", "--port-offset", "41120"], &[]);
     assert_eq!(status, 1, "{output}");
-    let tail = output
-        .split("failed (exit code")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no failure:\n{output:?}"));
+    let tail = after(&output, "failed (exit code");
     assert!(tail.contains("\x1b[31mred-word"), "{tail:?}");
-    assert_no_sequence("the build", &output);
+    assert_clean("the build", &output, false);
 }
