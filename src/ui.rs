@@ -4,10 +4,10 @@
 //! `NO_COLOR` is set. Machine-readable output (`--json`) is written with [`stdout`] and
 //! nothing else ever goes to stdout in that mode.
 //!
-//! Everything said on stderr can hold text from a container (a task's lines, a build's
-//! output, an error's tail, a name the container chose), so it goes through
-//! [`terminal::sanitize`] first: colours stay, no other control sequence reaches the
-//! user's terminal.
+//! Everything said on stderr, and results on a terminal, can hold text from a container
+//! or a repository (a task's lines, a build's output, an error's tail, a config's
+//! values), so it goes through [`terminal::sanitize`] first: colours stay, no other
+//! control sequence reaches the user's terminal.
 
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
@@ -51,10 +51,10 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// `text` as it may be shown to a person: control sequences other than colours dropped,
-/// secrets masked (dropped first, so that a secret split by a control character is
-/// still found).
+/// secrets masked (before, for a secret holding a control character, and after, for one
+/// split by a control character).
 pub fn shown(text: &str) -> String {
-    redact(&terminal::sanitize(text)).into_owned()
+    redact(&terminal::sanitize(&redact(text))).into_owned()
 }
 
 /// Prints a diagnostic on stderr. Its causes often quote a container's output.
@@ -82,14 +82,23 @@ pub fn line(message: &str) {
     let _ = writeln!(anstream::stderr(), "{}", shown(message));
 }
 
-/// Writes a result to stdout, secrets masked. A closed pipe ends the program quietly.
+/// Writes a result to stdout, secrets masked. A closed pipe ends the program quietly. On
+/// a terminal a person reads it, so it goes as [`shown`] (what a container or a
+/// repository's config put in it loses its control sequences) and through anstream
+/// (colours only where they may be).
 pub fn stdout(text: &str) -> Result<()> {
+    if std::io::stdout().is_terminal() {
+        return write_stdout(&mut anstream::stdout().lock(), &shown(text));
+    }
     stdout_raw(&redact(text))
 }
 
 /// Writes to stdout exactly `text` (for `devboot env` into a pipe).
 pub fn stdout_raw(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    write_stdout(&mut std::io::stdout().lock(), text)
+}
+
+fn write_stdout(out: &mut impl Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| {

@@ -7,10 +7,11 @@
 //! Port offsets (see `ports.rs`): 41100, 41110 and 41120 (the workspaces publish no port;
 //! the offsets are passed all the same so that a port added later cannot collide).
 
+use std::process::Command;
 use std::time::Duration;
 
 use crate::engine::Repo;
-use crate::harness::Terminal;
+use crate::harness::{Terminal, Test, devboot_bin};
 
 /// A `printf` format printing a red word amid every kind of sequence a terminal obeys.
 const NOISE: &str = concat!(
@@ -144,4 +145,32 @@ fn a_failing_build_reaches_the_terminal_with_its_colours_only() {
     let tail = after(&output, "failed (exit code");
     assert!(tail.contains("\x1b[31mred-word"), "{tail:?}");
     assert_clean("the build", &output, false);
+}
+
+/// A result on stdout holds a repository's text too: `config` on a terminal shows a
+/// config's values with their colours only.
+#[test]
+fn a_config_s_values_reach_the_terminal_with_their_colours_only() {
+    let test = Test::new().file(
+        ".gitpod.yml",
+        concat!(
+            "image: devboot/python-flask:bookworm\n",
+            "env:\n  GREETING: \"hi \\e]0;a-window-title\\a \\e[31mred-word\\e[0m\"\n",
+            "tasks:\n  - name: t\n    command: \"echo \\e]52;c;Y2xpcGJvYXJk\\a \\e[2J\"\n",
+        ),
+    );
+    let mut cmd = Command::new(devboot_bin());
+    cmd.current_dir(test.path())
+        .arg("config")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE");
+    let (status, output) = Terminal::spawn(cmd).wait(Duration::from_secs(30));
+    assert_eq!(status, 0, "{output}");
+    assert_clean("config", &output, true);
+    assert!(
+        output.contains("GREETING=hi  \x1b[31mred-word"),
+        "{output:?}"
+    );
+    assert!(output.contains("echo "), "{output:?}");
 }
