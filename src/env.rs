@@ -40,7 +40,7 @@ pub struct Rendered {
 }
 
 /// Renders variables so that the target reads back exactly the same values. A `.env` value
-/// that bash and docker compose cannot both read is an error (see [`quote_dotenv`]).
+/// that bash and docker compose cannot both read is an error (see `quote_dotenv`).
 pub fn render(vars: &EnvMap, format: ShellFormat) -> Result<Rendered> {
     let mut out = Rendered::default();
     match format {
@@ -85,7 +85,7 @@ fn render_dotenv(vars: &EnvMap) -> Result<Rendered> {
     if !unwritable.is_empty() {
         return Err(Error::Usage {
             message: format!(
-                "{} cannot be written in a .env file that bash and docker compose read alike: the value holds a backtick, and a `'` or a final `\\`",
+                "{} cannot be written in a .env file that bash and docker compose read alike: a backtick with a `'` or a final `\\`",
                 unwritable.join(", ")
             ),
             help: Some(

@@ -37,8 +37,9 @@ impl Sanitizer {
         Self::default()
     }
 
-    /// What of `bytes` may be shown. Bytes of an unfinished sequence or character are held
-    /// until the next call.
+    /// What of `bytes` may be shown: whole UTF-8 characters (`String::from_utf8` never
+    /// fails on it). Bytes of an unfinished sequence or character are held until the next
+    /// call; colours stay on from one call to the next, as in the stream.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<u8> {
         self.parser.advance(&mut self.kept, bytes);
         std::mem::take(&mut self.kept.out)
