@@ -7,6 +7,7 @@
 //! applies to commands devboot runs (a task's `env`, devcontainer `remoteEnv`).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -28,25 +29,72 @@ pub enum ShellFormat {
     Json,
 }
 
-/// Renders variables so that the target reads back exactly the same values.
-pub fn render(vars: &EnvMap, format: ShellFormat) -> String {
-    if format == ShellFormat::Json {
-        let mut text = serde_json::to_string_pretty(vars).expect("a map of strings serializes");
-        text.push('\n');
-        return text;
+/// What `devboot env` prints.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    pub text: String,
+    /// `.env` only: variables docker-compose 1.x reads differently from bash and docker
+    /// compose v2, each with why. Their lines come last, where a misread cannot reach the
+    /// other lines.
+    pub compose_v1_differs: Vec<(String, &'static str)>,
+}
+
+/// Renders variables so that the target reads back exactly the same values. A `.env` value
+/// that bash and docker compose cannot both read is an error (see `quote_dotenv`).
+pub fn render(vars: &EnvMap, format: ShellFormat) -> Result<Rendered> {
+    let mut out = Rendered::default();
+    match format {
+        ShellFormat::Json => {
+            out.text = serde_json::to_string_pretty(vars).expect("a map of strings serializes");
+            out.text.push('\n');
+        }
+        ShellFormat::Sh => {
+            for (name, value) in vars {
+                let _ = writeln!(out.text, "export {name}={}", quote_sh(value));
+            }
+        }
+        ShellFormat::Fish => {
+            for (name, value) in vars {
+                let _ = writeln!(out.text, "set -gx {name} {}", quote_fish(value));
+            }
+        }
+        ShellFormat::Dotenv => return render_dotenv(vars),
     }
-    let mut out = String::new();
+    Ok(out)
+}
+
+fn render_dotenv(vars: &EnvMap) -> Result<Rendered> {
+    let mut out = Rendered::default();
+    let mut last = String::new();
+    let mut unwritable = Vec::new();
     for (name, value) in vars {
-        let line = match format {
-            ShellFormat::Sh => format!("export {name}={}", quote_sh(value)),
-            ShellFormat::Fish => format!("set -gx {name} {}", quote_fish(value)),
-            ShellFormat::Dotenv => format!("{name}={}", quote_dotenv(value)),
-            ShellFormat::Json => unreachable!("handled above"),
-        };
-        out.push_str(&line);
-        out.push('\n');
+        match quote_dotenv(value) {
+            Some(Dotenv { text, v1: None }) => {
+                let _ = writeln!(out.text, "{name}={text}");
+            }
+            Some(Dotenv {
+                text,
+                v1: Some(why),
+            }) => {
+                let _ = writeln!(last, "{name}={text}");
+                out.compose_v1_differs.push((name.clone(), why));
+            }
+            None => unwritable.push(name.as_str()),
+        }
     }
-    out
+    if !unwritable.is_empty() {
+        return Err(Error::Usage {
+            message: format!(
+                "{} cannot be written in a .env file that bash and docker compose read alike: a backtick with a `'` or a final `\\`",
+                unwritable.join(", ")
+            ),
+            help: Some(
+                "`--format sh` (for `eval` in bash) and `--format json` hold any value".into(),
+            ),
+        });
+    }
+    out.text.push_str(&last);
+    Ok(out)
 }
 
 /// POSIX single quotes: nothing inside is special; a `'` is closed, escaped and reopened.
@@ -59,33 +107,88 @@ fn quote_fish(value: &str) -> String {
     format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'"))
 }
 
-/// A `.env` value docker compose reads back as written: single quotes (literal, no
-/// interpolation, newlines allowed) when the value has no `'`, `\` or carriage return;
-/// otherwise double quotes with `\\`, `\"`, `\n`, `\r` and `\$` escapes, as compose v2
-/// reads them. (A carriage return is escaped because readers that open the file as text,
-/// like python-dotenv under docker-compose 1.x, turn a raw one into a newline.)
+/// A value as written in a `.env` file, and why docker-compose 1.x reads it differently,
+/// if it does.
+#[derive(Debug, PartialEq, Eq)]
+struct Dotenv {
+    text: String,
+    v1: Option<&'static str>,
+}
+
+/// A `.env` value that `set -a; . ./.env` in bash runs nothing from and reads back as
+/// written, and that docker compose reads the same: v2 (its compose-go dotenv parser), and
+/// docker-compose 1.x (python-dotenv) where it can.
 ///
-/// docker-compose 1.x (python-dotenv) reads every value the same except one with a `$`
-/// that needs double quotes: it keeps the backslash of `\$`. No spelling satisfies both
-/// there; compose v2 is the one in use.
-fn quote_dotenv(value: &str) -> String {
-    if !value.contains(['\'', '\\', '\r']) {
-        return format!("'{value}'");
-    }
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '\\' => out.push_str(r"\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str(r"\n"),
-            '\r' => out.push_str(r"\r"),
-            '$' => out.push_str(r"\$"),
-            c => out.push(c),
+/// - Single quotes: nothing is special to bash. compose v2 reads them literally but for
+///   `\'` (so no `'` inside, and no odd run of `\` before the closing quote);
+///   python-dotenv also turns `\\` into `\` and expands `${NAME}` even there.
+/// - Double quotes, with `\\`, `\"` and `\$` escaped: all three read them, newlines
+///   included (written as they are: an escaped `\n` is two characters to bash), but
+///   python-dotenv keeps the backslash of `\$`, and only bash drops the one of an escaped
+///   backtick, which bash needs.
+///
+/// Single quotes when every reader agrees on them, else double quotes when every reader
+/// agrees on those; else the form bash and compose v2 agree on, with why docker-compose
+/// 1.x does not (a carriage return is one: python reads the file as text, where a lone
+/// `\r` ends a line). A value with a backtick and a `'` or a final `\` has no form bash
+/// and compose v2 read alike: `None`.
+fn quote_dotenv(value: &str) -> Option<Dotenv> {
+    let trailing_backslashes = value.len() - value.trim_end_matches('\\').len();
+    let single_ok = !value.contains('\'') && trailing_backslashes.is_multiple_of(2);
+    let double_ok = !value.contains('`');
+    let v1_why = if value.contains('\r') {
+        Some("a carriage return, which it reads as a newline")
+    } else if value.ends_with('\\') {
+        Some("a final `\\`, after which it misreads the next lines")
+    } else if value.find("${").is_some_and(|at| value[at..].contains('}')) {
+        Some("`${…}`, which it expands even in single quotes")
+    } else {
+        None
+    };
+    let single = || format!("'{value}'");
+    let double = || {
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('"');
+        for c in value.chars() {
+            if matches!(c, '\\' | '"' | '$') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
+    };
+    if v1_why.is_none() {
+        if single_ok && !value.contains(r"\\") {
+            return Some(Dotenv {
+                text: single(),
+                v1: None,
+            });
+        }
+        if double_ok && !value.contains('$') {
+            return Some(Dotenv {
+                text: double(),
+                v1: None,
+            });
         }
     }
-    out.push('"');
-    out
+    let (text, why) = if single_ok {
+        (
+            single(),
+            "`\\\\`, which it reads as one `\\` in single quotes",
+        )
+    } else if double_ok {
+        (
+            double(),
+            "a `$` with a `'`: written `\\$` in double quotes, whose backslash it keeps",
+        )
+    } else {
+        return None;
+    };
+    Some(Dotenv {
+        text,
+        v1: Some(v1_why.unwrap_or(why)),
+    })
 }
 
 /// `^[A-Za-z_][A-Za-z0-9_]*$`, the names every shell accepts.
@@ -272,9 +375,134 @@ mod tests {
     fn quoting() {
         assert_eq!(quote_sh("it's $HOME"), r"'it'\''s $HOME'");
         assert_eq!(quote_fish(r"a\b'c"), r"'a\\b\'c'");
-        assert_eq!(quote_dotenv("a b\n$c"), "'a b\n$c'");
-        assert_eq!(quote_dotenv("it's\n$c\\"), r#""it's\n\$c\\""#);
-        assert_eq!(quote_dotenv("a\r\nb"), r#""a\r\nb""#);
+    }
+
+    fn dotenv(value: &str) -> (String, bool) {
+        let d = quote_dotenv(value).unwrap();
+        (d.text, d.v1.is_some())
+    }
+
+    #[test]
+    fn dotenv_quoting() {
+        // Every reader agrees: single quotes, else double quotes.
+        let all = |text: &str| (text.to_string(), false);
+        assert_eq!(
+            dotenv("a b\n$c `id` $(id) #x"),
+            all("'a b\n$c `id` $(id) #x'")
+        );
+        assert_eq!(dotenv(r"C:\temp\new"), all(r"'C:\temp\new'"));
+        assert_eq!(dotenv("it's \"q\"\n2"), all("\"it's \\\"q\\\"\n2\""));
+        assert_eq!(dotenv(r"a\\b"), all(r#""a\\\\b""#));
+        assert_eq!(dotenv(""), all("''"));
+        // docker-compose 1.x reads these differently; bash and compose v2 alike.
+        let v1 = |text: &str| (text.to_string(), true);
+        assert_eq!(dotenv("it's $HOME"), v1(r#""it's \$HOME""#));
+        assert_eq!(dotenv("${HOME}"), v1("'${HOME}'"));
+        assert_eq!(dotenv("a\r\nb"), v1("'a\r\nb'"));
+        assert_eq!(dotenv("end\\"), v1(r#""end\\""#));
+        assert_eq!(dotenv(r"`x` \\ y"), v1(r"'`x` \\ y'"));
+        // No form bash and compose v2 read alike.
+        assert_eq!(quote_dotenv("it's `id`"), None);
+        assert_eq!(quote_dotenv("`id` \\"), None);
+    }
+
+    #[test]
+    fn dotenv_lines_docker_compose_1_misreads_come_last() {
+        let vars: EnvMap = [("A", "${X}"), ("B", "plain"), ("C", "it's")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let out = render(&vars, ShellFormat::Dotenv).unwrap();
+        assert_eq!(out.text, "B='plain'\nC=\"it's\"\nA='${X}'\n");
+        assert_eq!(out.compose_v1_differs.len(), 1);
+        assert_eq!(out.compose_v1_differs[0].0, "A");
+        let refused: EnvMap = [("Z", "it's `id`"), ("Y", "`a`\\"), ("X", "fine")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let err = render(&refused, ShellFormat::Dotenv).unwrap_err();
+        assert!(
+            err.to_string().starts_with("Y, Z cannot be written"),
+            "{err}"
+        );
+    }
+
+    /// How docker compose v2 reads a quoted `.env` value, following compose-go's dotenv
+    /// parser (`dotenv/parser.go`, 2024): a `\` before the quote character escapes it and
+    /// is dropped, any other `\x` stays; in double quotes the escapes `\\ \" \$ \a \b
+    /// \f \n \r \t \v` are then decoded, and `$` starts a variable. The compose v2
+    /// plugin cannot be installed on the test machine, so this is its stand-in.
+    fn compose_v2_reads(written: &str) -> String {
+        let quote = written.chars().next().unwrap();
+        let body = &written[1..];
+        let (mut scanned, mut escape, mut end) = (String::new(), false, None);
+        for (i, c) in body.char_indices() {
+            if c == quote && !escape {
+                end = Some(i);
+                break;
+            }
+            if c == '\\' && !escape {
+                escape = true;
+                continue;
+            }
+            if escape && c != quote {
+                scanned.push('\\');
+            }
+            escape = false;
+            scanned.push(c);
+        }
+        assert_eq!(
+            end,
+            Some(body.len() - 1),
+            "the value ends at its last quote: {written}"
+        );
+        if quote == '\'' {
+            return scanned;
+        }
+        let mut out = String::new();
+        let mut chars = scanned.chars();
+        while let Some(c) = chars.next() {
+            assert_ne!(c, '$', "a `$` would be expanded: {written}");
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some(e @ ('\\' | '"' | '$')) => out.push(e),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('t') => out.push('\t'),
+                Some(e @ ('a' | 'b' | 'f' | 'v' | '0')) => {
+                    panic!("`\\{e}` is an escape: {written}")
+                }
+                Some(e) => {
+                    out.push('\\');
+                    out.push(e);
+                }
+                None => out.push('\\'),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        /// Any value of the characters that matter is written so that compose v2 reads it
+        /// back, or refused exactly when it holds a backtick with a `'` or a final odd
+        /// run of `\`. (bash and docker-compose 1.x read the values back in tests/env.rs.)
+        #[test]
+        fn dotenv_values_read_back_in_compose_v2(
+            value in "[a$`'\"\\\\{}#\n\r é]{0,12}"
+        ) {
+            let trailing = value.len() - value.trim_end_matches('\\').len();
+            let refused = value.contains('`') && (value.contains('\'') || trailing % 2 == 1);
+            match quote_dotenv(&value) {
+                None => proptest::prop_assert!(refused, "{:?} refused", value),
+                Some(d) => {
+                    proptest::prop_assert!(!refused, "{:?} written", value);
+                    proptest::prop_assert_eq!(compose_v2_reads(&d.text), value);
+                }
+            }
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod ports;
 pub mod process;
 pub mod state;
 pub mod template;
+pub mod terminal;
 pub mod trust;
 pub mod ui;
 pub mod up;

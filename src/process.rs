@@ -24,10 +24,18 @@ pub fn stream_lines(
         for reader in readers {
             let tx = tx.clone();
             scope.spawn(move || {
-                for line in BufReader::new(reader).lines().map_while(Result::ok) {
-                    if tx.send(line).is_err() {
+                // Bytes, not `lines()`: a line that is not UTF-8 (a task may print
+                // anything) must not end the reading, which would leave the child
+                // writing into a closed pipe.
+                let mut reader = BufReader::new(reader);
+                let mut line = Vec::new();
+                while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                    let text = line.strip_suffix(b"\n").unwrap_or(&line);
+                    let text = text.strip_suffix(b"\r").unwrap_or(text);
+                    if tx.send(String::from_utf8_lossy(text).into_owned()).is_err() {
                         break;
                     }
+                    line.clear();
                 }
             });
         }
@@ -37,4 +45,21 @@ pub fn stream_lines(
         }
     });
     child.wait()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_that_is_not_utf8_does_not_end_the_output() {
+        let mut lines = Vec::new();
+        let status = stream_lines(
+            Command::new("sh").args(["-c", r"printf 'a\377b\r\nafter\nlast'"]),
+            |line| lines.push(line),
+        )
+        .unwrap();
+        assert!(status.success());
+        assert_eq!(lines, ["a\u{fffd}b", "after", "last"]);
+    }
 }

@@ -3,6 +3,11 @@
 //! Styles go through anstream, which drops them when the stream is not a terminal or
 //! `NO_COLOR` is set. Machine-readable output (`--json`) is written with [`stdout`] and
 //! nothing else ever goes to stdout in that mode.
+//!
+//! Everything said on stderr, and results on a terminal, can hold text from a container
+//! or a repository (a task's lines, a build's output, an error's tail, a config's
+//! values), so it goes through [`terminal::sanitize`] first: colours stay, no other
+//! control sequence reaches the user's terminal.
 
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
@@ -11,6 +16,7 @@ use anstyle::{AnsiColor, Style};
 
 use crate::diagnostic::{self, Diagnostic};
 use crate::error::{Error, Result};
+use crate::terminal;
 
 const NOTE: Style = AnsiColor::BrightBlue.on_default().bold();
 const WARN: Style = AnsiColor::Yellow.on_default().bold();
@@ -44,19 +50,22 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Prints a diagnostic on stderr.
+/// `text` as it may be shown to a person: control sequences other than colours dropped,
+/// secrets masked (before, for a secret holding a control character, and after, for one
+/// split by a control character).
+pub fn shown(text: &str) -> String {
+    redact(&terminal::sanitize(&redact(text))).into_owned()
+}
+
+/// Prints a diagnostic on stderr. Its causes often quote a container's output.
 pub fn diagnostic(diagnostic: &Diagnostic) {
     let text = diagnostic::render(diagnostic, true);
-    let _ = anstream::stderr().write_all(redact(&text).as_bytes());
+    let _ = anstream::stderr().write_all(shown(&text).as_bytes());
 }
 
 /// Prints `note: <message>` on stderr.
 pub fn note(message: &str) {
-    let _ = writeln!(
-        anstream::stderr(),
-        "{NOTE}note{NOTE:#}: {}",
-        redact(message)
-    );
+    let _ = writeln!(anstream::stderr(), "{NOTE}note{NOTE:#}: {}", shown(message));
 }
 
 /// Prints `warning: <message>` on stderr, for runtime warnings that have no file location.
@@ -64,23 +73,32 @@ pub fn warning(message: &str) {
     let _ = writeln!(
         anstream::stderr(),
         "{WARN}warning{WARN:#}: {}",
-        redact(message)
+        shown(message)
     );
 }
 
-/// Prints a plain line on stderr.
+/// Prints a plain line on stderr (a task's line with its prefix, a build's line...).
 pub fn line(message: &str) {
-    let _ = writeln!(anstream::stderr(), "{}", redact(message));
+    let _ = writeln!(anstream::stderr(), "{}", shown(message));
 }
 
-/// Writes a result to stdout, secrets masked. A closed pipe ends the program quietly.
+/// Writes a result to stdout, secrets masked. A closed pipe ends the program quietly. On
+/// a terminal a person reads it, so it goes as [`shown`] (what a container or a
+/// repository's config put in it loses its control sequences) and through anstream
+/// (colours only where they may be).
 pub fn stdout(text: &str) -> Result<()> {
+    if std::io::stdout().is_terminal() {
+        return write_stdout(&mut anstream::stdout().lock(), &shown(text));
+    }
     stdout_raw(&redact(text))
 }
 
 /// Writes to stdout exactly `text` (for `devboot env` into a pipe).
 pub fn stdout_raw(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    write_stdout(&mut std::io::stdout().lock(), text)
+}
+
+fn write_stdout(out: &mut impl Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .and_then(|()| out.flush())
         .map_err(|e| {

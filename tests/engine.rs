@@ -117,6 +117,21 @@ impl Repo {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let out = self.command(args, env).output().unwrap();
+        Run {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: self.root.clone(),
+        }
+    }
+
+    /// The command `devboot_env` runs, for a test that runs it its own way (in a terminal).
+    pub fn command<I, S>(&self, args: I, env: &[(&str, &str)]) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
         let mut cmd = Command::new(devboot_bin());
         let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
         // The workspace folder goes first: after the args it would end up in `exec`'s command.
@@ -139,13 +154,7 @@ impl Repo {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().unwrap();
-        Run {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            dir: self.root.clone(),
-        }
+        cmd
     }
 
     /// Ids of the containers devboot made for this repository.

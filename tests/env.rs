@@ -78,23 +78,24 @@ const NASTY: &[(&str, &str)] = &[
     ("DB_T_MIXED", "it's \"$HOME\" \\n\n\t☃ `x` ${y} \\'' \"\" $"),
 ];
 
-/// Values that dotenv readers disagree on, so docker-compose 1.x (python-dotenv) cannot
-/// check them: a `$` in a value that also holds `'` or `\` (docker compose v2 reads `\$`
-/// in double quotes as `$`; python-dotenv keeps the backslash), and a value ending in `\`
-/// (python-dotenv takes the escaped backslash before the closing quote for an escaped
-/// quote). devboot writes what compose v2 reads; bash, fish and JSON check these values.
-fn dotenv_dialect_dependent(value: &str) -> bool {
-    (value.contains('$') && value.contains(['\'', '\\'])) || value.ends_with('\\')
-}
-
 /// A workspace (no engine needed) whose persisted variables are `NASTY`, set with
 /// `devboot env set` (so the values go through argv untouched), plus a config env.
 fn nasty_workspace() -> Folder {
+    workspace_with(
+        NASTY
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+    )
+}
+
+/// A workspace whose config sets `DB_T_FROM_CONFIG` and whose persisted variables are
+/// `vars`.
+fn workspace_with(vars: impl IntoIterator<Item = (String, String)>) -> Folder {
     let folder = Folder::new(&[(
         ".gitpod.yml",
         "image: devboot/python-flask:bookworm\nenv:\n  DB_T_FROM_CONFIG: \"from the config: it's $HOME\"\n",
     )]);
-    let pairs: Vec<String> = NASTY.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let pairs: Vec<String> = vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut args = vec!["env", "set"];
     args.extend(pairs.iter().map(String::as_str));
     folder.devboot(&args).status(0);
@@ -102,10 +103,15 @@ fn nasty_workspace() -> Folder {
 }
 
 fn expected() -> BTreeMap<String, String> {
-    let mut map: BTreeMap<String, String> = NASTY
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect();
+    with_config_env(
+        NASTY
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+    )
+}
+
+fn with_config_env(vars: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, String> {
+    let mut map: BTreeMap<String, String> = vars.into_iter().collect();
     map.insert(
         "DB_T_FROM_CONFIG".into(),
         "from the config: it's $HOME".into(),
@@ -183,6 +189,70 @@ fn fish_format_round_trips_through_source_in_fish() {
     assert_eq!(got, expected());
 }
 
+/// Values for the `.env` tests: `NASTY` but the one no `.env` file can hold, commands that
+/// must not run, and random mixes of the characters that matter to bash and dotenv readers
+/// (the same every run).
+fn dotenv_values() -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = NASTY
+        .iter()
+        .filter(|(k, _)| *k != "DB_T_MIXED")
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    for (k, v) in [
+        ("DB_T_RUN_BACKTICK", "`touch pwned-backtick`"),
+        ("DB_T_RUN_SUBST", "$(touch pwned-subst) and ${HOME}"),
+        ("DB_T_RUN_QUOTED", r#""`touch pwned-quoted`" \\ x"#),
+        ("DB_T_RUN_DOLLAR", "it's $(touch pwned-dollar)"),
+    ] {
+        vars.push((k.into(), v.into()));
+    }
+    let alphabet: Vec<char> = "ab $`'\"\\{}#\n\t=é".chars().collect();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        usize::try_from(state % 1024).unwrap()
+    };
+    let mut made = 0;
+    while made < 60 {
+        let len = 1 + next() % 12;
+        let value: String = (0..len)
+            .map(|_| alphabet[next() % alphabet.len()])
+            .collect();
+        // No spelling serves both bash and compose here: `dotenv_refuses_...` tests it.
+        let trailing = value.len() - value.trim_end_matches('\\').len();
+        if value.contains('`') && (value.contains('\'') || trailing % 2 == 1) {
+            continue;
+        }
+        vars.push((format!("DB_T_RANDOM_{made}"), value));
+        made += 1;
+    }
+    vars
+}
+
+/// `set -a; . ./.env` in bash: every value comes back as it was, and nothing in a value
+/// ran.
+#[test]
+fn dotenv_format_is_safe_to_source_in_bash() {
+    let test = workspace_with(dotenv_values());
+    let got = evaluated(
+        &test,
+        "bash",
+        &[
+            "-c",
+            r#""$DEVBOOT" env --format dotenv > .env && set -a && . ./.env && exec env -0"#,
+        ],
+    );
+    assert_eq!(got, with_config_env(dotenv_values()));
+    let ran: Vec<_> = std::fs::read_dir(test.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("pwned"))
+        .collect();
+    assert!(ran.is_empty(), "sourcing the .env file ran {ran:?}");
+}
+
 /// What `docker-compose config` prints, as far as the dotenv test reads it.
 #[derive(serde::Deserialize)]
 struct Compose {
@@ -195,7 +265,8 @@ struct Service {
 }
 
 /// The `.env` format, read back by docker-compose (Debian's 1.29, which reads `env_file`
-/// with python-dotenv): `config --no-interpolate` prints every value with each `$` doubled.
+/// with python-dotenv, expanding `${NAME}`): `config` prints every value with each `$`
+/// doubled. Every value but those the warning names comes back as it was.
 #[test]
 fn dotenv_format_round_trips_through_docker_compose() {
     if !have("docker-compose") {
@@ -204,12 +275,27 @@ fn dotenv_format_round_trips_through_docker_compose() {
         );
         return;
     }
-    let test = nasty_workspace();
-    let dotenv = test
-        .devboot(&["env", "--format", "dotenv"])
-        .status(0)
-        .stdout
-        .clone();
+    let test = workspace_with(dotenv_values());
+    let run = test.devboot(&["env", "--format", "dotenv"]);
+    let dotenv = run.status(0).stdout.clone();
+    let warning = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("warning: docker-compose 1.x reads "))
+        .unwrap_or_else(|| panic!("no warning about docker-compose 1.x:\n{}", run.stderr));
+    let differs: Vec<&str> = warning
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("DB_T_"))
+        .collect();
+    for name in [
+        "DB_T_CR",
+        "DB_T_TRAILING_BACKSLASH",
+        "DB_T_DOLLAR",
+        "DB_T_FROM_CONFIG",
+        "DB_T_RUN_DOLLAR",
+    ] {
+        assert!(differs.contains(&name), "{name} is not in: {warning}");
+    }
     let project = tempfile::tempdir().unwrap();
     std::fs::write(project.path().join("app.env"), &dotenv).unwrap();
     std::fs::write(
@@ -219,7 +305,7 @@ fn dotenv_format_round_trips_through_docker_compose() {
     .unwrap();
     let out = Command::new("docker-compose")
         .current_dir(project.path())
-        .args(["config", "--no-interpolate"])
+        .arg("config")
         .output()
         .unwrap();
     assert!(
@@ -235,8 +321,8 @@ fn dotenv_format_round_trips_through_docker_compose() {
         .map(|(k, v)| (k.clone(), v.clone().unwrap_or_default().replace("$$", "$")))
         .collect();
     let mut checked = 0;
-    for (name, value) in expected() {
-        if dotenv_dialect_dependent(&value) {
+    for (name, value) in with_config_env(dotenv_values()) {
+        if differs.contains(&name.as_str()) {
             continue;
         }
         assert_eq!(
@@ -246,7 +332,22 @@ fn dotenv_format_round_trips_through_docker_compose() {
         );
         checked += 1;
     }
-    assert!(checked >= 13, "only {checked} values checked");
+    assert!(checked >= 50, "only {checked} values checked; {warning}");
+}
+
+/// A value with a backtick and a `'` has no spelling bash and docker compose read alike:
+/// an error naming it, and no file.
+#[test]
+fn dotenv_refuses_a_value_no_spelling_serves() {
+    let test = workspace_with([
+        ("DB_T_FINE".to_string(), "fine".to_string()),
+        ("DB_T_BAD".to_string(), "it's `id`".to_string()),
+    ]);
+    let run = test.devboot(&["env", "--format", "dotenv"]);
+    run.status(2)
+        .stderr_has("error: DB_T_BAD cannot be written in a .env file")
+        .stderr_has("--format sh");
+    assert_eq!(run.stdout, "");
 }
 
 #[test]

@@ -2,16 +2,14 @@
 //! no warning, runs on the real engine and answers over HTTP; files are never replaced
 //! without `--force`; the prompts work in a real terminal; without one, nothing waits.
 
-use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::engine::{Repo, assert_home_feed, get_ok};
-use crate::harness::{Run, Test, devboot_bin};
+use crate::harness::{Run, Terminal, Test, devboot_bin};
 
 const IMAGE: &str = "devboot/python-flask:bookworm";
 /// `IMAGE` plus Debian's node and npm, for the fullstack template (`scripts/node-image.sh`).
@@ -561,103 +559,18 @@ fn fullstack_devcontainer_comes_up() {
 // ---------------------------------------------------------------------------------------
 // The prompts, in a real terminal (a pseudo-terminal the test drives).
 
-/// devboot in a pseudo-terminal the test types into (also for `up`'s trust question).
-pub struct Terminal {
-    child: std::process::Child,
-    writer: std::fs::File,
-    output: Arc<Mutex<String>>,
-    seen: usize,
+/// `devboot ARGS` in a terminal, with no colours and no image from the environment.
+fn init_in_terminal(args: &[&str], env: &[(&str, &str)]) -> Terminal {
+    let mut cmd = Command::new(devboot_bin());
+    cmd.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("DEVBOOT_IMAGE")
+        .envs(env.iter().copied());
+    Terminal::spawn(cmd)
 }
 
-impl Terminal {
-    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Terminal {
-        let winsize = nix::pty::Winsize {
-            ws_row: 40,
-            ws_col: 120,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        let pty = nix::pty::openpty(&winsize, None).unwrap();
-        let slave = std::fs::File::from(pty.slave);
-        let child = Command::new(devboot_bin())
-            .args(args)
-            .env("TERM", "xterm-256color")
-            .env("NO_COLOR", "1")
-            .env_remove("DEVBOOT_IMAGE")
-            .envs(env.iter().copied())
-            .stdin(Stdio::from(slave.try_clone().unwrap()))
-            .stdout(Stdio::from(slave.try_clone().unwrap()))
-            .stderr(Stdio::from(slave))
-            .spawn()
-            .unwrap();
-        let master = std::fs::File::from(pty.master);
-        let writer = master.try_clone().unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
-            let mut master = master;
-            let mut buf = [0u8; 4096];
-            // The read fails (EIO) once the child has exited and closed the terminal.
-            while let Ok(n) = master.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buf[..n]));
-            }
-        });
-        Terminal {
-            child,
-            writer,
-            output,
-            seen: 0,
-        }
-    }
-
-    /// Waits until `text` is printed (after what earlier waits consumed).
-    #[track_caller]
-    pub fn expect(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            {
-                let output = self.output.lock().unwrap();
-                if let Some(at) = output[self.seen..].find(text) {
-                    self.seen += at + text.len();
-                    return;
-                }
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "no {text:?} on the terminal; it shows:\n{}",
-                    self.output.lock().unwrap()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn send(&mut self, keys: &str) {
-        self.writer.write_all(keys.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    pub fn wait(mut self) -> (i32, String) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "devboot did not finish");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        std::thread::sleep(Duration::from_millis(100));
-        let output = self.output.lock().unwrap().clone();
-        (status.code().unwrap_or(-1), output)
-    }
-}
-
+/// What init may take in a terminal.
+const INIT_TIME: Duration = Duration::from_secs(30);
 const DOWN: &str = "\x1b[B";
 const ENTER: &str = "\r";
 
@@ -665,7 +578,7 @@ const ENTER: &str = "\r";
 fn init_asks_in_a_terminal() {
     let t = repo(true);
     let dir = t.path().to_str().unwrap().to_string();
-    let mut term = Terminal::spawn(
+    let mut term = init_in_terminal(
         &["init", "--workspace-folder", &dir],
         &[("DEVBOOT_IMAGE", "example.org/team/python:3.12")],
     );
@@ -687,7 +600,7 @@ fn init_asks_in_a_terminal() {
     term.send(&format!("{IMAGE}{ENTER}"));
     term.expect("Run `devboot up` at start-up");
     term.send("y");
-    let (status, output) = term.wait();
+    let (status, output) = term.wait(INIT_TIME);
     assert_eq!(status, 0, "{output}");
     assert!(
         output.contains("created .devcontainer/devcontainer.json"),
@@ -721,7 +634,7 @@ fn init_asks_in_a_terminal() {
 fn flags_answer_their_questions_in_a_terminal() {
     let t = repo(false);
     let dir = t.path().to_str().unwrap().to_string();
-    let mut term = Terminal::spawn(
+    let mut term = init_in_terminal(
         &[
             "init",
             "--workspace-folder",
@@ -742,7 +655,7 @@ fn flags_answer_their_questions_in_a_terminal() {
     // Only the hook is left to ask.
     term.expect("Run `devboot up` at start-up");
     term.send("n");
-    let (status, output) = term.wait();
+    let (status, output) = term.wait(INIT_TIME);
     assert_eq!(status, 0, "{output}");
     assert!(!output.contains("Backend port"), "{output}");
     let text = read(Path::new(&dir), ".gitpod.yml");

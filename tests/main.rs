@@ -16,5 +16,6 @@ mod ports;
 mod schema;
 mod security_mounts;
 mod security_secrets;
+mod terminal;
 mod trust;
 mod up;

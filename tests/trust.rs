@@ -10,7 +10,7 @@ use std::path::Path;
 
 use crate::engine::Repo;
 use crate::harness::Run;
-use crate::init::Terminal;
+use crate::harness::Terminal;
 
 /// Appends a line to `ran` in the workspace folder, then fails.
 const HOOK: &str = r#""echo ran >> ran; exit 3""#;
@@ -50,19 +50,18 @@ fn answer(repo: &Repo, shown: &[&str], key: &str) -> (i32, String) {
     let dir = repo.path().to_str().unwrap();
     let config = repo.path().join(".test-config");
     let cache = repo.path().join(".test-cache");
-    let mut term = Terminal::spawn(
-        &["up", "--workspace-folder", dir],
-        &[
-            ("XDG_CONFIG_HOME", config.to_str().unwrap()),
-            ("XDG_CACHE_HOME", cache.to_str().unwrap()),
-        ],
-    );
+    let mut cmd = std::process::Command::new(crate::harness::devboot_bin());
+    cmd.args(["up", "--workspace-folder", dir])
+        .env("NO_COLOR", "1")
+        .env("XDG_CONFIG_HOME", config.to_str().unwrap())
+        .env("XDG_CACHE_HOME", cache.to_str().unwrap());
+    let mut term = Terminal::spawn(cmd);
     for text in shown {
         term.expect(text);
     }
     term.expect("Run it, and trust it for this workspace until it changes? [y/N]");
     term.send(key);
-    term.wait()
+    term.wait(std::time::Duration::from_secs(60))
 }
 
 #[test]

@@ -19,6 +19,13 @@ pub(crate) struct EnvArgs {
     #[command(subcommand)]
     action: Option<EnvAction>,
     /// How to print: for `eval` in sh/bash/zsh, for fish's `source`, a `.env` file, or JSON.
+    ///
+    /// A `.env` file is safe to `set -a; . ./.env` in bash (nothing in a value runs or
+    /// expands: backticks, `$(...)`, `$VAR` stay as they are) and docker compose reads the
+    /// same values. A value docker-compose 1.x reads differently (one holding `${...}`, a
+    /// carriage return or a final `\`, a `$` with a `'`, or `\\` with a `$` or a
+    /// backtick) is named in a warning and written last. One holding a backtick with a
+    /// `'` or a final `\` is an error: no spelling serves both bash and docker compose.
     #[arg(long, value_enum, default_value = "sh")]
     format: FormatArg,
     /// Print secret values even on a terminal (they are always printed into a pipe, so
@@ -229,6 +236,19 @@ fn print_env(args: &EnvArgs, global: &Global) -> Result<u8> {
         }
     }
     let secrets = env::secret_values(ws, &persisted.values, &persisted.secrets, []);
+    // The real values decide whether a `.env` file can hold them, masked or not.
+    let rendered = env::render(&vars, format)?;
+    if !rendered.compose_v1_differs.is_empty() {
+        let list: Vec<String> = rendered
+            .compose_v1_differs
+            .iter()
+            .map(|(name, why)| format!("{name} (holds {why})"))
+            .collect();
+        ui::warning(&format!(
+            "docker-compose 1.x reads {} differently; bash and docker compose v2 read the file right (those lines come last, so the other lines are read right by all)",
+            list.join(", ")
+        ));
+    }
     // Into a pipe the real values go (that is what `eval` needs); on a terminal a person
     // reads them, so secrets are masked unless --reveal.
     if std::io::stdout().is_terminal() && !args.reveal {
@@ -239,9 +259,9 @@ fn print_env(args: &EnvArgs, global: &Global) -> Result<u8> {
                 "secret values are masked on a terminal; pipe the output or pass --reveal to print them",
             );
         }
-        ui::stdout(&env::render(&shown, format))?;
+        ui::stdout(&env::render(&shown, format)?.text)?;
     } else {
-        ui::stdout_raw(&env::render(&vars, format))?;
+        ui::stdout_raw(&rendered.text)?;
     }
     Ok(exit::OK)
 }

@@ -1,5 +1,7 @@
 //! Lane output on stderr as it comes, each line prefixed with the lane's name (coloured
-//! per lane on a terminal), so parallel lanes stay readable.
+//! per lane on a terminal), so parallel lanes stay readable. A line keeps the task's
+//! colours and loses every other escape sequence (`ui::line` sees to it); colours a line
+//! leaves on are turned off at its end, so they never spill into the next lane's line.
 
 use std::sync::Mutex;
 

@@ -99,7 +99,8 @@ pub(super) fn run_build(
     cache_dir: &std::path::Path,
 ) -> Result<()> {
     // On a terminal one progress line shows the latest build step; elsewhere (CI, a
-    // start-up hook) every line is printed.
+    // start-up hook) every line is printed. Either way through `ui`, which keeps a
+    // Dockerfile's escape sequences off the user's terminal.
     let progress = ui::stderr_is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(Duration::from_millis(120));
@@ -108,7 +109,12 @@ pub(super) fn run_build(
     let mut log = String::new();
     let status = crate::process::stream_lines(&mut engine.command(&build.args), |line| {
         match &progress {
-            Some(bar) => bar.set_message(format!("building {}: {}", build.tag, ui::redact(&line))),
+            // The one progress line goes without colours (NO_COLOR or not).
+            Some(bar) => bar.set_message(format!(
+                "building {}: {}",
+                build.tag,
+                anstream::adapter::strip_str(&ui::shown(&line))
+            )),
             None => ui::line(&format!("build | {line}")),
         }
         log.push_str(&line);
