@@ -166,6 +166,8 @@ fn bring_up(
     let ours = info.as_ref().is_none_or(|i| i.mounts_at(MOUNT));
     // Ports a warm `up` already saw answering: not asked again.
     let mut answered = Vec::new();
+    // Ports a container another tool made does not publish: not waited for.
+    let mut unpublished = Vec::new();
     let (made, action, mut result) = if let Some(plan) = &target.compose {
         compose::bring_up(
             engine,
@@ -389,6 +391,7 @@ fn bring_up(
                     engine.start(&info.id)?;
                     (inspect_again(engine, &info)?, Action::Started)
                 };
+                unpublished = published::unpublished(target, &info);
                 let result = run_by_exec(engine, ws, target, &info, output)?;
                 (Made::of(&info), action, result)
             }
@@ -429,6 +432,7 @@ fn bring_up(
         place,
         lanes: &result.lanes,
         listening: &listening,
+        unpublished: &unpublished,
     };
     let ports = waiting.wait(options.wait, &answered, &mut tail, output);
     tail.finish(output);

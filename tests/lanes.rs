@@ -165,3 +165,66 @@ fn init_runs_once_and_no_server_twice_when_the_state_folder_is_lost() {
         }
     }
 }
+
+/// A container the reference CLI made publishes none of the config's `forwardPorts` (the
+/// IDE forwards them): `up` says so at once, with the way out, instead of waiting for a
+/// port nothing on the host can reach; `ports` shows the truth.
+#[test]
+fn a_port_another_tools_container_does_not_publish_is_said_at_once() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{
+  "image": "devboot/python-flask:bookworm",
+  "forwardPorts": [4567],
+  "portsAttributes": { "4567": { "label": "backend" } },
+  "postStartCommand": "cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &"
+}"#,
+    );
+    let folder = repo.path().display().to_string();
+    let config = format!("{folder}/.devcontainer/devcontainer.json");
+    let id = repo.engine_cmd(&[
+        "run",
+        "-d",
+        "--label",
+        &format!("devcontainer.local_folder={folder}"),
+        "--label",
+        &format!("devcontainer.config_file={config}"),
+        "--mount",
+        &format!(
+            "type=bind,source={folder},target=/workspaces/{}",
+            repo.path().file_name().unwrap().to_string_lossy()
+        ),
+        "--entrypoint",
+        "/bin/sh",
+        "devboot/python-flask:bookworm",
+        "-c",
+        "trap 'exit 0' 15; while sleep 1 & wait $!; do :; done",
+    ]);
+    assert!(!id.trim().is_empty());
+    // Ten minutes of waiting: only saying it at once makes this test end.
+    let run = repo.devboot([
+        "up",
+        "--json",
+        "--port-offset",
+        "42400",
+        "--wait-timeout",
+        "600",
+    ]);
+    run.status(0)
+        .stderr_has("port 4567 is not published by container")
+        .stderr_has("`devboot up --recreate`");
+    assert_eq!(
+        run.json()["ports"][0]["state"],
+        "not published",
+        "{}",
+        run.stdout
+    );
+    let ports = repo.devboot(["ports", "--json"]);
+    ports.status(0);
+    assert!(
+        ports.stdout.contains("not published"),
+        "ports shows the truth: {}",
+        ports.stdout
+    );
+}

@@ -100,6 +100,9 @@ pub(super) struct PortWait<'a> {
     pub lanes: &'a [LaneReport],
     /// The container's socket table, for ports that need not answer HTTP.
     pub listening: &'a Listening<'a>,
+    /// Container ports the container does not publish (made by another tool): not waited
+    /// for, since nothing on the host can reach them.
+    pub unpublished: &'a [u16],
 }
 
 impl PortWait<'_> {
@@ -121,6 +124,7 @@ impl PortWait<'_> {
         let mut reports = Vec::new();
         for binding in &self.target.bindings {
             let state = match deadline {
+                _ if self.unpublished.contains(&binding.port.port) => "not published",
                 Some(_) if answered.contains(&binding.host_port) => "ready",
                 Some(deadline) if !binding.port.is_range() => {
                     self.wait_one(binding, deadline, wait, tail, output)?;
@@ -333,6 +337,9 @@ pub fn observe_ports(target: &Target, info: Option<&ContainerInfo>) -> Vec<PortR
                     let addr = bound.probe_addr();
                     let state = if !running {
                         "not served"
+                    } else if published.is_none() && !binding.port.is_range() {
+                        // Made by another tool without it: nothing on the host reaches it.
+                        "not published"
                     } else if wants_http(&bound)
                         && ports::http_responds(addr, Duration::from_millis(500), tls(&bound))
                     {
@@ -353,6 +360,24 @@ pub fn observe_ports(target: &Target, info: Option<&ContainerInfo>) -> Vec<PortR
             .map(|p| p.join().expect("a port probe does not panic"))
             .collect()
     })
+}
+
+/// The configured ports a container another tool made does not publish, each said at once
+/// with the way out (the reference CLI forwards ports through the IDE, not by publishing).
+pub(super) fn unpublished(target: &Target, info: &ContainerInfo) -> Vec<u16> {
+    let missing: Vec<u16> = target
+        .bindings
+        .iter()
+        .filter(|b| !b.port.is_range() && published_host_port(info, b.port.port).is_none())
+        .map(|b| b.port.port)
+        .collect();
+    for port in &missing {
+        crate::ui::warning(&format!(
+            "port {port} is not published by container {} (another tool made it), so nothing on this machine reaches it; `devboot up --recreate` makes a container that publishes it",
+            info.short_name()
+        ));
+    }
+    missing
 }
 
 /// The lane most likely to serve `port`: one whose commands mention it (as a number, not
