@@ -200,6 +200,17 @@ def evaluate(args, cases, errors):
         lines.append(
             f"{name}: engine calls {min(got)}..{max(got)} <= {limit}: {'PASS' if ok else 'FAIL'}"
         )
+    for name, key, limit in args.max_extra or []:
+        c = cases.get(name) or {}
+        samples = c.get(key + "_samples") or []
+        if not samples:
+            verdict = "ERROR"
+            lines.append(f"{name}: {key} < {limit}: not measured")
+            continue
+        worst = max(samples)
+        ok = worst < float(limit)
+        verdict = verdict if ok else ("FAIL" if verdict != "ERROR" else verdict)
+        lines.append(f"{name}: {key} at most {worst:.1f} < {limit}: {'PASS' if ok else 'FAIL'}")
     if errors and verdict != "ERROR":
         verdict = "ERROR"
     return verdict, lines, ratios
@@ -255,6 +266,8 @@ def common_args(p):
     p.add_argument("--max-ms", nargs=2, action="append", metavar=("CASE", "MS"))
     p.add_argument("--max-ratio", nargs=3, action="append", metavar=("NUM", "DEN", "R"))
     p.add_argument("--max-captured", nargs=2, action="append", metavar=("CASE", "N"))
+    p.add_argument("--max-extra", nargs=3, action="append", metavar=("CASE", "KEY", "LIMIT"),
+                   help="every sample of a measured extra (e.g. peak_rss_mb) under LIMIT")
     p.add_argument("--info", action="append", default=[], metavar="NAME",
                    help="a case shown for context (a floor, one engine call), never checked")
 
@@ -340,7 +353,34 @@ def finish(args, samples, extra, captured, skipped, errors, extra_cols=(), meta=
         f.write("\n")
 
 
+def run_to_file(argv, path):
+    """Spawn to exit, in ms, with stdout and stderr written to a file (a command that
+    prints a lot is timed as it runs for a person redirecting it, not as Python reads
+    it), and the process's peak RSS in MB (from wait4's rusage: its own, not a sum)."""
+    with open(path, "wb") as out:
+        t0 = time.perf_counter_ns()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = (time.perf_counter_ns() - t0) / 1e6
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    with open(path, "rb") as f:
+        f.seek(max(0, os.path.getsize(path) - 65536))
+        err = f.read().decode("utf-8", "replace")
+    return elapsed, proc.returncode, err, usage.ru_maxrss / 1024
+
+
 def cmd_procs(args):
+    if args.output_file:
+        def run_one(name, argv, _rnd, ok):
+            elapsed, code, stderr, rss = run_to_file(argv, args.output_file)
+            if code not in ok:
+                raise CaseFailed(f"exit code {code}\n{tail(stderr)}")
+            return elapsed, {"peak_rss_mb": rss}, stderr
+
+        finish(args, *measure(args, run_one, ("peak_rss_mb",)),
+               extra_cols=(("peak MB", "peak_rss_mb"),))
+        return
+
     def run_one(name, argv, _rnd, ok):
         elapsed, code, stderr = run_timed(argv)
         if code not in ok:
@@ -530,6 +570,8 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     procs = sub.add_parser("procs")
     common_args(procs)
+    procs.add_argument("--output-file", help="write each run's output here (not to a pipe), "
+                       "and report each case's peak RSS")
     up = sub.add_parser("up")
     common_args(up)
     up.add_argument("--prep", nargs=2, action="append", default=[], metavar=("NAME", "SH"))

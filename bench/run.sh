@@ -20,10 +20,17 @@
 #      calls; vs the reference CLI's warm `devcontainer up`.
 #   After 3 and 4, one devboot up runs with a logging pass-through `docker`
 #   first on PATH: which engine calls it made and what each cost.
+#   5. a hook printing 100 MB (1e6 lines of 100 bytes): a warm `devboot up`
+#      whose postAttachCommand prints them, its output into a file, <= 1.5x the
+#      hook alone (`docker exec` of it, into a file); devboot's peak RSS
+#      < 64 MB (from wait4, so its own, not docker's).
+#   6. warm `up` with ports nobody named (no HTTP check: the container's
+#      socket table is read): 1 port and 40 ports, each < 40 ms and 2 engine
+#      calls; `docker container inspect` beside them for one call's cost.
 #
 # usage: bench/run.sh [options]
 #   --strict        exit 1 when a target is missed
-#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4)
+#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4,5,6)
 #   --rounds N      rounds for targets 1, 2 and 4 (default 20)
 #   --up-rounds N   rounds for target 3, at least 5 (default 7)
 #   --no-build      use target/release/devboot as it is
@@ -41,7 +48,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
-strict=0 only=1,2,3,4 rounds=20 up_rounds=7 build=1 reference=1 port_base=45560
+strict=0 only=1,2,3,4,5,6 rounds=20 up_rounds=7 build=1 reference=1 port_base=45560
 while [ $# -gt 0 ]; do
   case "$1" in
     --strict) strict=1; shift ;;
@@ -69,7 +76,7 @@ started_at="$(date -u +%FT%TZ)"
 # Shell-quoted words, for the command strings measure.py splits with shlex.
 q() { printf '%q ' "$@"; }
 
-if wants 3 || wants 4; then
+if wants 3 || wants 4 || wants 5 || wants 6; then
   scripts/engine.sh
   scripts/base-image.sh
 fi
@@ -330,6 +337,71 @@ if wants 4; then
   printf '\n   where one warm devboot up spends its time (engine calls logged by a pass-through docker):\n'
   "${measure[@]}" calls --shim-dir "$tmp/shim" --engine "$docker_bin" "$(q "${devboot_up[@]}" -v)" ||
     note "the breakdown failed; targets are unaffected"
+fi
+
+if wants 5; then
+  step "target 5: a hook printing 100 MB, followed by a warm up"
+  loud="$tmp/ws-loud"
+  mkdir -p "$loud/.devcontainer"
+  # 1e6 lines of 100 bytes, as fast as the image can print them.
+  hook="seq -f '%099g' 1000000"
+  printf '{ "image": "%s", "postAttachCommand": "%s" }\n' "$image" "$hook" \
+    >"$loud/.devcontainer/devcontainer.json"
+  loud_up=("$devboot" up --workspace-folder "$loud")
+  up_log="$tmp/loud-setup.log"
+  "${loud_up[@]}" >"$up_log" 2>&1 || { tail_log "$up_log"; die "devboot up (the loud workspace) failed"; }
+  loud_id="$(docker ps -q --filter "label=devcontainer.local_folder=$loud" | awk 'NR == 1')"
+  [ -n "$loud_id" ] || die "devboot up ran, but no container has the loud workspace's label"
+  name_hook="the hook alone: docker exec, into a file"
+  name_devboot="devboot up (warm, runs the hook), into a file"
+  "${measure[@]}" procs --id loud-hook --out "$tmp/t5.json" --rounds "$((rounds < 7 ? rounds : 7))" \
+    --warmup 1 --output-file "$tmp/loud.out" \
+    --title "5. a hook printing 100 MB (1e6 lines), output into a file" \
+    --case "$name_hook" "$(q "$docker_bin" exec "$loud_id" sh -c "$hook")" \
+    --case "$name_devboot" "$(q "${loud_up[@]}")" \
+    --ratio "$name_devboot" "$name_hook" "devboot / the hook alone" \
+    --max-ratio "$name_devboot" "$name_hook" 1.5 \
+    --max-extra "$name_devboot" peak_rss_mb 64 \
+    --note "postAttachCommand runs at every up: each devboot round starts it (one exec)," \
+    --note "follows its log from the state folder and prints every line, prefixed" \
+    --note "peak MB: each process's own peak RSS (wait4)"
+  fragments+=("$tmp/t5.json")
+fi
+
+if wants 6; then
+  step "target 6: warm up with ports nobody named"
+  make_ports_ws() { # FOLDER COUNT: a workspace whose task listens on COUNT ports from 5000
+    mkdir -p "$1"
+    {
+      printf 'image: %s\ntasks:\n  - name: listen\n    command: |\n' "$image"
+      printf '      python3 -c "%s"\n' "import socket, time; s = [socket.socket() for _ in range($2)]; [x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1) or x.bind(('0.0.0.0', 5000 + i)) or x.listen() for i, x in enumerate(s)]; time.sleep(10**6)"
+      printf 'ports:\n'
+      for ((p = 5000; p < 5000 + $2; p++)); do printf '  - port: %s\n' "$p"; done
+    } >"$1/.gitpod.yml"
+  }
+  one="$tmp/ws-ports-1" forty="$tmp/ws-ports-40"
+  make_ports_ws "$one" 1
+  make_ports_ws "$forty" 40
+  one_up=("$devboot" up --workspace-folder "$one" --port-offset "$((port_base + 100 - 5000))")
+  forty_up=("$devboot" up --workspace-folder "$forty" --port-offset "$((port_base + 200 - 5000))")
+  "${one_up[@]}" >"$tmp/ports-setup.log" 2>&1 || { tail_log "$tmp/ports-setup.log"; die "devboot up (1 port) failed"; }
+  "${forty_up[@]}" >"$tmp/ports-setup.log" 2>&1 || { tail_log "$tmp/ports-setup.log"; die "devboot up (40 ports) failed"; }
+  forty_id="$(docker ps -q --filter "label=devcontainer.local_folder=$forty" | awk 'NR == 1')"
+  name_one="devboot up -v (warm), 1 unnamed port"
+  name_forty="devboot up -v (warm), 40 unnamed ports"
+  name_inspect="docker container inspect (1 engine call)"
+  "${measure[@]}" procs --id warm-ports --out "$tmp/t6.json" --rounds "$rounds" --warmup 2 \
+    --title "6. warm up with ports nobody named, whole process" \
+    --case "$name_inspect" "$(q "$docker_bin" container inspect "$forty_id")" \
+    --case "$name_one" "$(q "${one_up[@]}" -v)" \
+    --case "$name_forty" "$(q "${forty_up[@]}" -v)" \
+    --info "$name_inspect" \
+    --capture "$name_one" 'engine calls: (\d+)' --capture "$name_forty" 'engine calls: (\d+)' \
+    --max-ms "$name_one" 40 --max-ms "$name_forty" 40 \
+    --max-captured "$name_one" 2 --max-captured "$name_forty" 2 \
+    --note "a port with no name and no protocol needs no HTTP answer: whether something listens" \
+    --note "behind it is read from the container's socket table (/proc/<pid>/net/tcp{,6})"
+  fragments+=("$tmp/t6.json")
 fi
 
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"

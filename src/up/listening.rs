@@ -20,7 +20,12 @@ pub(super) struct Listening<'a> {
     proc_net: std::cell::OnceCell<Option<std::path::PathBuf>>,
     pid: Option<i64>,
     local: bool,
+    /// The last table read, and when.
+    last: std::cell::RefCell<Option<(std::time::Instant, String)>>,
 }
+
+/// How long a socket table read from the host stays good for another port's look.
+const FRESH: std::time::Duration = std::time::Duration::from_millis(5);
 
 impl<'a> Listening<'a> {
     /// For a container whose pid is known (from an inspect), or not yet (one inspect, when
@@ -39,11 +44,24 @@ impl<'a> Listening<'a> {
             proc_net: std::cell::OnceCell::new(),
             pid: pid.filter(|p| *p > 0),
             local: engine_is_local(host_env),
+            last: std::cell::RefCell::new(None),
         }
     }
 
-    /// The socket table's text, or `None` when it cannot be read at all.
+    /// The socket table's text, or `None` when it cannot be read at all. Read from the
+    /// host it is read again after [`FRESH`]; several ports looked at together share one.
     pub(super) fn table(&self) -> Option<String> {
+        if let Some((at, text)) = self.last.borrow().as_ref()
+            && at.elapsed() < FRESH
+        {
+            return Some(text.clone());
+        }
+        let text = self.read_table()?;
+        *self.last.borrow_mut() = Some((std::time::Instant::now(), text.clone()));
+        Some(text)
+    }
+
+    fn read_table(&self) -> Option<String> {
         if let Some(dir) = self.proc_net() {
             let mut text = String::new();
             for name in ["tcp", "tcp6"] {

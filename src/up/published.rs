@@ -152,6 +152,14 @@ impl PortWait<'_> {
         output: &Output,
     ) -> Result<()> {
         let addr = binding.probe_addr();
+        let port = binding.port.port;
+        // Served already (a warm `up`): no progress line to start and stop.
+        if !wants_http(binding)
+            && self.listening.readable_here()
+            && self.listening.reachable(port) == Some(true)
+        {
+            return Ok(());
+        }
         let progress = indicatif::ProgressBar::new_spinner().with_message(format!(
             "waiting for port {}{} on {addr}",
             binding.port.port,
@@ -170,7 +178,6 @@ impl PortWait<'_> {
         // An HTTP answer proves a server by itself. For other ports the container's socket
         // table says whether something listens, at once; only where it cannot be read is a
         // connection held open to see whether docker's proxy closes it.
-        let port = binding.port.port;
         let ready = if wants_http(binding) {
             ports::wait_http(addr, deadline, tls(binding), tick)
         } else if self.listening.readable_here() {
