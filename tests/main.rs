@@ -11,5 +11,6 @@ mod gitpod;
 mod harness;
 mod init;
 mod ports;
+mod reliability;
 mod schema;
 mod up;
