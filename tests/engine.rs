@@ -85,6 +85,21 @@ impl Repo {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let out = self.command(args, env).output().unwrap();
+        Run {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: self.dir.path().to_path_buf(),
+        }
+    }
+
+    /// The devboot command [`Repo::devboot_env`] runs, for a test that watches it run.
+    pub fn command<I, S>(&self, args: I, env: &[(&str, &str)]) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
         let mut cmd = Command::new(devboot_bin());
         let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
         // The workspace folder goes first: after the args it would end up in `exec`'s command.
@@ -107,13 +122,7 @@ impl Repo {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let out = cmd.output().unwrap();
-        Run {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            dir: self.dir.path().to_path_buf(),
-        }
+        cmd
     }
 
     /// Ids of the containers devboot made for this repository.
