@@ -184,25 +184,57 @@ fn is_alive(pid: i32) -> bool {
     })
 }
 
-/// A stand-in for a frozen daemon: a socket that takes every connection and never answers.
-/// The shared engine is never frozen; the docker CLI is pointed here with `DOCKER_HOST`.
-struct SilentDaemon {
+/// A socket in place of the daemon's (the docker CLI is pointed at it with `DOCKER_HOST`):
+/// what it does with a connection is up to the test, and the shared daemon is never frozen
+/// or stopped. The connections it keeps are in `streams`.
+struct StandIn {
     dir: tempfile::TempDir,
-    clients: Arc<Mutex<Vec<UnixStream>>>,
+    streams: Arc<Mutex<Vec<UnixStream>>>,
 }
 
-impl SilentDaemon {
-    fn start() -> SilentDaemon {
+impl StandIn {
+    /// Takes each connection to `accept`, and keeps the streams it returns.
+    fn start(accept: impl Fn(UnixStream) -> Vec<UnixStream> + Send + 'static) -> StandIn {
         let dir = tempfile::tempdir().unwrap();
         let listener = UnixListener::bind(dir.path().join("docker.sock")).unwrap();
-        let clients = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&clients);
+        let streams = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&streams);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                kept.lock().unwrap().push(stream);
+                let keep = accept(stream);
+                kept.lock().unwrap().extend(keep);
             }
         });
-        SilentDaemon { dir, clients }
+        StandIn { dir, streams }
+    }
+
+    /// A frozen daemon: it takes every connection and never answers.
+    fn silent() -> StandIn {
+        StandIn::start(|client| vec![client])
+    }
+
+    /// The shared daemon, relayed until [`StandIn::cut`]: to the CLI, the daemon dies then.
+    fn cuttable() -> StandIn {
+        let real = std::env::var("DOCKER_HOST")
+            .ok()
+            .and_then(|h| h.strip_prefix("unix://").map(String::from))
+            .unwrap_or_else(|| "/var/run/docker.sock".into());
+        StandIn::start(move |client| {
+            let Ok(daemon) = UnixStream::connect(&real) else {
+                return Vec::new();
+            };
+            let keep = vec![client.try_clone().unwrap(), daemon.try_clone().unwrap()];
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), daemon.try_clone().unwrap()),
+                (daemon, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Write);
+                });
+            }
+            keep
+        })
     }
 
     fn host(&self) -> String {
@@ -212,7 +244,7 @@ impl SilentDaemon {
     /// Whether every client that connected has closed its end (no docker CLI is left
     /// waiting for an answer).
     fn clients_gone(&self) -> bool {
-        let clients = self.clients.lock().unwrap();
+        let clients = self.streams.lock().unwrap();
         !clients.is_empty()
             && clients.iter().all(|client| {
                 let mut client = client;
@@ -229,6 +261,14 @@ impl SilentDaemon {
                 }
             })
     }
+
+    /// The daemon dies: open connections are cut, new ones refused.
+    fn cut(&self) {
+        std::fs::remove_file(self.dir.path().join("docker.sock")).unwrap();
+        for stream in self.streams.lock().unwrap().iter() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
 }
 
 #[test]
@@ -239,7 +279,7 @@ fn a_silent_stand_in_daemon_that_never_answers_ends_status_and_a_warm_up() {
         "image: devboot/python-flask:bookworm\ntasks:\n  - name: idle\n    command: sleep infinity\n",
     );
     repo.devboot(["up", "--port-offset", "41300"]).status(0);
-    let daemon = SilentDaemon::start();
+    let daemon = StandIn::silent();
     let env = [
         ("DOCKER_HOST", daemon.host()),
         ("DEVBOOT_ENGINE_TIMEOUT", "2".to_string()),
@@ -261,6 +301,7 @@ fn a_silent_stand_in_daemon_that_never_answers_ends_status_and_a_warm_up() {
 }
 
 /// A Dockerfile config whose build sleeps in its last step while the context holds `slow`.
+/// The Dockerfile, copied in, names the test's folder: no other build's cache has the step.
 fn slow_build(repo: &Repo) {
     repo.write(
         ".devcontainer/devcontainer.json",
@@ -268,7 +309,10 @@ fn slow_build(repo: &Repo) {
     );
     repo.write(
         ".devcontainer/Dockerfile",
-        "FROM devboot/python-flask:bookworm\nCOPY Dockerfile slow* /ctx/\nRUN if [ -e /ctx/slow ]; then echo sleeping; sleep 30; fi\n",
+        &format!(
+            "# {}\nFROM devboot/python-flask:bookworm\nCOPY Dockerfile slow* /ctx/\nRUN if [ -e /ctx/slow ]; then echo sleeping; sleep 30; fi\n",
+            repo.path().display()
+        ),
     );
     repo.write(".devcontainer/slow", "");
 }
@@ -336,71 +380,24 @@ fn sighup_and_sigint_during_a_host_hook_stop_it_and_exit_129_and_130() {
     }
 }
 
-/// A socket between the docker CLI and the shared daemon that the test can close mid-way:
-/// to the CLI, the daemon dies then; the shared daemon itself is never touched.
-struct CuttableDaemon {
-    dir: tempfile::TempDir,
-    streams: Arc<Mutex<Vec<UnixStream>>>,
-}
-
-impl CuttableDaemon {
-    fn start() -> CuttableDaemon {
-        let real = std::env::var("DOCKER_HOST")
-            .ok()
-            .and_then(|h| h.strip_prefix("unix://").map(String::from))
-            .unwrap_or_else(|| "/var/run/docker.sock".into());
-        let dir = tempfile::tempdir().unwrap();
-        let listener = UnixListener::bind(dir.path().join("docker.sock")).unwrap();
-        let streams = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&streams);
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let Ok(daemon) = UnixStream::connect(&real) else {
-                    continue;
-                };
-                let mut all = kept.lock().unwrap();
-                all.push(client.try_clone().unwrap());
-                all.push(daemon.try_clone().unwrap());
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), daemon.try_clone().unwrap()),
-                    (daemon, client),
-                ] {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Write);
-                    });
-                }
-            }
-        });
-        CuttableDaemon { dir, streams }
-    }
-
-    fn host(&self) -> String {
-        format!("unix://{}", self.dir.path().join("docker.sock").display())
-    }
-
-    /// The daemon "dies": open connections are cut, new ones refused.
-    fn cut(&self) {
-        std::fs::remove_file(self.dir.path().join("docker.sock")).unwrap();
-        for stream in self.streams.lock().unwrap().iter() {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
-    }
+/// `up` through a [`StandIn::cuttable`] daemon that dies once devboot printed `when_printed`.
+fn up_until_the_daemon_dies(repo: &Repo, offset: &str, when_printed: &str) -> Run {
+    let daemon = StandIn::cuttable();
+    let host = daemon.host();
+    let up = Watched::start(
+        repo.command(["up", "--port-offset", offset], &[("DOCKER_HOST", &host)]),
+        repo.path(),
+    );
+    up.wait_for_stderr(when_printed, Duration::from_secs(180));
+    daemon.cut();
+    up.finish(Duration::from_secs(60))
 }
 
 #[test]
 fn an_engine_that_dies_during_a_build_is_named_not_the_dockerfile() {
     let repo = Repo::example();
     slow_build(&repo);
-    let daemon = CuttableDaemon::start();
-    let host = daemon.host();
-    let up = Watched::start(
-        repo.command(["up", "--port-offset", "41330"], &[("DOCKER_HOST", &host)]),
-        repo.path(),
-    );
-    up.wait_for_stderr("build | sleeping", Duration::from_secs(180));
-    daemon.cut();
-    let run = up.finish(Duration::from_secs(60));
+    let run = up_until_the_daemon_dies(&repo, "41330", "build | sleeping");
     run.status(1)
         .stderr_has("error: the docker engine stopped answering during `docker build`")
         .stderr_has("caused by: Cannot connect to the Docker daemon");
@@ -414,15 +411,7 @@ fn an_engine_that_dies_during_an_init_is_named_not_a_stopped_container() {
         ".gitpod.yml",
         "image: devboot/python-flask:bookworm\ntasks:\n  - name: setup\n    init: echo init-started; sleep 30\n",
     );
-    let daemon = CuttableDaemon::start();
-    let host = daemon.host();
-    let up = Watched::start(
-        repo.command(["up", "--port-offset", "41340"], &[("DOCKER_HOST", &host)]),
-        repo.path(),
-    );
-    up.wait_for_stderr("init-started", Duration::from_secs(120));
-    daemon.cut();
-    let run = up.finish(Duration::from_secs(60));
+    let run = up_until_the_daemon_dies(&repo, "41340", "init-started");
     run.status(1)
         .stderr_has("the docker engine does not answer")
         .stderr_has("Cannot connect to the Docker daemon");
