@@ -66,6 +66,18 @@ pub(crate) struct Global {
     /// The container engine CLI to drive (default: docker, else podman).
     #[arg(long, global = true, value_enum, env = "DEVBOOT_ENGINE")]
     engine: Option<EngineArg>,
+    /// Seconds a quick engine command (inspect, ps, start, exec) may take before devboot
+    /// says the engine does not answer; `run` and `stop` get 4 times that, builds, pulls
+    /// and `compose up` 120 times.
+    #[arg(
+        long,
+        global = true,
+        value_name = "SECS",
+        env = "DEVBOOT_ENGINE_TIMEOUT",
+        default_value_t = crate::engine::timeout::DEFAULT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    engine_timeout: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -138,7 +150,21 @@ pub fn parse(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> Res
 /// Runs the chosen subcommand and returns its exit code.
 pub fn execute(arguments: Arguments) -> Result<u8> {
     let global = arguments.global;
-    match arguments.command {
+    // The commands that drive the engine own their children's signals; `exec`, `logs -f`
+    // and `init`'s prompts leave them to the terminal, which sends Ctrl-C to the child too.
+    let drives_engine = match &arguments.command {
+        Command::Up(_) => Some("up"),
+        Command::Down(_) => Some("down"),
+        Command::Status(_) => Some("status"),
+        Command::Ports(_) => Some("ports"),
+        Command::Env(_) => Some("env"),
+        Command::Url(_) => Some("url"),
+        _ => None,
+    };
+    if let Some(command) = drives_engine {
+        crate::process::signals::catch(command);
+    }
+    let result = match arguments.command {
         Command::Up(args) => up::run(&args, &global),
         Command::Down(args) => down::run(&args, &global),
         Command::Status(args) => status::run(&args, &global),
@@ -153,7 +179,8 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Templates(args) => templates::run(&args, &global),
         Command::Convert(args) => convert::run(&args, &global),
         Command::Trust(args) => trust::run(&args, &global),
-    }
+    };
+    crate::process::signals::finish(result)
 }
 
 /// What the commands that act on the workspace's existing container start from.
@@ -223,7 +250,8 @@ impl Global {
             EngineArg::Podman => crate::engine::EngineKind::Podman,
         });
         let path = host_env.get("PATH").map(std::ffi::OsStr::new);
-        Ok(crate::engine::Engine::detect(choice, path)?)
+        let timeout = std::time::Duration::from_secs(self.engine_timeout);
+        Ok(crate::engine::Engine::detect(choice, path)?.with_timeout(timeout))
     }
 
     /// The validated, clap-free options for loading the workspace, with the subcommand's

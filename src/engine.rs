@@ -2,22 +2,26 @@
 //!
 //! devboot shells out (as the reference CLI and `DevPod` do) so that contexts, `DOCKER_HOST`,
 //! credential helpers and podman work unchanged. Every call goes through [`Engine::call`],
-//! which counts calls (`-v` prints the count) and turns "cannot reach the daemon" into one
-//! clear error. `inspect` output is parsed with serde (see `inspect.rs`), never scraped.
+//! which counts calls (`-v` prints the count), ends a call the daemon does not answer in time
+//! (`timeout.rs`) and turns "cannot reach the daemon" into one clear error. `inspect` output
+//! is parsed with serde (see `inspect.rs`), never scraped.
 //!
 //! A secret variable reaches the engine by name only (`-e NAME`), its value in the engine
 //! process's own environment: argument lists are public (`ps` shows them to every local
 //! user), a process's environment is its owner's (see [`pass_env`]).
 
 mod inspect;
+pub mod timeout;
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 pub use inspect::{ContainerInfo, ContainerState, ImageConfig};
 
+use crate::process::Ended;
 use crate::workspace::EnvMap;
 
 /// Which CLI devboot drives. Podman takes the same arguments.
@@ -60,18 +64,57 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    /// The daemon did not answer in time: the command was killed with all it started.
+    #[error("the {program} engine did not answer within {seconds} s (`{command}` was stopped)")]
+    TimedOut {
+        program: String,
+        command: String,
+        seconds: u64,
+    },
+    /// The daemon stopped answering while a command ran (a build).
+    #[error("the {program} engine stopped answering during `{command}`")]
+    Died {
+        program: String,
+        command: String,
+        stderr: String,
+    },
+    /// devboot got a signal: the command was stopped, or not started.
+    #[error("`{command}` was stopped: devboot got {signal}")]
+    Interrupted { command: String, signal: String },
 }
 
 impl EngineError {
     /// The engine's own words, for `caused by:`.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            EngineError::NotRunning { stderr, .. } | EngineError::Failed { stderr, .. } => {
-                Some(stderr.trim())
-            }
+            EngineError::NotRunning { stderr, .. }
+            | EngineError::Failed { stderr, .. }
+            | EngineError::Died { stderr, .. } => Some(stderr.trim()),
             EngineError::BadOutput { detail, .. } => Some(detail),
             _ => None,
         }
+    }
+
+    /// The message and the engine's last words on one line, for a place that has only one
+    /// line to say why (a task's last lines).
+    pub fn one_line(&self) -> String {
+        let last = self
+            .detail()
+            .and_then(|d| d.lines().rev().find(|l| !l.trim().is_empty()));
+        match last {
+            Some(words) => format!("{self}: {}", words.trim()),
+            None => self.to_string(),
+        }
+    }
+
+    /// Whether the daemon is not there, or does not answer.
+    pub fn daemon_is_gone(&self) -> bool {
+        matches!(
+            self,
+            EngineError::NotRunning { .. }
+                | EngineError::TimedOut { .. }
+                | EngineError::Died { .. }
+        )
     }
 }
 
@@ -83,6 +126,8 @@ pub struct Engine {
     pub kind: EngineKind,
     pub program: PathBuf,
     calls: AtomicUsize,
+    /// The base time limit of a call (see `timeout.rs`).
+    timeout: Duration,
 }
 
 impl Engine {
@@ -105,12 +150,22 @@ impl Engine {
                     kind: *kind,
                     program,
                     calls: AtomicUsize::new(0),
+                    timeout: timeout::DEFAULT,
                 });
             }
         }
         Err(EngineError::NotFound {
             tried: candidates.iter().map(|k| k.program().to_string()).collect(),
         })
+    }
+
+    /// The same engine, with `base` as the time limit of a quick call (`timeout.rs`).
+    #[must_use]
+    pub fn with_timeout(self, base: Duration) -> Engine {
+        Engine {
+            timeout: base,
+            ..self
+        }
     }
 
     /// How many engine commands devboot has run so far.
@@ -186,13 +241,9 @@ impl Engine {
     fn output_with_env<S: AsRef<OsStr>>(&self, args: &[S], env: &ChildEnv) -> Result<Output> {
         let mut cmd = self.command(args);
         cmd.envs(env.iter().map(|(k, v)| (k, v)));
-        let output = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| EngineError::Spawn {
-                program: self.program_name(),
-                source,
-            })?;
+        let limit = timeout::limit(self.timeout, args);
+        let output = crate::process::output_within(&mut cmd, limit)
+            .map_err(|ended| self.ended(ended, &self.short(args)))?;
         if output.status.success() {
             return Ok(output);
         }
@@ -208,6 +259,33 @@ impl Engine {
             code: output.status.code().unwrap_or(-1),
             stderr,
         })
+    }
+
+    /// Runs a build or `compose up` (made with [`Engine::command`] or [`Engine::compose`]),
+    /// handing over its output line by line, within the long time limit.
+    pub fn stream(&self, cmd: &mut Command, on_line: impl FnMut(String)) -> Result<ExitStatus> {
+        let limit = self.timeout.saturating_mul(timeout::LONG);
+        crate::process::stream_lines_within(cmd, Some(limit), on_line)
+            .map_err(|ended| self.ended(ended, &crate::process::describe(cmd)))
+    }
+
+    /// Why `command` did not end on its own, as an engine error.
+    fn ended(&self, ended: Ended, command: &str) -> EngineError {
+        match ended {
+            Ended::Spawn(source) => EngineError::Spawn {
+                program: self.program_name(),
+                source,
+            },
+            Ended::TimedOut(limit) => EngineError::TimedOut {
+                program: self.program_name(),
+                command: command.to_string(),
+                seconds: limit.as_secs(),
+            },
+            Ended::Signalled(signal) => EngineError::Interrupted {
+                command: command.to_string(),
+                signal: signal.to_string(),
+            },
+        }
     }
 
     pub fn program_name(&self) -> String {

@@ -2,7 +2,8 @@
 //!
 //! Errors carry what they are about (file, port, task, container) as fields; [`Error::to_diagnostics`]
 //! turns them into [`Diagnostic`]s, which `diagnostic::render` prints. Exit codes:
-//! 0 ok, 1 runtime failure, 2 usage or config error, 130 interrupted.
+//! 0 ok, 1 runtime failure, 2 usage or config error, 128 + N stopped by signal N (130 for
+//! Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
 
 use std::path::PathBuf;
 
@@ -18,7 +19,7 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// The command line or a config file is wrong; nothing was run.
     pub const USAGE: u8 = 2;
-    /// Interrupted by Ctrl-C (128 + SIGINT).
+    /// Interrupted by Ctrl-C (128 + SIGINT); SIGTERM and SIGHUP give 128 + theirs.
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -58,6 +59,14 @@ pub enum Error {
     /// Ctrl-C.
     #[error("interrupted")]
     Interrupted,
+
+    /// SIGINT, SIGTERM or SIGHUP stopped devboot's children: what is left, and that the
+    /// next `up` finishes the work. Exits with 128 + the signal's number.
+    #[error("interrupted by {signal}: {left}")]
+    Signalled {
+        signal: nix::sys::signal::Signal,
+        left: String,
+    },
 
     /// The container engine failed or is not there.
     #[error(transparent)]
@@ -164,6 +173,7 @@ impl Error {
             | Error::Unsupported { .. }
             | Error::Locked { .. } => exit::FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Signalled { signal, .. } => crate::process::signals::exit_code(*signal),
             Error::BrokenPipe => exit::OK,
         }
     }
@@ -253,6 +263,8 @@ impl Error {
                 "it runs on this machine, not in the container: read it, then trust it with `devboot trust` (or `devboot up --trust`); any change to it needs trust again",
             ),
             Error::Interrupted => Diagnostic::error("interrupted"),
+            // One line: the message says what is left and what to do.
+            Error::Signalled { .. } => Diagnostic::error(self.to_string()),
             Error::BrokenPipe => return Vec::new(),
         };
         vec![one]
@@ -273,6 +285,10 @@ fn describe_failure(f: &LaneFailure) -> String {
         .filter(|_| f.stage == "tasks")
         .map(|p| format!(" in `{p}`"))
         .unwrap_or_default();
+    // No exit code: the lane's end was not seen (the engine or devboot stopped first).
+    if f.exit_code < 0 {
+        return format!("{what} did not finish{phase}");
+    }
     format!("{what} failed{phase} with exit code {}", f.exit_code)
 }
 
@@ -311,6 +327,12 @@ fn engine_diagnostic(err: &EngineError) -> Diagnostic {
         EngineError::NotRunning { .. } => d.help(
             "start it: `sudo systemctl start docker`, or `sudo dockerd &` (scripts/engine.sh does this); or use podman with --engine podman",
         ),
+        EngineError::Died { program, .. } => d.help(format!(
+            "check `{program} info`; once the engine answers again, `devboot up` takes it from where it stopped"
+        )),
+        EngineError::TimedOut { program, .. } => d.help(format!(
+            "check that the daemon is alive: `{program} info` answers at once on a healthy engine (a frozen one needs a restart, e.g. `sudo systemctl restart {program}`); on a slow machine allow more with --engine-timeout SECS or DEVBOOT_ENGINE_TIMEOUT"
+        )),
         _ => d,
     };
     match err.detail() {

@@ -34,6 +34,7 @@ mod plan;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
+use sha2::Digest as _;
 
 pub use exec::{Runner, commit_markers, confirm_alive, log_tail, observe};
 pub use follow::{Tail, follow};
@@ -178,12 +179,25 @@ pub struct RunResult {
     pub tail: Tail,
 }
 
-/// A lane's stable id: its state folder name in the container.
+/// A lane's stable id: its state folder name in the container, the slug of its stage and
+/// name (`tasks-api-server`). A name that is not its own slug and shares it with another
+/// lane of the stage (`api server` beside `api-server`, `Web` beside `web`) also gets a
+/// short hash of the name as written, so each lane has its own folder; other ids stay as
+/// they were, so an existing container's lanes keep theirs.
 pub fn lane_id(stage: &Stage, lane: &Lane) -> String {
     if lane.name == stage.name {
-        slug(&stage.name)
+        return slug(&stage.name);
+    }
+    let name = slug(&lane.name);
+    let shared = stage
+        .lanes
+        .iter()
+        .any(|other| other.name != lane.name && slug(&other.name) == name);
+    if shared && name != lane.name {
+        let hash = crate::container::hex(&sha2::Sha256::digest(lane.name.as_bytes())[..4]);
+        format!("{}-{name}-{hash}", slug(&stage.name))
     } else {
-        format!("{}-{}", slug(&stage.name), slug(&lane.name))
+        format!("{}-{name}", slug(&stage.name))
     }
 }
 
@@ -628,6 +642,38 @@ mod tests {
         seen.lanes.get_mut("tasks-backend").unwrap().current = false;
         let plan = plan_lane(&stage, &lane, &facts(), &seen);
         assert_eq!((plan.run, plan.with_init), (Some(Reason::Due), false));
+    }
+
+    #[test]
+    fn lanes_whose_names_share_a_slug_get_ids_of_their_own() {
+        let (mut stage, lane) = gitpod_lane();
+        let names = [
+            "api server",
+            "api-server",
+            "Web",
+            "web",
+            "WEB",
+            "Gitpod Task 7",
+        ];
+        stage.lanes = names
+            .iter()
+            .map(|name| Lane {
+                name: (*name).into(),
+                ..lane.clone()
+            })
+            .collect();
+        let ids: Vec<String> = stage.lanes.iter().map(|l| lane_id(&stage, l)).collect();
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{ids:?}");
+        // A name that is its own slug, or shares it with no other, keeps the plain id.
+        assert_eq!(ids[1], "tasks-api-server");
+        assert_eq!(ids[3], "tasks-web");
+        assert_eq!(ids[5], "tasks-gitpod-task-7");
+        assert!(ids[0].starts_with("tasks-api-server-"), "{ids:?}");
+        assert!(ids.iter().all(|id| {
+            id.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        }));
     }
 
     #[test]

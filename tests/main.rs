@@ -13,6 +13,7 @@ mod harness;
 mod init;
 mod lanes;
 mod ports;
+mod reliability;
 mod schema;
 mod security_mounts;
 mod security_secrets;

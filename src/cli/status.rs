@@ -121,12 +121,42 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
                 .exit_code
                 .map(|c| format!(" (exit code {c})"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  task {:<24} {:?}{code}", t.name, t.state);
+            let _ = writeln!(out, "  task {:<24} {}{code}", t.name, state_word(t.state));
         }
         for p in &status.ports {
             let _ = writeln!(out, "  port {:<24} {:<10} {}", p.port, p.state, p.url);
         }
-        ui::stdout(&out.to_lowercase())?;
+        // Names as written: a task `Web` is not `web`.
+        ui::stdout(&out)?;
     }
     Ok(exit::OK)
+}
+
+/// A lane's state as `--json` spells it.
+fn state_word(state: LaneState) -> &'static str {
+    match state {
+        LaneState::Pending => "pending",
+        LaneState::Running => "running",
+        LaneState::Done => "done",
+        LaneState::Failed => "failed",
+        LaneState::Stopped => "stopped",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_words_are_the_json_ones() {
+        for state in [
+            LaneState::Pending,
+            LaneState::Running,
+            LaneState::Done,
+            LaneState::Failed,
+            LaneState::Stopped,
+        ] {
+            assert_eq!(serde_json::to_value(state).unwrap(), state_word(state));
+        }
+    }
 }

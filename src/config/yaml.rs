@@ -6,8 +6,8 @@
 //! aliases and the merge key `<<` are resolved here, so nothing after parsing sees them.
 //!
 //! Here: the walk over the event stream that builds the value and records the spans (one
-//! `Entry` per node), duplicate keys, and the size limit. `scalar.rs` types scalars,
-//! `alias.rs` copies anchored nodes, `syntax.rs` words the scanner's errors.
+//! `Entry` per node) and duplicate keys. `scalar.rs` types scalars, `alias.rs` copies
+//! anchored nodes within a budget, `syntax.rs` words the scanner's errors.
 //!
 //! The border: this module knows YAML and nothing of Gitpod's keys. Whether `ports` is a
 //! list is for `gitpod.rs` to say; here only the root must be a mapping.
@@ -29,11 +29,6 @@ mod alias;
 mod scalar;
 mod syntax;
 
-/// How much a file may grow through aliases (one unit per node plus one per byte of text)
-/// before it is rejected: a real `.gitpod.yml` weighs a few thousand, a "billion laughs"
-/// file would need terabytes.
-const EXPANSION_LIMIT: usize = 16 * 1024 * 1024;
-
 /// Parses `file` into a document. Returns `None` when the text cannot be read as a YAML
 /// mapping; every problem found on the way is pushed to `diagnostics`. Problems that leave
 /// the value well defined (a duplicate key, an unknown tag) are pushed as errors but the
@@ -49,6 +44,7 @@ pub fn parse(file: &Arc<SourceFile>, diagnostics: &mut Diagnostics) -> Option<Do
         anchors: HashMap::new(),
         entries: Vec::new(),
         weight: 0,
+        copied: 0,
         diagnostics,
     };
     let (value, span) = builder
@@ -107,7 +103,11 @@ struct Builder<'a, 'd> {
     events: Parser<'a, StrInput<'a>>,
     anchors: HashMap<usize, Anchor>,
     entries: Vec<Entry>,
+    /// The size of what was read so far: one unit per node plus one per byte of text, with
+    /// what aliases copied. An anchor's weight is what its node added.
     weight: usize,
+    /// The part of `weight` that aliases copied; `alias.rs` keeps it within a budget.
+    copied: usize,
     diagnostics: &'d mut Diagnostics,
 }
 
@@ -166,7 +166,7 @@ impl<'a> Builder<'a, '_> {
         let (value, value_span, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let span = self.span(span);
-                self.add_weight(1 + text.len(), span)?;
+                self.weigh(1 + text.len());
                 let value = self.scalar(&text, style, tag.as_deref(), span);
                 (value, span, anchor)
             }
@@ -219,7 +219,7 @@ impl<'a> Builder<'a, '_> {
         pointer: &str,
     ) -> Parsed<(Value, Span)> {
         let start = self.span(start);
-        self.add_weight(1, start)?;
+        self.weigh(1);
         let mut items = Vec::new();
         let mut end = start.end;
         loop {
@@ -245,7 +245,7 @@ impl<'a> Builder<'a, '_> {
         pointer: &str,
     ) -> Parsed<(Value, Span)> {
         let start = self.span(start);
-        self.add_weight(1, start)?;
+        self.weigh(1);
         let mut map = Map::new();
         // Key text -> span of its first occurrence, for duplicate-key errors.
         let mut keys: HashMap<String, Span> = HashMap::new();
@@ -325,7 +325,7 @@ impl<'a> Builder<'a, '_> {
         match event {
             // A key is its text as written: `3000:` is the key "3000", an empty key is "".
             Event::Scalar(text, style, ..) => {
-                self.add_weight(1 + text.len(), key_span)?;
+                self.weigh(1 + text.len());
                 let empty_plain = style == ScalarStyle::Plain && key_span.start == key_span.end;
                 Ok(Some((
                     if empty_plain {
@@ -371,16 +371,8 @@ impl<'a> Builder<'a, '_> {
         Ok(span.end)
     }
 
-    fn add_weight(&mut self, weight: usize, span: Span) -> Parsed<()> {
+    fn weigh(&mut self, weight: usize) {
         self.weight = self.weight.saturating_add(weight);
-        if self.weight > EXPANSION_LIMIT {
-            return Err(Diagnostic::error(
-                "the file grows too large through aliases (more than 16 MiB of values)",
-            )
-            .at(self.location(span))
-            .help("use fewer nested aliases; write the values out instead"));
-        }
-        Ok(())
     }
 
     fn span(&self, span: YamlSpan) -> Span {

@@ -142,7 +142,7 @@ pub fn follow(
     state: &StateDir,
     plan: &Plan,
     output: &Output,
-    still_running: &dyn Fn() -> bool,
+    still_running: &dyn Fn() -> Result<bool, crate::engine::EngineError>,
 ) -> RunResult {
     for lane in &plan.lanes {
         if lane.restart {
@@ -207,15 +207,25 @@ pub fn follow(
         }
         if news.elapsed() > QUIET {
             let not_begun = !state.plan_started(&plan.name) && begun.elapsed() > NO_START;
-            if not_begun || !still_running() {
-                gone = Some(if not_begun {
-                    "the container did not run devboot's plan (does `runArgs` replace the entrypoint?)"
-                } else {
-                    "the container stopped"
+            let running = if not_begun {
+                Ok(false)
+            } else {
+                still_running()
+            };
+            if !matches!(running, Ok(true)) {
+                gone = Some(match running {
+                    _ if not_begun => "the container did not run devboot's plan (does `runArgs` replace the entrypoint?)".to_string(),
+                    // The engine, not the container, stopped answering.
+                    Err(err) => err.one_line(),
+                    Ok(_) => "the container stopped".to_string(),
                 });
                 break;
             }
             news = Instant::now();
+        }
+        if crate::process::signals::received().is_some() {
+            gone = Some("devboot was interrupted".to_string());
+            break;
         }
         std::thread::sleep(POLL);
     }
@@ -225,7 +235,8 @@ pub fn follow(
             log.read_new(state, lane, output);
             log.flush(lane, output);
             let mut f = failure(lane, -1, None, log);
-            f.tail.push(gone.unwrap_or("it did not finish").to_string());
+            f.tail
+                .push(gone.clone().unwrap_or_else(|| "it did not finish".into()));
             outcomes.insert(lane.id.as_str(), (LaneState::Failed, Some(f)));
         }
     }

@@ -101,13 +101,9 @@ pub(super) fn override_path(target: &Target) -> PathBuf {
 fn run_compose(engine: &Engine, args: &[String], verb: &str, plan: &ComposePlan) -> Result<()> {
     let mut cmd = engine.compose(args);
     let mut tail = Vec::new();
-    let status = crate::process::stream_lines(&mut cmd, |line| {
+    let status = engine.stream(&mut cmd, |line| {
         ui::line(&format!("compose | {line}"));
         tail.push(line);
-    })
-    .map_err(|source| EngineError::Spawn {
-        program: format!("{}-compose", engine.program_name()),
-        source,
     })?;
     if status.success() {
         return Ok(());

@@ -107,7 +107,7 @@ pub(super) fn run_build(
         bar
     });
     let mut log = String::new();
-    let status = crate::process::stream_lines(&mut engine.command(&build.args), |line| {
+    let status = engine.stream(&mut engine.command(&build.args), |line| {
         match &progress {
             // The one progress line goes without colours (NO_COLOR or not).
             Some(bar) => bar.set_message(format!(
@@ -119,14 +119,11 @@ pub(super) fn run_build(
         }
         log.push_str(&line);
         log.push('\n');
-    })
-    .map_err(|source| EngineError::Spawn {
-        program: engine.program_name(),
-        source,
-    })?;
+    });
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
+    let status = status?;
     if status.success() {
         return Ok(());
     }
@@ -142,6 +139,17 @@ pub(super) fn run_build(
         .rev()
         .map(String::from)
         .collect();
+    // A build the engine dropped half-way is not the Dockerfile's fault: say so. One more
+    // call, on the failure path only.
+    if let Err(err) = engine.call(["version", "--format", "{{.Server.Version}}"])
+        && err.daemon_is_gone()
+    {
+        return Err(Error::Engine(EngineError::Died {
+            program: engine.program_name(),
+            command: engine.short(&build.args),
+            stderr: err.detail().unwrap_or_default().to_string(),
+        }));
+    }
     Err(Error::BuildFailed {
         dockerfile: build.dockerfile.clone(),
         code: status.code().unwrap_or(-1),

@@ -2,7 +2,7 @@
 //! runs (devboot's containers: its entrypoint, or one `docker exec -d`) followed from the
 //! host, or one exec per lane (a container another tool made).
 
-use crate::engine::{ContainerInfo, Engine};
+use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::error::Result;
 use crate::lifecycle::{self, ExecContext, Observed, Output};
 use crate::state::{MOUNT, StateDir};
@@ -101,10 +101,10 @@ pub(super) fn run_by_exec(
     Ok(result)
 }
 
-pub(super) fn still_running(engine: &Engine, id: &str) -> bool {
-    engine
-        .inspect_container(id)
-        .ok()
-        .flatten()
-        .is_some_and(|i| i.state.running)
+/// Whether the container still runs. An engine that does not answer is an error, not a
+/// stopped container: the container may well run on.
+pub(super) fn still_running(engine: &Engine, id: &str) -> Result<bool, EngineError> {
+    Ok(engine
+        .inspect_container(id)?
+        .is_some_and(|i| i.state.running))
 }

@@ -2,8 +2,11 @@
 //! anchored node's value and the spans of everything in it, so a problem inside an alias is
 //! shown where the anchored text is; a merge adds the keys a mapping does not set itself.
 //!
-//! The border: what is copied is plain JSON, so nothing after parsing sees an alias. How
-//! large aliases may make a file is `add_weight`'s limit in `yaml.rs`.
+//! What aliases copy is budgeted, and the budget is checked before anything is copied: a
+//! "billion laughs" file (each line an anchor listing the previous one nine times) is
+//! rejected at the alias that goes over, in the time it takes to read it.
+//!
+//! The border: what is copied is plain JSON, so nothing after parsing sees an alias.
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -13,6 +16,11 @@ use serde_json::{Map, Value};
 use super::{Builder, Entry, Parsed};
 use crate::config::source::{Span, pointer_push};
 use crate::diagnostic::Diagnostic;
+
+/// How much all aliases of a file may copy, in nodes plus bytes of text (the unit of
+/// `Builder::weight`). A real `.gitpod.yml` copies a few hundred; at the limit the copies
+/// take a few MB, so a hostile file costs no more than that.
+pub(super) const ALIAS_BUDGET: usize = 100_000;
 
 /// An anchored node, kept so that an alias can copy its value and its spans.
 pub(super) struct Anchor {
@@ -40,9 +48,15 @@ impl Builder<'_, '_> {
                     .help("a value cannot include itself; copy what it needs instead"),
             );
         };
-        let (value, weight) = (anchor.value.clone(), anchor.weight);
+        // Each copied entry also gets a pointer as long as the alias's own.
+        let cost = anchor.weight + anchor.entries.len() * pointer.len();
+        let copied = self.copied.saturating_add(cost);
+        if copied > ALIAS_BUDGET {
+            return Err(self.over_budget(span));
+        }
+        let value = anchor.value.clone();
         // The range is empty when the anchor sat in a value that was read and dropped.
-        let copied: Vec<Entry> = self
+        let entries: Vec<Entry> = self
             .entries
             .get(anchor.entries.clone())
             .unwrap_or_default()
@@ -59,9 +73,21 @@ impl Builder<'_, '_> {
                 })
             })
             .collect();
-        self.add_weight(weight, span)?;
-        self.entries.extend(copied);
+        let weight = anchor.weight;
+        self.copied = copied;
+        self.weigh(weight);
+        self.entries.extend(entries);
         Ok(value)
+    }
+
+    fn over_budget(&self, span: Span) -> Diagnostic {
+        let name = self.text.get(span.start..span.end).unwrap_or("this alias");
+        Diagnostic::error(format!(
+            "`{name}` makes the aliases of this file copy more than {ALIAS_BUDGET} values and characters, devboot's limit"
+        ))
+        .at(self.location(span))
+        .label("the copy that goes over the limit")
+        .help("a config needs far fewer copies: use fewer nested aliases, or write the values out")
     }
 
     /// Adds the keys of a `<<` source that the mapping does not set itself, with their spans.
@@ -164,9 +190,30 @@ mod tests {
         }
         let (doc, d) = parse_text(&text);
         assert!(doc.is_none());
-        assert!(
-            d.0[0].message.contains("too large through aliases"),
-            "{d:?}"
+        assert!(d.0[0].message.contains("devboot's limit"), "{d:?}");
+        // The first copy that goes over: the second `*a5`, on line 7.
+        let location = d.0[0].location.as_ref().unwrap();
+        assert_eq!(location.file.line_col(location.span.start), (7, 10));
+    }
+
+    #[test]
+    fn a_copy_under_a_long_key_costs_its_pointers() {
+        let list = format!("[{}]", vec!["x"; 1000].join(","));
+        let short = format!(
+            "a: &a {list}
+b: *a
+"
         );
+        assert!(parse_text(&short).1.is_empty());
+        // Every copied node's place repeats the 200-byte key.
+        let long = format!(
+            "a: &a {list}
+{}: *a
+",
+            "k".repeat(200)
+        );
+        let (doc, d) = parse_text(&long);
+        assert!(doc.is_none());
+        assert!(d.0[0].message.contains("devboot's limit"), "{d:?}");
     }
 }
