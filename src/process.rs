@@ -278,11 +278,6 @@ mod tests {
         cmd.args(["container", "inspect", "x"]);
         assert_eq!(describe(&cmd), "docker container inspect");
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn a_line_that_is_not_utf8_does_not_end_the_output() {
