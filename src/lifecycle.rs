@@ -137,6 +137,18 @@ pub struct LaneReport {
     pub log: String,
 }
 
+impl LaneReport {
+    /// Its name as written, with its stage where the name alone may not tell it apart: a
+    /// hook's entry `backend` is `onCreateCommand: backend`, a Gitpod task just `backend`.
+    pub fn shown_name(&self) -> String {
+        if self.name == self.stage || self.stage == "tasks" {
+            self.name.clone()
+        } else {
+            format!("{}: {}", self.stage, self.name)
+        }
+    }
+}
+
 /// The container facts that run-once decisions depend on.
 #[derive(Debug, Clone)]
 pub struct ContainerFacts {
@@ -441,6 +453,9 @@ pub fn states(
                 (None, _) => plan.state,
                 (Some(Reason::Restart), _) => LaneState::Stopped,
                 (Some(_), Some(s)) if s.exit.is_some_and(|c| c != 0) => LaneState::Failed,
+                // It succeeded, though its stage as a whole did not (a sibling failed): it
+                // runs again with the stage, but what it did is done.
+                (Some(_), Some(s)) if s.exit == Some(0) => LaneState::Done,
                 (Some(_), _) => LaneState::Pending,
             };
             let mut lane_report = report(stage, lane, &plan, place, state, None);
@@ -569,6 +584,57 @@ pub fn lane_ids(ws: &Workspace) -> BTreeMap<String, String> {
         .iter()
         .flat_map(|s| s.lanes.iter().map(move |l| (l.name.clone(), lane_id(s, l))))
         .collect()
+}
+
+/// Every in-container lane as (shown name, id, its stage, itself), in workspace
+/// order. The shown name is the name as written, with its stage where that tells it apart
+/// (`onCreateCommand: backend`; a Gitpod task is just `backend`).
+fn named_lanes(ws: &Workspace) -> Vec<(String, String, &Stage, &Lane)> {
+    ws.stages
+        .iter()
+        .filter(|s| !is_host_stage(s))
+        .flat_map(|s| {
+            s.lanes.iter().map(move |l| {
+                let shown = if l.name == s.name || is_gitpod_stage(s) {
+                    l.name.clone()
+                } else {
+                    format!("{}: {}", s.name, l.name)
+                };
+                (shown, lane_id(s, l), s, l)
+            })
+        })
+        .collect()
+}
+
+/// Every lane as (shown name, id), in workspace order.
+pub fn shown_lanes(ws: &Workspace) -> Vec<(String, String)> {
+    named_lanes(ws)
+        .into_iter()
+        .map(|(shown, id, ..)| (shown, id))
+        .collect()
+}
+
+/// The lanes a user's word names, as (shown name, id): a lane's shown name, else every
+/// lane with that name, else every lane of the stage of that name, else a lane id.
+pub fn find_lanes(ws: &Workspace, word: &str) -> Vec<(String, String)> {
+    let all = named_lanes(ws);
+    let pick = |keep: &dyn Fn(&(String, String, &Stage, &Lane)) -> bool| -> Vec<(String, String)> {
+        all.iter()
+            .filter(|l| keep(l))
+            .map(|(shown, id, ..)| (shown.clone(), id.clone()))
+            .collect()
+    };
+    for found in [
+        pick(&|(shown, ..)| shown == word),
+        pick(&|(_, _, _, lane)| lane.name == word),
+        pick(&|(_, _, stage, _)| stage.name == word),
+        pick(&|(_, id, ..)| id == word),
+    ] {
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
 }
 
 #[cfg(test)]

@@ -228,3 +228,53 @@ fn a_port_another_tools_container_does_not_publish_is_said_at_once() {
         ports.stdout
     );
 }
+
+/// After a hook stage failed: the entry that succeeded shows done (not pending), each entry
+/// is named with its stage, and the logs of a hook that never ran say so plainly.
+#[test]
+fn status_after_a_failed_hook_stage_tells_each_entry_apart() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{
+  "image": "devboot/python-flask:bookworm",
+  "onCreateCommand": { "backend": "echo setting up; exit 3", "frontend": "echo fine" },
+  "postStartCommand": { "backend": "echo started" }
+}"#,
+    );
+    repo.devboot(["up", "--port-offset", "42500"])
+        .status(1)
+        .stderr_has("failed with exit code 3");
+    let status = repo.devboot(["status"]);
+    status
+        .status(0)
+        .stdout_has("task onCreateCommand: backend")
+        .stdout_has("task onCreateCommand: frontend")
+        .stdout_has("task postStartCommand: backend");
+    let line = |name: &str| {
+        status
+            .stdout
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("onCreateCommand: backend").contains("failed (exit code 3)"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        line("onCreateCommand: frontend").contains("done"),
+        "{}",
+        status.stdout
+    );
+    assert!(
+        line("postStartCommand: backend").contains("pending"),
+        "{}",
+        status.stdout
+    );
+    let logs = repo.devboot(["logs", "postStartCommand"]);
+    logs.status(0).stderr_has("has no output yet");
+    assert!(!logs.stderr.contains("tail:"), "{}", logs.stderr);
+}

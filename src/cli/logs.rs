@@ -44,22 +44,25 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
         &persisted.secrets,
         &container_env,
     ));
-    let lanes = lifecycle::lane_ids(ws);
     let ids: Vec<String> = match &args.task {
         Some(task) => {
-            let Some(id) = lanes
-                .get(task)
-                .or_else(|| lanes.values().find(|id| *id == task))
-            else {
-                let names: Vec<&str> = lanes.keys().map(String::as_str).collect();
+            let found = lifecycle::find_lanes(ws, task);
+            if found.is_empty() {
+                let names: Vec<String> = lifecycle::shown_lanes(ws)
+                    .into_iter()
+                    .map(|(shown, _)| shown)
+                    .collect();
                 return Err(Error::Usage {
                     message: format!("no task named `{task}`"),
                     help: Some(format!("tasks of this workspace: {}", names.join(", "))),
                 });
-            };
-            vec![id.clone()]
+            }
+            found.into_iter().map(|(_, id)| id).collect()
         }
-        None => lanes.values().cloned().collect(),
+        None => lifecycle::shown_lanes(ws)
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect(),
     };
     if info.mounts_at(crate::state::MOUNT) {
         return print_from_state(&target.state, &ids, args);
@@ -148,7 +151,12 @@ fn print_by_exec(
     ids: &[String],
     args: &LogsArgs,
 ) -> Result<u8> {
-    let mut script = String::from("cd \"${HOME:-/tmp}\" && exec tail");
+    // Only the logs that exist: a task that never ran has none, which is said plainly.
+    let mut script = String::from(
+        "cd \"${HOME:-/tmp}\" || exit 1\nfor f; do shift; if [ -f \"$f\" ]; then set -- \"$@\" \"$f\"; \
+         else echo \"devboot: ${f%/log} has no output yet (it has not run in this container)\" >&2; fi; done\n\
+         [ $# -gt 0 ] || exit 0\nexec tail",
+    );
     match args.tail {
         Some(n) => {
             let _ = write!(script, " -n {n}");

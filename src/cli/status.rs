@@ -121,7 +121,12 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
                 .exit_code
                 .map(|c| format!(" (exit code {c})"))
                 .unwrap_or_default();
-            let _ = writeln!(out, "  task {:<24} {}{code}", t.name, state_word(t.state));
+            let _ = writeln!(
+                out,
+                "  task {:<24} {}{code}",
+                t.shown_name(),
+                state_word(t.state)
+            );
         }
         for p in &status.ports {
             let _ = writeln!(out, "  port {:<24} {:<10} {}", p.port, p.state, p.url);

@@ -184,7 +184,7 @@ fn task_lines(tasks: &[LaneReport]) -> String {
             LaneState::Failed => "failed",
             LaneState::Stopped => "stopped",
         };
-        let _ = writeln!(out, "  task {:<24} {state}", task.name);
+        let _ = writeln!(out, "  task {:<24} {state}", task.shown_name());
     }
     out
 }
