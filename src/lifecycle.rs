@@ -617,8 +617,9 @@ pub fn shown_lanes(ws: &Workspace) -> Vec<(String, String)> {
 /// The lanes a user's word names, as (shown name, id): a lane's shown name, else every
 /// lane with that name, else every lane of the stage of that name, else a lane id.
 pub fn find_lanes(ws: &Workspace, word: &str) -> Vec<(String, String)> {
+    type Named<'a> = (String, String, &'a Stage, &'a Lane);
     let all = named_lanes(ws);
-    let pick = |keep: &dyn Fn(&(String, String, &Stage, &Lane)) -> bool| -> Vec<(String, String)> {
+    let pick = |keep: &dyn Fn(&Named<'_>) -> bool| -> Vec<(String, String)> {
         all.iter()
             .filter(|l| keep(l))
             .map(|(shown, id, ..)| (shown.clone(), id.clone()))

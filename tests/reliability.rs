@@ -357,7 +357,7 @@ fn sighup_and_sigint_during_a_host_hook_stop_it_and_exit_129_and_130() {
             r#"{"image": "devboot/python-flask:bookworm", "initializeCommand": "echo $$ > hook.pid; exec sleep 30"}"#,
         );
         let up = Watched::start(
-            repo.command(["up", "--port-offset", "41320"], &[]),
+            repo.command(["up", "--trust", "--port-offset", "41320"], &[]),
             repo.path(),
         );
         let pid_file = repo.path().join("hook.pid");

@@ -175,6 +175,12 @@ pub fn follow(
                 news = Instant::now();
             }
             let files = state.lane(&lane.id);
+            // Ended (or failed without a code): what it printed last is read before its
+            // failure takes its last lines.
+            if files.exit.is_some() || failed_in(ended.as_deref(), &lane.id) {
+                log.read_new(state, lane, output);
+                log.flush(lane, output);
+            }
             let outcome = match files.exit {
                 Some(0) => Some((LaneState::Done, None)),
                 Some(code) => Some((
