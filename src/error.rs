@@ -91,6 +91,17 @@ pub enum Error {
         by: Option<String>,
     },
 
+    /// A host port a compose file publishes is in use (before or as `compose up` ran).
+    #[error("host port {port} is already in use{}", by.as_ref().map(|b| format!(" by container {b}")).unwrap_or_default())]
+    ComposePortTaken {
+        port: u16,
+        by: Option<String>,
+        /// The service that publishes it, its container port, and where the file says so.
+        service: String,
+        container: u16,
+        at: crate::config::source::Location,
+    },
+
     /// A port never started answering.
     #[error("port {port}{} did not answer within {seconds} s", label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default())]
     PortNotReady {
@@ -157,6 +168,7 @@ impl Error {
             | Error::BuildFailed { .. }
             | Error::TasksFailed { .. }
             | Error::PortTaken { .. }
+            | Error::ComposePortTaken { .. }
             | Error::PortNotReady { .. }
             | Error::NoContainer { .. }
             | Error::Unsupported { .. }
@@ -225,6 +237,17 @@ impl Error {
             Error::PortTaken { port, .. } => Diagnostic::error(self.to_string()).help(format!(
                 "stop what uses it, or publish every port shifted with --port-offset N (port {port} then listens on {port}+N)"
             )),
+            Error::ComposePortTaken {
+                service,
+                container,
+                at,
+                ..
+            } => Diagnostic::error(self.to_string())
+                .at(at.clone())
+                .label(format!("service `{service}` publishes its port {container} there"))
+                .help(format!(
+                    "stop what uses it, or give port {container} another host port here (`\"<free port>:{container}\"`); --port-offset moves only the ports devboot publishes"
+                )),
             Error::PortNotReady {
                 reason, task, tail, ..
             } => {

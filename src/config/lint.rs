@@ -1,5 +1,7 @@
 //! Advice `devboot validate` gives beyond what the schemas and the model check: a value
-//! that hard-codes the URL of a port in Gitpod or Codespaces.
+//! that hard-codes the URL of a port in Gitpod or Codespaces (here), the same and
+//! `localhost` URLs in a compose file's `environment` (`compose.rs`); and the VS Code
+//! extensions a config lists, named in the warning that says devboot ignores them.
 //!
 //! Configs written for one hosted service build port URLs by hand, e.g.
 //! `https://4567-${GITPOD_WORKSPACE_ID}.${GITPOD_WORKSPACE_CLUSTER_HOST}` (the cruddur
@@ -14,6 +16,9 @@ use std::ops::Range;
 use crate::config::source::{Document, Location, Span, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::Format;
+
+mod compose;
+pub use compose::{ComposeUse, compose_environment_urls};
 
 /// A hard-coded port URL found in a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,17 +124,17 @@ fn warning(
         "`{written}` hard-codes the {} URL of port {port}",
         found.service.name()
     ))
-    .at(url_location(doc, pointer, text, found))
+    .at(url_location(doc, pointer, text, found.range.clone()))
     .label(format!("right only inside {}", found.service.name()))
     .help(help)
 }
 
 /// The URL's place in the file when the value is written there as is (plain, quoted without
 /// escapes, or a block scalar); else the whole value.
-fn url_location(doc: &Document, pointer: &str, text: &str, found: &PortUrl) -> Location {
+fn url_location(doc: &Document, pointer: &str, text: &str, range: Range<usize>) -> Location {
     let span = doc.spans.value_or_parent(pointer);
-    let written = &text[found.range.clone()];
-    let nth = text[..found.range.start].matches(written).count();
+    let written = &text[range.clone()];
+    let nth = text[..range.start].matches(written).count();
     let source = doc.file.text.get(span.start..span.end).unwrap_or_default();
     match source.match_indices(written).nth(nth) {
         Some((at, _)) => Location::new(
@@ -147,26 +152,29 @@ enum Piece<'t> {
     Var(&'t str),
 }
 
-/// Every hard-coded Gitpod or Codespaces port URL in `text`.
-pub fn find_port_urls(text: &str) -> Vec<PortUrl> {
-    let mut out = Vec::new();
-    for (at, _) in text.match_indices("://") {
+/// Where each `http://` or `https://` URL of `text` starts, and where its host starts.
+fn url_starts(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    text.match_indices("://").filter_map(|(at, _)| {
         let scheme_start = if text[..at].ends_with("https") {
             at - 5
         } else if text[..at].ends_with("http") {
             at - 4
         } else {
-            continue;
+            return None;
         };
         // `xhttps://` is not a URL start.
-        if text[..scheme_start]
+        let glued = text[..scheme_start]
             .chars()
             .next_back()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        {
-            continue;
-        }
-        let host_start = at + 3;
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        (!glued).then_some((scheme_start, at + 3))
+    })
+}
+
+/// Every hard-coded Gitpod or Codespaces port URL in `text`.
+pub fn find_port_urls(text: &str) -> Vec<PortUrl> {
+    let mut out = Vec::new();
+    for (scheme_start, host_start) in url_starts(text) {
         let (pieces, host_end) = host_pieces(&text[host_start..]);
         if let Some((port, service)) = classify(&pieces) {
             out.push(PortUrl {

@@ -25,7 +25,8 @@ pub(super) fn check_ports(
     target: &Target,
     ours: Option<&ContainerInfo>,
 ) -> Result<()> {
-    for binding in &target.bindings {
+    // Those Compose publishes are checked against the compose files (`compose.rs`).
+    for binding in target.bindings.iter().filter(|b| b.port.publish) {
         for host_port in binding.host_port..=binding.last_host_port() {
             let ip = if binding.host_ip.is_empty() {
                 "0.0.0.0"
@@ -81,7 +82,8 @@ fn tls(binding: &Binding) -> bool {
 /// Waits until every published port accepts a connection (and answers HTTP when it should),
 /// one progress line per port on a terminal. On timeout the error names the port, says what
 /// the container shows on it, and shows the last lines of the task most likely to serve it.
-/// A range is not waited for: it lists ports that may be served, not ones that must be.
+/// A range is not waited for: it lists ports that may be served, not ones that must be;
+/// nor is a port only a compose file publishes.
 /// Meanwhile the servers' output (`tail`) is printed, the progress line out of its way.
 /// Host ports in `answered` were seen answering HTTP during this `up` and are not asked again.
 #[allow(clippy::too_many_arguments)]
@@ -100,9 +102,11 @@ pub(super) fn wait_for_ports(
     let deadline = wait.map(|w| Instant::now() + w);
     let mut reports = Vec::new();
     for binding in &target.bindings {
+        // A port only a compose file publishes was not asked for: it may never be served.
+        let asked = binding.port.publish || ws.ports.iter().any(|p| p.port == binding.port.port);
         let state = match deadline {
             Some(_) if answered.contains(&binding.host_port) => "ready",
-            Some(deadline) if !binding.port.is_range() => {
+            Some(deadline) if !binding.port.is_range() && asked => {
                 let addr = binding.probe_addr();
                 let progress = indicatif::ProgressBar::new_spinner().with_message(format!(
                     "waiting for port {}{} on {addr}",
