@@ -591,6 +591,19 @@ fn fullstack_devcontainer_serves_the_backend_when_the_frontend_fails() {
     fullstack_backend_without_its_frontend("devcontainer", 41450);
 }
 
+/// The built-in config's image missing: the error names it as the default of a folder
+/// without a config, and says how to choose another. The image is named by
+/// `DEVBOOT_IMAGE` so that no registry is asked for a real one.
+#[test]
+fn a_missing_built_in_image_says_how_to_choose_another() {
+    let repo = Repo::example();
+    let run = repo.devboot_env(["up"], &[("DEVBOOT_IMAGE", "devboot/does-not-exist:never")]);
+    run.status(1)
+        .stderr_has("error: image devboot/does-not-exist:never is not available (DEVBOOT_IMAGE names it, for devboot's built-in flask-backend config: this folder has no config)\n")
+        .stderr_has("help: choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up`, or write the config with `devboot init --image <image>` (its `image:` decides from then on); images here: ")
+        .stderr_has(IMAGE);
+}
+
 #[test]
 fn fullstack_gitpod_comes_up() {
     fullstack_serves("gitpod", 41010);
