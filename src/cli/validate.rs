@@ -214,8 +214,9 @@ fn check_file(
         }
     }
     // Advice beyond the rules (after the merge above, so it never hides a schema error):
-    // port URLs hard-coded for one hosted service.
-    diagnostics.extend(config::lint::hard_coded_port_urls(&document, format));
+    // port URLs hard-coded for one hosted service, and the IDE extensions devboot skips.
+    diagnostics.extend(lint::hard_coded_port_urls(&document, format));
+    lint::name_ide_extensions(&document, format, &mut diagnostics);
     diagnostics
         .0
         .sort_by_key(|d| d.location.as_ref().map_or(0, |l| l.span.start));

@@ -11,6 +11,7 @@
 //! recognised (the port next to the workspace's id or name, or a literal `*.gitpod.io` /
 //! `*.github.dev` host of that shape): any other URL is none of this module's business.
 
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use crate::config::source::{Document, Location, Span, pointer_push};
@@ -142,6 +143,50 @@ fn url_location(doc: &Document, pointer: &str, text: &str, range: Range<usize>) 
             Span::new(span.start + at, span.start + at + written.len()),
         ),
         None => Location::new(&doc.file, span),
+    }
+}
+
+/// Where each format lists VS Code extensions: the key whose "ignored" warning names
+/// them, and the list.
+const EXTENSION_LISTS: [(Format, &str, &str); 3] = [
+    (
+        Format::Devcontainer,
+        "/customizations",
+        "/customizations/vscode/extensions",
+    ),
+    (Format::Devcontainer, "/extensions", "/extensions"),
+    (Format::Gitpod, "/vscode", "/vscode/extensions"),
+];
+
+/// Adds the VS Code extensions a config lists to the warning that says devboot ignores the
+/// key holding them, so the user knows what to install in the editor.
+pub fn name_ide_extensions(doc: &Document, format: Format, diagnostics: &mut Diagnostics) {
+    for (_, key, list) in EXTENSION_LISTS.iter().filter(|(f, ..)| *f == format) {
+        let names: Vec<&str> = doc
+            .value
+            .pointer(list)
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let at = doc.key_location(key);
+        let about_key = |d: &&mut Diagnostic| {
+            !d.is_error()
+                && d.location
+                    .as_ref()
+                    .is_some_and(|l| l.span == at.span && std::sync::Arc::ptr_eq(&l.file, &at.file))
+        };
+        if let Some(warning) = diagnostics.0.iter_mut().find(about_key) {
+            let _ = write!(
+                warning.message,
+                " (it lists the VS Code extensions {}: install them in your editor)",
+                names.join(", ")
+            );
+        }
     }
 }
 
@@ -288,6 +333,59 @@ fn literal_host(host: &str) -> Option<(u16, Service)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The warnings of a config file, with the extensions named.
+    fn warnings_of(name: &str, text: &str, format: Format) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let context = crate::config::Context {
+            local_folder: dir.path().to_path_buf(),
+            config_file: path.clone(),
+            host_env: crate::workspace::EnvMap::new(),
+        };
+        let mut loaded = crate::config::load_file(&path, format, &context).unwrap();
+        name_ide_extensions(&loaded.document, format, &mut loaded.diagnostics);
+        loaded
+            .diagnostics
+            .warnings()
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_ignored_ide_settings_name_their_extensions() {
+        assert_eq!(
+            warnings_of(
+                ".gitpod.yml",
+                "image: x\nvscode:\n  extensions:\n    - ms-python.python\n    - esbenp.prettier-vscode\n",
+                Format::Gitpod
+            ),
+            [
+                "vscode: ignored, devboot does not install IDE extensions (it lists the VS Code extensions ms-python.python, esbenp.prettier-vscode: install them in your editor)"
+            ]
+        );
+        assert_eq!(
+            warnings_of(
+                ".devcontainer/devcontainer.json",
+                r#"{"image": "x", "customizations": {"vscode": {"extensions": ["ms-python.python"], "settings": {}}}}"#,
+                Format::Devcontainer
+            ),
+            [
+                "`customizations` is ignored: tool-specific settings are not used by devboot (it lists the VS Code extensions ms-python.python: install them in your editor)"
+            ]
+        );
+        // Settings without extensions: nothing to name.
+        assert_eq!(
+            warnings_of(
+                ".devcontainer/devcontainer.json",
+                r#"{"image": "x", "customizations": {"vscode": {"settings": {}}}}"#,
+                Format::Devcontainer
+            ),
+            ["`customizations` is ignored: tool-specific settings are not used by devboot"]
+        );
+    }
 
     fn found(text: &str) -> Vec<(String, u16, Service)> {
         find_port_urls(text)
