@@ -10,6 +10,7 @@
 //! a key means is the format's module (`gitpod.rs`, `devcontainer.rs`), and nothing here
 //! touches a container.
 
+pub mod compose;
 pub mod devcontainer;
 pub mod discover;
 pub mod gitpod;

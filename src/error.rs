@@ -5,6 +5,7 @@
 //! 0 ok, 1 runtime failure, 2 usage or config error, 128 + N stopped by signal N (130 for
 //! Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -76,6 +77,16 @@ pub enum Error {
     #[error("image {image} is not available")]
     ImageUnavailable { image: String, detail: String },
 
+    /// An image nobody named (a default) is neither local nor pullable.
+    #[error("image {image} is not available ({})", default.why())]
+    DefaultImageUnavailable {
+        image: String,
+        default: DefaultImage,
+        detail: String,
+        /// Images the engine has, to choose from.
+        here: Vec<String>,
+    },
+
     /// `docker build` failed; its whole output is in `log`.
     #[error("building {} failed (exit code {code})", dockerfile.display())]
     BuildFailed {
@@ -100,6 +111,17 @@ pub enum Error {
         port: u16,
         host_ip: String,
         by: Option<String>,
+    },
+
+    /// A host port a compose file publishes is in use (before or as `compose up` ran).
+    #[error("host port {port} is already in use{}", by.as_ref().map(|b| format!(" by container {b}")).unwrap_or_default())]
+    ComposePortTaken {
+        port: u16,
+        by: Option<String>,
+        /// The service that publishes it, its container port, and where the file says so.
+        service: String,
+        container: u16,
+        at: crate::config::source::Location,
     },
 
     /// A port never started answering.
@@ -165,9 +187,11 @@ impl Error {
             Error::Io { .. }
             | Error::Engine(_)
             | Error::ImageUnavailable { .. }
+            | Error::DefaultImageUnavailable { .. }
             | Error::BuildFailed { .. }
             | Error::TasksFailed { .. }
             | Error::PortTaken { .. }
+            | Error::ComposePortTaken { .. }
             | Error::PortNotReady { .. }
             | Error::NoContainer { .. }
             | Error::Unsupported { .. }
@@ -212,6 +236,20 @@ impl Error {
                     "check the name, or make the image available locally (`docker pull {image}` where a registry is reachable, or build it)"
                 ))
                 .cause(detail.trim().to_string()),
+            Error::DefaultImageUnavailable {
+                default,
+                detail,
+                here,
+                ..
+            } => {
+                let mut help = default.how_to_choose().to_string();
+                if !here.is_empty() {
+                    let _ = write!(help, "; images here: {}", here.join(", "));
+                }
+                Diagnostic::error(self.to_string())
+                    .help(help)
+                    .cause(detail.trim().to_string())
+            }
             Error::BuildFailed { log, tail, .. } => {
                 let mut d = Diagnostic::error(self.to_string())
                     .help(format!("the whole build output is in {}", log.display()));
@@ -240,6 +278,17 @@ impl Error {
             Error::PortTaken { port, .. } => Diagnostic::error(self.to_string()).help(format!(
                 "stop what uses it, or publish every port shifted with --port-offset N (port {port} then listens on {port}+N)"
             )),
+            Error::ComposePortTaken {
+                service,
+                container,
+                at,
+                ..
+            } => Diagnostic::error(self.to_string())
+                .at(at.clone())
+                .label(format!("service `{service}` publishes its port {container} there"))
+                .help(format!(
+                    "stop what uses it, or give port {container} another host port here (`\"<free port>:{container}\"`); --port-offset moves only the ports devboot publishes"
+                )),
             Error::PortNotReady {
                 reason, task, tail, ..
             } => {
@@ -268,6 +317,42 @@ impl Error {
             Error::BrokenPipe => return Vec::new(),
         };
         vec![one]
+    }
+}
+
+/// Which default chose an image the config does not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultImage {
+    /// A `.gitpod.yml` without `image:`: Gitpod's default.
+    Gitpod,
+    /// A folder without a config: the image of devboot's built-in config.
+    BuiltIn,
+    /// A folder without a config, with `DEVBOOT_IMAGE` naming the image.
+    FromEnv,
+}
+
+impl DefaultImage {
+    fn why(self) -> &'static str {
+        match self {
+            DefaultImage::Gitpod => "it is Gitpod's default: .gitpod.yml has no `image:`",
+            DefaultImage::BuiltIn => {
+                "it is the default of devboot's built-in flask-backend config: this folder has no config"
+            }
+            DefaultImage::FromEnv => {
+                "DEVBOOT_IMAGE names it, for devboot's built-in flask-backend config: this folder has no config"
+            }
+        }
+    }
+
+    fn how_to_choose(self) -> &'static str {
+        match self {
+            DefaultImage::Gitpod => {
+                "name an image that is here or can be pulled with `image:` in .gitpod.yml (e.g. `image: python:3.11-slim-bookworm`)"
+            }
+            DefaultImage::BuiltIn | DefaultImage::FromEnv => {
+                "choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up`, or write the config with `devboot init --image <image>` (its `image:` decides from then on)"
+            }
+        }
     }
 }
 
@@ -342,3 +427,49 @@ fn engine_diagnostic(err: &EngineError) -> Diagnostic {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(error: &Error) -> String {
+        error
+            .to_diagnostics()
+            .iter()
+            .map(|d| crate::diagnostic::render(d, false))
+            .collect()
+    }
+
+    #[test]
+    fn a_missing_default_image_says_which_default_and_how_to_choose() {
+        let error = |default| Error::DefaultImageUnavailable {
+            image: "gitpod/workspace-full:latest".into(),
+            default,
+            detail: "no registry".into(),
+            here: vec!["devboot/python-flask:bookworm".into()],
+        };
+        let gitpod = rendered(&error(DefaultImage::Gitpod));
+        assert!(
+            gitpod.starts_with("error: image gitpod/workspace-full:latest is not available (it is Gitpod's default: .gitpod.yml has no `image:`)\n"),
+            "{gitpod}"
+        );
+        assert!(
+            gitpod.contains("help: name an image that is here or can be pulled with `image:` in .gitpod.yml (e.g. `image: python:3.11-slim-bookworm`); images here: devboot/python-flask:bookworm\n"),
+            "{gitpod}"
+        );
+        assert!(gitpod.contains("caused by: no registry"), "{gitpod}");
+        let built_in = rendered(&error(DefaultImage::BuiltIn));
+        assert!(
+            built_in.contains("(it is the default of devboot's built-in flask-backend config: this folder has no config)"),
+            "{built_in}"
+        );
+        assert!(
+            built_in.contains("help: choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up`, or write the config with `devboot init --image <image>` (its `image:` decides from then on); images here: devboot/python-flask:bookworm"),
+            "{built_in}"
+        );
+        assert!(
+            rendered(&error(DefaultImage::FromEnv))
+                .contains("(DEVBOOT_IMAGE names it, for devboot's built-in flask-backend config"),
+        );
+    }
+}

@@ -362,7 +362,9 @@ struct Context {
     backend_build: String,
     frontend_install: String,
     frontend_run: String,
-    frontend_start: String,
+    /// Installs what the frontend needs once per container, then starts it in the
+    /// background (a `postStartCommand` lane of its own: the backend never waits on it).
+    frontend_setup_and_start: String,
     frontend_volume: String,
 }
 
@@ -416,10 +418,10 @@ impl Context {
             }
         };
         // Node is installed when the image lacks it (Debian images; Gitpod's have it).
-        let frontend_install = format!(
-            "(command -v npm > /dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends nodejs npm)) && ({}npm install)",
-            cd(frontend)
-        );
+        let node = "(command -v npm > /dev/null 2>&1 || (apt-get update && apt-get install -y --no-install-recommends nodejs npm))";
+        let frontend_install = format!("{node} && ({}npm install)", cd(frontend));
+        // Once per container: the marker lives in the container, not in the mounted folder.
+        let marker = "/tmp/frontend-installed";
         Context {
             template: template.name,
             name: answers.name.clone(),
@@ -439,8 +441,8 @@ impl Context {
             backend_build: context_of(backend),
             frontend_install,
             frontend_run: format!("{}npm start", cd(frontend)),
-            frontend_start: format!(
-                "{}PORT={} CI=true nohup npm start > /tmp/frontend.log 2>&1 &",
+            frontend_setup_and_start: format!(
+                "{node} && {}{{ test -f {marker} || {{ npm install && touch {marker}; }}; }} && {{ PORT={} CI=true nohup npm start > /tmp/frontend.log 2>&1 & }}",
                 cd(frontend),
                 answers.frontend_port
             ),
@@ -549,6 +551,30 @@ mod tests {
         assert!(
             json.contains(r#""postStartCommand": "nohup python3 -m flask"#),
             "{json}"
+        );
+    }
+
+    /// The fullstack devcontainer.json: nothing of the frontend runs before the backend's
+    /// start (a hook stage waits for every lane of the one before it).
+    #[test]
+    fn the_backend_never_waits_on_the_frontends_install() {
+        let files = render(find("fullstack").unwrap(), &answers(Formats::Devcontainer)).unwrap();
+        let text = file(&files, ".devcontainer/devcontainer.json");
+        let json: String = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let lanes = |hook: &str| -> Vec<String> {
+            json[hook].as_object().unwrap().keys().cloned().collect()
+        };
+        assert_eq!(lanes("onCreateCommand"), ["backend"]);
+        assert_eq!(lanes("postStartCommand"), ["backend", "frontend"]);
+        let frontend = json["postStartCommand"]["frontend"].as_str().unwrap();
+        assert!(
+            frontend.contains("cd frontend-react-js && { test -f /tmp/frontend-installed || { npm install && touch /tmp/frontend-installed; }; } && { PORT=3000 CI=true nohup npm start > /tmp/frontend.log 2>&1 & }"),
+            "{frontend}"
         );
     }
 

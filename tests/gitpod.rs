@@ -287,7 +287,7 @@ help: use a port number from 1 to 65535
         &run,
         0,
         "\
-warning: vscode: ignored, devboot does not install IDE extensions
+warning: vscode: ignored, devboot does not install IDE extensions (it lists the VS Code extensions ms-python.python: install them in your editor)
  --> .gitpod.yml:1:1
   |
 1 | vscode:
@@ -377,7 +377,7 @@ fn config_json_of_a_realistic_file() {
     assert_eq!(
         json["warnings"],
         json!([
-            {"message": "vscode: ignored, devboot does not install IDE extensions",
+            {"message": "vscode: ignored, devboot does not install IDE extensions (it lists the VS Code extensions ms-python.python, 42Crunch.vscode-openapi: install them in your editor)",
              "position": ".gitpod.yml:33:1"},
             {"message": "tasks[1].openMode: ignored, it places the task's terminal in Gitpod's IDE",
              "position": ".gitpod.yml:20:5"},

@@ -249,18 +249,22 @@ fn fullstack_reads_back_with_its_tasks_ports_and_env() {
         .iter()
         .map(|(stage, lane, _, _)| (stage.as_str(), lane.as_str()))
         .collect();
+    // Nothing of the frontend's runs before the backend starts: its install is in its own
+    // postStartCommand lane.
     assert_eq!(
         hooks,
         [
             ("onCreateCommand", "backend"),
-            ("onCreateCommand", "frontend"),
             ("postStartCommand", "backend"),
             ("postStartCommand", "frontend")
         ]
     );
-    assert_eq!(
-        dc_steps[3].3,
-        "cd frontend-react-js && PORT=8080 CI=true nohup npm start > /tmp/frontend.log 2>&1 &"
+    assert!(
+        dc_steps[2].3.ends_with(
+            "cd frontend-react-js && { test -f /tmp/frontend-installed || { npm install && touch /tmp/frontend-installed; }; } && { PORT=8080 CI=true nohup npm start > /tmp/frontend.log 2>&1 & }"
+        ),
+        "{}",
+        dc_steps[2].3
     );
 
     let compose = read(dir, "docker-compose.yml");
@@ -491,11 +495,25 @@ const FRONTEND: [(&str, &str); 2] = [
     ),
 ];
 
-/// The fullstack template in `format`, on the example backend plus the stand-in frontend:
-/// both come up, the backend allows the frontend's origin, and the frontend got the
-/// backend's URL.
-fn fullstack_serves(format: &str, offset: u16) {
-    let repo = Repo::example();
+/// `devboot init` of the fullstack template in `format`, with the node image.
+#[track_caller]
+fn init_fullstack(repo: &Repo, format: &str) -> Run {
+    let run = repo.devboot([
+        "init",
+        "--yes",
+        "--template",
+        "fullstack",
+        "--format",
+        format,
+        "--image",
+        NODE_IMAGE,
+    ]);
+    run.status(0);
+    run
+}
+
+#[track_caller]
+fn require_node_image() {
     let engine = crate::engine::engine();
     let has_image = Command::new(&engine)
         .args(["image", "inspect", NODE_IMAGE])
@@ -505,21 +523,18 @@ fn fullstack_serves(format: &str, offset: u16) {
         has_image,
         "{engine} has no {NODE_IMAGE}: run scripts/node-image.sh (scripts/test.sh does) first"
     );
+}
+
+/// The fullstack template in `format`, on the example backend plus the stand-in frontend:
+/// both come up, the backend allows the frontend's origin, and the frontend got the
+/// backend's URL.
+fn fullstack_serves(format: &str, offset: u16) {
+    let repo = Repo::example();
+    require_node_image();
     for (path, text) in FRONTEND {
         repo.write(path, text);
     }
-    repo.devboot([
-        "init",
-        "--yes",
-        "--template",
-        "fullstack",
-        "--format",
-        format,
-        "--image",
-        NODE_IMAGE,
-    ])
-    .status(0)
-    .stdout_has("created docker-compose.yml");
+    init_fullstack(&repo, format).stdout_has("created docker-compose.yml");
     validate_quietly(&repo);
     repo.devboot(["up", "--port-offset", &offset.to_string()])
         .status(0);
@@ -544,6 +559,47 @@ fn fullstack_serves(format: &str, offset: u16) {
 
     repo.devboot(["down", "--remove"]).status(0);
     assert!(repo.containers().is_empty());
+}
+
+/// The fullstack template with a frontend whose `npm install` fails (its package.json is
+/// not JSON): `up` says the frontend failed, and the backend is served all the same, with
+/// its env. In devcontainer.json the frontend's install used to be an onCreateCommand lane,
+/// which every postStartCommand lane (the backend's start too) waited for.
+fn fullstack_backend_without_its_frontend(format: &str, offset: u16) {
+    let repo = Repo::example();
+    require_node_image();
+    repo.write("frontend-react-js/package.json", "{ this is not JSON");
+    init_fullstack(&repo, format);
+    repo.devboot(["up", "--port-offset", &offset.to_string()])
+        .status(1)
+        .stderr_has("frontend");
+    assert_feed_allows(
+        4567 + offset,
+        &format!("http://localhost:{}", 3000 + offset),
+    );
+}
+
+#[test]
+fn fullstack_gitpod_serves_the_backend_when_the_frontend_fails() {
+    fullstack_backend_without_its_frontend("gitpod", 41440);
+}
+
+#[test]
+fn fullstack_devcontainer_serves_the_backend_when_the_frontend_fails() {
+    fullstack_backend_without_its_frontend("devcontainer", 41450);
+}
+
+/// The built-in config's image missing: the error names it as the default of a folder
+/// without a config, and says how to choose another. The image is named by
+/// `DEVBOOT_IMAGE` so that no registry is asked for a real one.
+#[test]
+fn a_missing_built_in_image_says_how_to_choose_another() {
+    let repo = Repo::example();
+    let run = repo.devboot_env(["up"], &[("DEVBOOT_IMAGE", "devboot/does-not-exist:never")]);
+    run.status(1)
+        .stderr_has("error: image devboot/does-not-exist:never is not available (DEVBOOT_IMAGE names it, for devboot's built-in flask-backend config: this folder has no config)\n")
+        .stderr_has("help: choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up`, or write the config with `devboot init --image <image>` (its `image:` decides from then on); images here: ")
+        .stderr_has(IMAGE);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)]
 
 mod boundary;
+mod compose;
 mod convert;
 mod devcontainer;
 mod engine;

@@ -1,4 +1,5 @@
-//! `devboot config [--json]`: the resolved workspace, as a summary or as one JSON object.
+//! `devboot config [--json]`: the resolved workspace, as a summary (every command whole) or
+//! as one JSON object, with the warnings loading it gave.
 
 use std::fmt::Write as _;
 
@@ -47,6 +48,11 @@ pub(crate) fn run(args: &ConfigArgs, global: &Global) -> Result<u8> {
         [],
     ));
     mask_secrets(&mut loaded.workspace);
+    crate::config::lint::name_ide_extensions(
+        &loaded.document,
+        loaded.workspace.format,
+        &mut loaded.diagnostics,
+    );
     if let Some(note) = &loaded.note {
         ui::note(note);
     }
@@ -161,13 +167,69 @@ pub(crate) fn summary(ws: &Workspace) -> String {
                 let _ = writeln!(out, "task       {} env {name}={value}", lane.name);
             }
             for step in &lane.steps {
+                let head = format!("task       {} {}: ", lane.name, step.phase);
                 let command = match &step.command {
-                    Command::Shell(s) => s.lines().next().unwrap_or_default().to_string(),
+                    Command::Shell(s) => indent_continuation(s.trim_end(), head.chars().count()),
                     c @ Command::Exec(_) => c.to_string(),
                 };
-                let _ = writeln!(out, "task       {} {}: {}", lane.name, step.phase, command);
+                let _ = writeln!(out, "{head}{command}");
             }
         }
     }
     out
+}
+
+/// A multi-line script, whole, its later lines lined up under its first.
+fn indent_continuation(script: &str, column: usize) -> String {
+    let pad = " ".repeat(column);
+    let mut lines = script.lines();
+    let mut out = lines.next().unwrap_or_default().to_string();
+    for line in lines {
+        out.push('\n');
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::Format;
+
+    fn load(text: &str) -> Loaded {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".gitpod.yml");
+        std::fs::write(&path, text).unwrap();
+        let context = config::Context {
+            local_folder: dir.path().to_path_buf(),
+            config_file: path.clone(),
+            host_env: crate::workspace::EnvMap::new(),
+        };
+        config::load_file(&path, Format::Gitpod, &context).unwrap()
+    }
+
+    #[test]
+    fn multi_line_commands_are_shown_whole() {
+        let loaded = load(
+            "image: x\ntasks:\n  - name: api\n    init: |\n      pip install -r requirements.txt\n      python3 -m compileall .\n    command: flask run\n",
+        );
+        let text = summary(&loaded.workspace);
+        let tasks: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with("env"))
+            .skip(3)
+            .collect();
+        assert_eq!(
+            tasks,
+            [
+                "task       api init: pip install -r requirements.txt",
+                "                     python3 -m compileall .",
+                "task       api command: flask run",
+            ],
+            "{text}"
+        );
+    }
 }

@@ -190,12 +190,15 @@ fn print_env(args: &EnvArgs, global: &Global) -> Result<u8> {
     // The URLs in `${portUrl:N}` follow the container's --port-offset when there is one;
     // with no engine at hand, the config's ports are used.
     let engine = global.engine(&options.host_env).ok();
-    let (target, _) =
+    let (target, info) =
         crate::up::existing_target(ws, &options.host_env, &persisted, engine.as_ref(), None)
             .or_else(|_| {
                 crate::up::existing_target(ws, &options.host_env, &persisted, None, None)
             })?;
-    let mut vars = target.spec.env.clone();
+    // A Compose service also has its compose files' `environment` (devboot's wins).
+    let container_env = info.as_ref().map(crate::engine::ContainerInfo::env);
+    let mut vars = config::compose::service_env(ws, &options.host_env, container_env.as_ref());
+    vars.extend(target.spec.env.clone());
     vars.extend(target.exec.env.clone());
     if let Some(task) = &args.task {
         let lanes: Vec<&crate::workspace::Lane> = ws.stages.iter().flat_map(|s| &s.lanes).collect();

@@ -37,6 +37,8 @@ mod options;
 mod ports;
 mod properties;
 
+pub(crate) use ports::port_range;
+
 pub(crate) use hooks::HOOKS;
 
 /// Where the image comes from, decided by which keys are present (values are checked later).

@@ -1,5 +1,7 @@
 //! Advice `devboot validate` gives beyond what the schemas and the model check: a value
-//! that hard-codes the URL of a port in Gitpod or Codespaces.
+//! that hard-codes the URL of a port in Gitpod or Codespaces (here), the same and
+//! `localhost` URLs in a compose file's `environment` (`compose.rs`); and the VS Code
+//! extensions a config lists, named in the warning that says devboot ignores them.
 //!
 //! Configs written for one hosted service build port URLs by hand, e.g.
 //! `https://4567-${GITPOD_WORKSPACE_ID}.${GITPOD_WORKSPACE_CLUSTER_HOST}` (the cruddur
@@ -9,11 +11,15 @@
 //! recognised (the port next to the workspace's id or name, or a literal `*.gitpod.io` /
 //! `*.github.dev` host of that shape): any other URL is none of this module's business.
 
+use std::fmt::Write as _;
 use std::ops::Range;
 
 use crate::config::source::{Document, Location, Span, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::Format;
+
+mod compose;
+pub use compose::{ComposeUse, compose_environment_urls};
 
 /// A hard-coded port URL found in a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,17 +125,17 @@ fn warning(
         "`{written}` hard-codes the {} URL of port {port}",
         found.service.name()
     ))
-    .at(url_location(doc, pointer, text, found))
+    .at(url_location(doc, pointer, text, found.range.clone()))
     .label(format!("right only inside {}", found.service.name()))
     .help(help)
 }
 
 /// The URL's place in the file when the value is written there as is (plain, quoted without
 /// escapes, or a block scalar); else the whole value.
-fn url_location(doc: &Document, pointer: &str, text: &str, found: &PortUrl) -> Location {
+fn url_location(doc: &Document, pointer: &str, text: &str, range: Range<usize>) -> Location {
     let span = doc.spans.value_or_parent(pointer);
-    let written = &text[found.range.clone()];
-    let nth = text[..found.range.start].matches(written).count();
+    let written = &text[range.clone()];
+    let nth = text[..range.start].matches(written).count();
     let source = doc.file.text.get(span.start..span.end).unwrap_or_default();
     match source.match_indices(written).nth(nth) {
         Some((at, _)) => Location::new(
@@ -140,6 +146,50 @@ fn url_location(doc: &Document, pointer: &str, text: &str, found: &PortUrl) -> L
     }
 }
 
+/// Where each format lists VS Code extensions: the key whose "ignored" warning names
+/// them, and the list.
+const EXTENSION_LISTS: [(Format, &str, &str); 3] = [
+    (
+        Format::Devcontainer,
+        "/customizations",
+        "/customizations/vscode/extensions",
+    ),
+    (Format::Devcontainer, "/extensions", "/extensions"),
+    (Format::Gitpod, "/vscode", "/vscode/extensions"),
+];
+
+/// Adds the VS Code extensions a config lists to the warning that says devboot ignores the
+/// key holding them, so the user knows what to install in the editor.
+pub fn name_ide_extensions(doc: &Document, format: Format, diagnostics: &mut Diagnostics) {
+    for (_, key, list) in EXTENSION_LISTS.iter().filter(|(f, ..)| *f == format) {
+        let names: Vec<&str> = doc
+            .value
+            .pointer(list)
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .collect();
+        if names.is_empty() {
+            continue;
+        }
+        let at = doc.key_location(key);
+        let about_key = |d: &&mut Diagnostic| {
+            !d.is_error()
+                && d.location
+                    .as_ref()
+                    .is_some_and(|l| l.span == at.span && std::sync::Arc::ptr_eq(&l.file, &at.file))
+        };
+        if let Some(warning) = diagnostics.0.iter_mut().find(about_key) {
+            let _ = write!(
+                warning.message,
+                " (it lists the VS Code extensions {}: install them in your editor)",
+                names.join(", ")
+            );
+        }
+    }
+}
+
 /// A piece of a URL's host: literal text, or a variable reference.
 #[derive(Debug, PartialEq, Eq)]
 enum Piece<'t> {
@@ -147,26 +197,29 @@ enum Piece<'t> {
     Var(&'t str),
 }
 
-/// Every hard-coded Gitpod or Codespaces port URL in `text`.
-pub fn find_port_urls(text: &str) -> Vec<PortUrl> {
-    let mut out = Vec::new();
-    for (at, _) in text.match_indices("://") {
+/// Where each `http://` or `https://` URL of `text` starts, and where its host starts.
+fn url_starts(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    text.match_indices("://").filter_map(|(at, _)| {
         let scheme_start = if text[..at].ends_with("https") {
             at - 5
         } else if text[..at].ends_with("http") {
             at - 4
         } else {
-            continue;
+            return None;
         };
         // `xhttps://` is not a URL start.
-        if text[..scheme_start]
+        let glued = text[..scheme_start]
             .chars()
             .next_back()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        {
-            continue;
-        }
-        let host_start = at + 3;
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+        (!glued).then_some((scheme_start, at + 3))
+    })
+}
+
+/// Every hard-coded Gitpod or Codespaces port URL in `text`.
+pub fn find_port_urls(text: &str) -> Vec<PortUrl> {
+    let mut out = Vec::new();
+    for (scheme_start, host_start) in url_starts(text) {
         let (pieces, host_end) = host_pieces(&text[host_start..]);
         if let Some((port, service)) = classify(&pieces) {
             out.push(PortUrl {
@@ -280,6 +333,59 @@ fn literal_host(host: &str) -> Option<(u16, Service)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The warnings of a config file, with the extensions named.
+    fn warnings_of(name: &str, text: &str, format: Format) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let context = crate::config::Context {
+            local_folder: dir.path().to_path_buf(),
+            config_file: path.clone(),
+            host_env: crate::workspace::EnvMap::new(),
+        };
+        let mut loaded = crate::config::load_file(&path, format, &context).unwrap();
+        name_ide_extensions(&loaded.document, format, &mut loaded.diagnostics);
+        loaded
+            .diagnostics
+            .warnings()
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_ignored_ide_settings_name_their_extensions() {
+        assert_eq!(
+            warnings_of(
+                ".gitpod.yml",
+                "image: x\nvscode:\n  extensions:\n    - ms-python.python\n    - esbenp.prettier-vscode\n",
+                Format::Gitpod
+            ),
+            [
+                "vscode: ignored, devboot does not install IDE extensions (it lists the VS Code extensions ms-python.python, esbenp.prettier-vscode: install them in your editor)"
+            ]
+        );
+        assert_eq!(
+            warnings_of(
+                ".devcontainer/devcontainer.json",
+                r#"{"image": "x", "customizations": {"vscode": {"extensions": ["ms-python.python"], "settings": {}}}}"#,
+                Format::Devcontainer
+            ),
+            [
+                "`customizations` is ignored: tool-specific settings are not used by devboot (it lists the VS Code extensions ms-python.python: install them in your editor)"
+            ]
+        );
+        // Settings without extensions: nothing to name.
+        assert_eq!(
+            warnings_of(
+                ".devcontainer/devcontainer.json",
+                r#"{"image": "x", "customizations": {"vscode": {"settings": {}}}}"#,
+                Format::Devcontainer
+            ),
+            ["`customizations` is ignored: tool-specific settings are not used by devboot"]
+        );
+    }
 
     fn found(text: &str) -> Vec<(String, u16, Service)> {
         find_port_urls(text)

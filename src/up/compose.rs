@@ -4,16 +4,23 @@
 //! `overrideCommand` is true), and runs `compose up -d`. Compose decides what to create,
 //! recreate or start; devboot then runs the lanes the exec way, with the reference CLI's
 //! marker files, as for a container another tool made.
+//!
+//! The ports the compose files publish for the service are the workspace's too (shown,
+//! used for `${portUrl:N}`, never published twice), and their host ports are checked
+//! before Compose runs. When `compose up` fails anyway, the container the workspace had is
+//! put back as it was.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::config::compose::{self as file, Published};
 use crate::container::{self, LABEL_HASH, LABEL_SPEC};
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::error::{Error, Result};
 use crate::lifecycle::{Output, RunResult};
+use crate::ports::Binding;
 use crate::ui;
-use crate::workspace::Workspace;
+use crate::workspace::{EnvMap, OnOpen, Port, Visibility, Workspace};
 
 use super::{Action, ComposePlan, Decision, Made, Target, UpOptions, check_ports, run_by_exec};
 
@@ -34,6 +41,9 @@ pub(super) fn bring_up(
         return Ok((Made::of(info), Action::Reused, result));
     }
     check_ports(engine, target, info)?;
+    let published = published_ports(plan);
+    check_published(engine, plan, &published)?;
+    note_not_published_twice(ws, plan, &published);
     write_override(target, plan)?;
     let mut args = project_args(target, plan);
     args.extend(["up".into(), "-d".into()]);
@@ -51,7 +61,12 @@ pub(super) fn bring_up(
             args.push(plan.service.clone());
         }
     }
-    run_compose(engine, &args, "up", plan)?;
+    if let Err(err) = run_compose(engine, &args, "up", plan) {
+        if let Some(old) = info {
+            restore(engine, target, old);
+        }
+        return Err(explain_port_failure(engine, err, &published));
+    }
     let made = target.find(engine)?.ok_or_else(|| {
         Error::Engine(EngineError::BadOutput {
             command: "compose up".into(),
@@ -68,6 +83,213 @@ pub(super) fn bring_up(
     };
     let result = run_by_exec(engine, ws, target, &made, output)?;
     Ok((Made::of(&made), action, result))
+}
+
+/// The workspace's ports with what the compose files publish for its service. A
+/// `forwardPorts` entry Compose already publishes takes Compose's host port and is not
+/// published again (`publish: false`: Compose does it); a port only Compose publishes is
+/// added, so that `ports`, `status`, `url` and `${portUrl:N}` know it. A port whose host
+/// port the engine picks (none in the file) is left out.
+pub(super) fn service_bindings(
+    mut bindings: Vec<Binding>,
+    files: &[PathBuf],
+    service: &str,
+    host_env: &EnvMap,
+) -> Vec<Binding> {
+    let vars = file::variables(files, host_env);
+    let docs = file::read_all(files);
+    let published = docs
+        .iter()
+        .flat_map(|d| file::published(d, &vars))
+        .filter(|p| p.service == service);
+    for p in published {
+        let Some(host_port) = p.host else { continue };
+        let host_ip = p.host_ip.clone().unwrap_or_else(|| "0.0.0.0".into());
+        // What Compose binds decides who can reach it.
+        let visibility = if matches!(host_ip.as_str(), "127.0.0.1" | "::1") {
+            Visibility::Private
+        } else {
+            Visibility::Public
+        };
+        let single = p.container == p.end;
+        if let Some(forwarded) = bindings
+            .iter_mut()
+            .find(|b| single && !b.port.is_range() && b.port.port == p.container)
+        {
+            forwarded.host_port = host_port;
+            forwarded.host_ip = host_ip;
+            forwarded.port.visibility = visibility;
+            forwarded.port.publish = false;
+            continue;
+        }
+        if bindings
+            .iter()
+            .any(|b| b.host_port_of(p.container).is_some())
+        {
+            continue;
+        }
+        bindings.push(Binding {
+            port: Port {
+                port: p.container,
+                end: p.end,
+                host_port: Some(host_port),
+                host_ip: Some(host_ip.clone()),
+                label: None,
+                description: None,
+                visibility,
+                on_open: OnOpen::Notify,
+                protocol: None,
+                publish: false,
+            },
+            host_ip,
+            host_port,
+        });
+    }
+    bindings
+}
+
+/// Every port the project's compose files publish (all services).
+fn published_ports(plan: &ComposePlan) -> Vec<Published> {
+    file::read_all(&plan.files)
+        .iter()
+        .flat_map(|d| file::published(d, &plan.vars))
+        .collect()
+}
+
+/// Fails before Compose runs when a host port a service publishes is taken by something
+/// other than the project's own containers (Compose would first stop the old container,
+/// then fail in the engine's words). The engine is asked only about a taken port.
+fn check_published(engine: &Engine, plan: &ComposePlan, published: &[Published]) -> Result<()> {
+    for p in published {
+        let Some(first) = p.host else { continue };
+        let ip = p.host_ip.as_deref().unwrap_or("0.0.0.0");
+        for container in p.container..=p.end {
+            let port = first + (container - p.container);
+            if std::net::TcpListener::bind((ip, port)).is_ok() {
+                continue;
+            }
+            let users = engine.containers_publishing(port).unwrap_or_default();
+            if users.iter().any(|u| in_project(u, &plan.project)) {
+                continue;
+            }
+            return Err(Error::ComposePortTaken {
+                port,
+                by: users.into_iter().next(),
+                service: p.service.clone(),
+                container,
+                at: p.at.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A container of the project, by Compose's names (`project_service_1`, `project-service-1`).
+fn in_project(name: &str, project: &str) -> bool {
+    name.strip_prefix(project)
+        .is_some_and(|rest| rest.starts_with('_') || rest.starts_with('-'))
+}
+
+/// Says which `forwardPorts` entries the compose files already publish (devboot leaves them
+/// to Compose: publishing one twice fails with "address already in use").
+fn note_not_published_twice(ws: &Workspace, plan: &ComposePlan, published: &[Published]) {
+    for port in ws.ports.iter().filter(|p| p.publish && !p.is_range()) {
+        let by_compose = published
+            .iter()
+            .filter(|p| p.service == plan.service)
+            .find_map(|p| Some((p.host_port_of(port.port)?, p)));
+        if let Some((host_port, p)) = by_compose {
+            ui::note(&format!(
+                "port {} of `forwardPorts` is published by {} (service `{}`, host port {host_port}): devboot does not publish it again",
+                port.port, p.at, p.service
+            ));
+        }
+    }
+}
+
+/// A failed `compose up` that says a host port is taken, as the port-in-use error.
+fn explain_port_failure(engine: &Engine, err: Error, published: &[Published]) -> Error {
+    let Error::Engine(EngineError::Failed { stderr, .. }) = &err else {
+        return err;
+    };
+    let Some(port) = taken_port(stderr) else {
+        return err;
+    };
+    let by = engine
+        .containers_publishing(port)
+        .unwrap_or_default()
+        .into_iter()
+        .next();
+    let written = published.iter().find_map(|p| {
+        (p.container..=p.end)
+            .find(|c| p.host_port_of(*c) == Some(port))
+            .map(|c| (p, c))
+    });
+    match written {
+        Some((p, container)) => Error::ComposePortTaken {
+            port,
+            by,
+            service: p.service.clone(),
+            container,
+            at: p.at.clone(),
+        },
+        None => Error::PortTaken {
+            port,
+            host_ip: "0.0.0.0".into(),
+            by,
+        },
+    }
+}
+
+/// The host port in the engine's "address already in use" / "port is already allocated".
+fn taken_port(text: &str) -> Option<u16> {
+    text.lines().find_map(|line| {
+        let at = line
+            .find("address already in use")
+            .or_else(|| line.find("port is already allocated"))?;
+        let before = &line[..at];
+        before.rmatch_indices(':').find_map(|(i, _)| {
+            let digits: String = before[i + 1..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            Port::number(&digits)
+        })
+    })
+}
+
+/// After a failed `compose up`: the workspace's container as it was. Compose (v1) stops and
+/// renames the old container before it starts the new one, so a new one that cannot start
+/// leaves both: the new ones go, the old one gets its name back and runs again if it ran.
+fn restore(engine: &Engine, target: &Target, old: &ContainerInfo) {
+    let ids = target.find_ids(engine).unwrap_or_default();
+    let name = old.short_name();
+    if !ids.contains(&old.id) {
+        ui::warning(&format!(
+            "Compose removed container {name} before its new one failed; the next `devboot up` makes a new one"
+        ));
+        return;
+    }
+    let mut changed = false;
+    for id in ids.iter().filter(|id| **id != old.id) {
+        changed |= engine.remove(id).is_ok();
+    }
+    let Ok(Some(now)) = engine.inspect_container(&old.id) else {
+        return;
+    };
+    if now.short_name() != name {
+        changed |= engine.call(["rename", old.id.as_str(), name]).is_ok();
+    }
+    let restarted = old.state.running && !now.state.running && engine.start(&old.id).is_ok();
+    if restarted {
+        ui::note(&format!(
+            "container {name} is back as it was before this `up` (Compose had stopped it: it runs again, and the next `devboot up` runs its start hooks)"
+        ));
+    } else if changed {
+        ui::note(&format!(
+            "container {name} is back as it was before this `up`"
+        ));
+    }
 }
 
 /// `devboot down` of a Compose workspace: the whole project stops (`compose stop`), or with
@@ -108,7 +330,17 @@ fn run_compose(engine: &Engine, args: &[String], verb: &str, plan: &ComposePlan)
     if status.success() {
         return Ok(());
     }
-    let stderr = tail[tail.len().saturating_sub(10)..].join("\n");
+    // Compose's own error lines say it; the rest was printed as it came.
+    let errors: Vec<&str> = tail
+        .iter()
+        .map(String::as_str)
+        .filter(|l| l.starts_with("ERROR") || l.starts_with("Error"))
+        .collect();
+    let stderr = if errors.is_empty() {
+        tail[tail.len().saturating_sub(10)..].join("\n")
+    } else {
+        errors.join("\n")
+    };
     if stderr.contains("No such service") {
         return Err(Error::Unsupported {
             what: format!(
@@ -233,7 +465,29 @@ fn volume(mount: &str) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    use super::volume;
+    use super::{in_project, taken_port, volume};
+
+    #[test]
+    fn the_taken_port_in_the_engines_words() {
+        assert_eq!(
+            taken_port(
+                "ERROR: for app  Cannot start service app: driver failed programming external connectivity on endpoint x (abc): Error starting userland proxy: listen tcp4 0.0.0.0:45967: bind: address already in use"
+            ),
+            Some(45967)
+        );
+        assert_eq!(
+            taken_port("Bind for 0.0.0.0:8000 failed: port is already allocated"),
+            Some(8000)
+        );
+        assert_eq!(taken_port("no such image"), None);
+    }
+
+    #[test]
+    fn project_containers_by_compose_names() {
+        assert!(in_project("web_devcontainer_app_1", "web_devcontainer"));
+        assert!(in_project("web_devcontainer-db-1", "web_devcontainer"));
+        assert!(!in_project("web_devcontainerx_app_1", "web_devcontainer"));
+    }
 
     #[test]
     fn the_override_file_is_private() {

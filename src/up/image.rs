@@ -1,11 +1,17 @@
 //! The image and the container: `docker run` (beside the label lookup for a first `up`),
-//! and pulling or building the image when it is missing.
+//! and pulling or building the image when it is missing (a missing default says which
+//! default it is and how to choose another).
 
+use std::path::Path;
 use std::time::Duration;
 
+use crate::config::discover;
+use crate::container;
+use crate::diagnostic::Diagnostics;
 use crate::engine::{Engine, EngineError, ImageConfig};
-use crate::error::{Error, Result};
+use crate::error::{DefaultImage, Error, Result};
 use crate::ui;
+use crate::workspace::Format;
 
 use super::overlap::{self, Overlap};
 use super::{BuildPlan, Target};
@@ -62,9 +68,17 @@ pub(super) fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> R
                 .call(["pull", image.as_str()])
                 .map(drop)
                 .map_err(|e| match e {
-                    EngineError::Failed { stderr, .. } => Error::ImageUnavailable {
-                        image: image.clone(),
-                        detail: stderr,
+                    EngineError::Failed { stderr, .. } => match default_of(target) {
+                        Some(default) => Error::DefaultImageUnavailable {
+                            image: image.clone(),
+                            default,
+                            detail: stderr,
+                            here: images_here(engine),
+                        },
+                        None => Error::ImageUnavailable {
+                            image: image.clone(),
+                            detail: stderr,
+                        },
                     },
                     e => e.into(),
                 })?;
@@ -91,6 +105,47 @@ pub(super) fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> R
         Some(config) => Ok(config),
         None => Ok(engine.image_config(image)?.unwrap_or_default()),
     }
+}
+
+/// Which default chose the image, when the config does not name it: a folder without a
+/// config (its config file does not exist) runs devboot's built-in one, whose image is
+/// the template's or `DEVBOOT_IMAGE`'s; a `.gitpod.yml` without `image:` gets Gitpod's.
+fn default_of(target: &Target) -> Option<DefaultImage> {
+    let config = Path::new(target.id_labels.get(container::LABEL_CONFIG_FILE)?);
+    let image = &target.spec.image;
+    if !config.exists() {
+        return Some(if image == crate::template::DEFAULT_IMAGE {
+            DefaultImage::BuiltIn
+        } else {
+            DefaultImage::FromEnv
+        });
+    }
+    if image != crate::config::gitpod::DEFAULT_IMAGE
+        || discover::format_of(config) != Format::Gitpod
+    {
+        return None;
+    }
+    let file = crate::config::read_source(config).ok()?;
+    let doc = crate::config::yaml::parse(&file, &mut Diagnostics::default())?;
+    doc.value
+        .get("image")
+        .is_none()
+        .then_some(DefaultImage::Gitpod)
+}
+
+/// A few images the engine has (not the ones devboot built for a workspace), to choose
+/// from when the default is missing.
+fn images_here(engine: &Engine) -> Vec<String> {
+    let listed = engine
+        .call(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .unwrap_or_default();
+    listed
+        .lines()
+        .map(str::trim)
+        .filter(|name| !name.contains("<none>") && !name.starts_with("devboot-"))
+        .take(5)
+        .map(String::from)
+        .collect()
 }
 
 pub(super) fn run_build(

@@ -26,7 +26,8 @@ pub(super) fn check_ports(
     target: &Target,
     ours: Option<&ContainerInfo>,
 ) -> Result<()> {
-    for binding in &target.bindings {
+    // Those Compose publishes are checked against the compose files (`compose.rs`).
+    for binding in target.bindings.iter().filter(|b| b.port.publish) {
         for host_port in binding.host_port..=binding.last_host_port() {
             let ip = if binding.host_ip.is_empty() {
                 "0.0.0.0"
@@ -112,7 +113,8 @@ impl PortWait<'_> {
     /// it, and shows the last lines of the task most likely to serve it. A range is not
     /// waited for: it lists ports that may be served, not ones that must be. Meanwhile the
     /// servers' output (`tail`) is printed, the progress line out of its way. Host ports in
-    /// `answered` were seen answering HTTP during this `up` and are not asked again.
+    /// `answered` were seen answering HTTP during this `up` and are not asked again. Nor is
+    /// a port only a compose file publishes waited for.
     pub(super) fn wait(
         &self,
         wait: Option<Duration>,
@@ -123,10 +125,13 @@ impl PortWait<'_> {
         let deadline = wait.map(|w| Instant::now() + w);
         let mut reports = Vec::new();
         for binding in &self.target.bindings {
+            // A port only a compose file publishes was not asked for: it may never be served.
+            let asked =
+                binding.port.publish || self.ws.ports.iter().any(|p| p.port == binding.port.port);
             let state = match deadline {
                 _ if self.unpublished.contains(&binding.port.port) => "not published",
                 Some(_) if answered.contains(&binding.host_port) => "ready",
-                Some(deadline) if !binding.port.is_range() => {
+                Some(deadline) if !binding.port.is_range() && asked => {
                     self.wait_one(binding, deadline, wait, tail, output)?;
                     "ready"
                 }

@@ -57,6 +57,8 @@ pub struct ComposePlan {
     pub run_services: Vec<String>,
     /// The first file's `version:`, which the override file must repeat for Compose v1.
     pub version: Option<String>,
+    /// What Compose interpolates `${VAR}` in the files with.
+    pub vars: EnvMap,
 }
 
 pub struct BuildPlan {
@@ -92,7 +94,11 @@ impl Target {
         let devcontainer_id = substitute::devcontainer_id(&id_labels);
         let name = container::container_name(&ws.name, &devcontainer_id);
         let environment = Environment::detect(host_env);
-        let bindings = ports::bindings(&ws.ports, port_offset);
+        let mut bindings = ports::bindings(&ws.ports, port_offset);
+        // A Compose service: the ports its compose files publish are the workspace's too.
+        if let ImageSource::Compose { files, service, .. } = &ws.image {
+            bindings = super::compose::service_bindings(bindings, files, service, host_env);
+        }
         let url = |port: u16| ports::url_of(&bindings, &environment, port, port_offset);
         let expand = |env: &EnvMap| -> EnvMap {
             env.iter()
@@ -174,6 +180,7 @@ impl Target {
                     service: service.clone(),
                     run_services: run_services.clone(),
                     version,
+                    vars: crate::config::compose::variables(files, host_env),
                 });
                 (format!("compose service {service} ({hash})"), None)
             }
@@ -211,7 +218,12 @@ impl Target {
             image,
             env,
             mounts,
-            publish: bindings.iter().map(Binding::publish_arg).collect(),
+            // Not the ones Compose publishes itself.
+            publish: bindings
+                .iter()
+                .filter(|b| b.port.publish)
+                .map(Binding::publish_arg)
+                .collect(),
             user: ws.options.container_user.clone(),
             run_args: ws.options.run_args.clone(),
             // Always an init process: it reaps the zombies of detached tasks (the

@@ -315,7 +315,7 @@ fn parse_publish(text: &str) -> Result<(Port, bool), Unsupported> {
 }
 
 /// `3000` or `3000-3010`.
-fn port_range(text: &str) -> Option<(u16, u16)> {
+pub(crate) fn port_range(text: &str) -> Option<(u16, u16)> {
     match text.split_once('-') {
         Some((start, end)) => {
             let (start, end) = (
