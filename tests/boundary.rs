@@ -26,15 +26,29 @@ ports:
 ";
 
 /// What a command did, and devboot's peak memory (kB, from `VmHWM` sampled as it ran).
-struct Measured {
-    status: i32,
-    stderr: String,
-    peak_kb: u64,
+pub struct Measured {
+    pub status: i32,
+    pub stderr: String,
+    pub peak_kb: u64,
 }
 
 /// Runs devboot in `repo` with a watchdog: a command that does not end within `limit` is
 /// killed and the test fails (a hang is the bug these tests look for).
 fn run_watched(repo: &Repo, args: &[&str], limit: Duration) -> Measured {
+    run_watched_into(repo, args, limit, None)
+}
+
+/// The same, with devboot's stderr written to `into` when given (not read into memory).
+pub fn run_watched_into(
+    repo: &Repo,
+    args: &[&str],
+    limit: Duration,
+    into: Option<&Path>,
+) -> Measured {
+    let stderr_to = match into {
+        Some(path) => std::process::Stdio::from(std::fs::File::create(path).unwrap()),
+        None => std::process::Stdio::piped(),
+    };
     let mut child = Command::new(devboot_bin())
         .arg("--workspace-folder")
         .arg(repo.path())
@@ -44,12 +58,16 @@ fn run_watched(repo: &Repo, args: &[&str], limit: Duration) -> Measured {
         .env("XDG_CACHE_HOME", repo.path().join(".test-cache"))
         .env("XDG_CONFIG_HOME", repo.path().join(".test-config"))
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
+        .stderr(stderr_to)
         .spawn()
         .unwrap();
     let status_path = format!("/proc/{}/status", child.id());
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let stderr = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        stderr
+            .map(|s| std::io::read_to_string(s).unwrap_or_default())
+            .unwrap_or_default()
+    });
     let started = Instant::now();
     let mut peak_kb = 0;
     let status = loop {
@@ -314,4 +332,45 @@ fn another_local_user_cannot_change_devboot_folders() {
         .output()
         .unwrap();
     assert!(!listed.status.success(), "{user} could list the lanes");
+}
+
+/// A hook printing 100 MB (a million lines) is followed in bounded memory and ends: every
+/// line reaches the output, prefixed, and devboot stays under 64 MB. (Before, the follower
+/// moved the rest of its buffer for every line: this ran for many minutes.)
+#[test]
+fn a_hook_printing_100_mb_is_followed_in_bounded_memory() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "image": "devboot/python-flask:bookworm", "onCreateCommand": "seq -f '%099g' 1000000" }"#,
+    );
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let run = run_watched_into(
+        &repo,
+        &["up", "--port-offset", "42020"],
+        Duration::from_secs(240),
+        Some(out.path()),
+    );
+    let text = std::fs::read(out.path()).unwrap();
+    let text = String::from_utf8_lossy(&text);
+    assert_eq!(
+        run.status,
+        0,
+        "{}",
+        &text[text.len().saturating_sub(2000)..]
+    );
+    let lines = text
+        .lines()
+        .filter(|l| l.starts_with("onCreateCommand | 0"))
+        .count();
+    assert_eq!(lines, 1_000_000, "every line of the hook is shown");
+    assert!(
+        text.contains(&format!("onCreateCommand | {:099}", 999_999)),
+        "the last line is there"
+    );
+    assert!(
+        run.peak_kb < 64 * 1024,
+        "devboot peaked at {} kB",
+        run.peak_kb
+    );
 }

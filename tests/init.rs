@@ -674,10 +674,11 @@ fn init_asks_in_a_terminal() {
     assert_eq!(json["portsAttributes"]["4600"]["visibility"], "private");
     assert_eq!(json["portsAttributes"]["3000"]["visibility"], "public");
     assert!(
-        json["onCreateCommand"]["frontend"]
+        json["postStartCommand"]["frontend"]
             .as_str()
             .unwrap()
-            .contains("npm install")
+            .contains("npm install"),
+        "the frontend installs in its own lane: {json}"
     );
     assert!(
         dir.join(".vscode/tasks.json").exists(),

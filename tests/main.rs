@@ -13,6 +13,7 @@ mod gitpod;
 mod harness;
 mod init;
 mod lanes;
+mod leftovers;
 mod ports;
 mod reliability;
 mod schema;

@@ -95,11 +95,13 @@ fn print_from_state(state: &StateDir, ids: &[String], args: &LogsArgs) -> Result
             }
             let Some(file) = file else { continue };
             let mut result = Ok(());
-            reader.read_new(file, &mut |lines| {
+            // To its end now (a bounded amount at a time, each printed as it comes).
+            while reader.read_new(file, &mut |lines| {
                 if result.is_ok() {
                     result = print_lines(id, lines, headers, &mut last_shown);
                 }
-            });
+            }) && result.is_ok()
+            {}
             result?;
             if !args.follow
                 && let Some(line) = reader.finish()

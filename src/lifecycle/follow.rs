@@ -46,8 +46,10 @@ impl Log {
         })
     }
 
-    /// Prints what is left without a final newline.
-    fn flush(&mut self, lane: &Planned, output: &Output) {
+    /// Prints everything left, to the end of the file (a lane that ended writes no more),
+    /// and what is left without a final newline.
+    fn flush(&mut self, state: &StateDir, lane: &Planned, output: &Output) {
+        while self.read_new(state, lane, output) {}
         if let Some(line) = self.reader.finish() {
             let lines = [line];
             output.lines(&lane.name, lane.index, &lines);
@@ -111,8 +113,7 @@ impl Tail {
                 .is_some_and(|code| code != 0 || !files.background)
         })?;
         let (lane, mut log) = self.lanes.remove(at);
-        log.read_new(state, &lane, output);
-        log.flush(&lane, output);
+        log.flush(state, &lane, output);
         let files = state.lane(&lane.id);
         let code = files.exit.unwrap_or(-1);
         let mut failure = failure(&lane, code, files.phase, &log);
@@ -126,9 +127,11 @@ impl Tail {
 
     /// The last look, with what is left of a line without its newline.
     pub fn finish(mut self, output: &Output) {
-        self.poll(output);
+        let Some(state) = &self.state else {
+            return;
+        };
         for (lane, log) in &mut self.lanes {
-            log.flush(lane, output);
+            log.flush(state, lane, output);
         }
     }
 }
@@ -178,8 +181,7 @@ pub fn follow(
             // Ended (or failed without a code): what it printed last is read before its
             // failure takes its last lines.
             if files.exit.is_some() || failed_in(ended.as_deref(), &lane.id) {
-                log.read_new(state, lane, output);
-                log.flush(lane, output);
+                log.flush(state, lane, output);
             }
             let outcome = match files.exit {
                 Some(0) => Some((LaneState::Done, None)),
@@ -200,9 +202,10 @@ pub fn follow(
                 None => None,
             };
             if let Some(outcome) = outcome {
-                log.read_new(state, lane, output);
-                if outcome.0 != LaneState::Running {
-                    log.flush(lane, output);
+                if outcome.0 == LaneState::Running {
+                    log.read_new(state, lane, output);
+                } else {
+                    log.flush(state, lane, output);
                 }
                 outcomes.insert(lane.id.as_str(), outcome);
                 news = Instant::now();
@@ -238,8 +241,7 @@ pub fn follow(
     for lane in &plan.lanes {
         if !outcomes.contains_key(lane.id.as_str()) {
             let log = logs.get_mut(lane.id.as_str()).expect("a log per lane");
-            log.read_new(state, lane, output);
-            log.flush(lane, output);
+            log.flush(state, lane, output);
             let mut f = failure(lane, -1, None, log);
             f.tail
                 .push(gone.clone().unwrap_or_else(|| "it did not finish".into()));
