@@ -1,5 +1,6 @@
 //! The one door to paths a container (or another local user) can write: every host-side
-//! read of such a path, and every removal in one, goes through a [`Door`].
+//! read of such a path, and every removal or write in one, goes through a [`Door`]: the
+//! state folder's container half, and the workspace folder where `devboot init` writes.
 //!
 //! What a container writes is input, like a config file. A process in the container — root
 //! included — can replace any entry of a folder it can write with a symbolic link to a host
@@ -170,6 +171,49 @@ impl Door {
         // Made by the container's user it may not be ours to change: fine, it is theirs.
         let _ = fchmod(&dir, mode);
         true
+    }
+
+    /// Writes a whole file at `rel` (a config `devboot init` writes into the workspace
+    /// folder, which a container may have changed): missing folders are made, a link in
+    /// place of one is refused (never written through), and the file is written under a new
+    /// name then renamed over `rel`, which replaces whatever entry is there (a link itself,
+    /// never what it points to).
+    pub fn write_file(&self, rel: &str, contents: &[u8]) -> std::io::Result<()> {
+        use std::io::Write as _;
+        let mut parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+        let name = parts.pop().ok_or(std::io::ErrorKind::InvalidInput)?;
+        if parts.iter().chain([&name]).any(|p| *p == ".." || *p == ".") {
+            return Err(std::io::ErrorKind::InvalidInput.into());
+        }
+        let mut dir = self.dir.try_clone()?;
+        for part in parts {
+            match mkdirat(&dir, part, Mode::from_bits_truncate(0o755)) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(errno) => return Err(errno.into()),
+            }
+            let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            dir = openat(&dir, part, flags, Mode::empty()).map_err(|errno| match errno {
+                Errno::ELOOP | Errno::ENOTDIR => std::io::Error::other(format!(
+                    "{part} is {}, and devboot does not write through one",
+                    describe(&dir, part, "not a folder")
+                )),
+                errno => errno.into(),
+            })?;
+        }
+        let tmp = format!(".{name}.devboot-new");
+        let _ = unlinkat(&dir, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(&dir, tmp.as_str(), flags, Mode::from_bits_truncate(0o644))?;
+        let mut file = File::from(fd);
+        let written = file.write_all(contents).and_then(|()| file.sync_all());
+        if let Err(e) = written
+            .and_then(|()| nix::fcntl::renameat(&dir, tmp.as_str(), &dir, name).map_err(Into::into))
+        {
+            let _ = unlinkat(&dir, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Opens the folder holding `rel`'s last component, walking without following links.
@@ -356,6 +400,32 @@ mod tests {
         assert_eq!(door.read_small("lanes/a/pid"), None);
         assert!(door.open_file("lanes/a/pid").is_none());
         assert_eq!(door.read_small("../etc/passwd"), None);
+    }
+
+    #[test]
+    fn writes_files_without_writing_through_links() {
+        let (dir, door) = door();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("bashrc");
+        std::fs::write(&target, "mine").unwrap();
+        // A link in place of the file: replaced, its target untouched.
+        symlink(&target, dir.path().join(".gitpod.yml")).unwrap();
+        door.write_file(".gitpod.yml", b"tasks: []\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".gitpod.yml")).unwrap(),
+            "tasks: []\n"
+        );
+        // A link in place of a folder: refused.
+        symlink(outside.path(), dir.path().join(".devcontainer")).unwrap();
+        let err = door
+            .write_file(".devcontainer/devcontainer.json", b"{}")
+            .unwrap_err();
+        assert!(err.to_string().contains("a symbolic link"), "{err}");
+        assert!(!outside.path().join("devcontainer.json").exists());
+        // Folders that are missing are made.
+        door.write_file("a/b/c.json", b"{}").unwrap();
+        assert!(dir.path().join("a/b/c.json").is_file());
     }
 
     #[test]

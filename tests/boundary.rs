@@ -374,3 +374,42 @@ fn a_hook_printing_100_mb_is_followed_in_bounded_memory() {
         run.peak_kb
     );
 }
+
+/// `devboot init` writes into the workspace folder, which a container can change: a link a
+/// container planted in place of a config is replaced, never written through, and a link in
+/// place of a config's folder is refused.
+#[test]
+fn init_never_writes_through_a_link_in_the_workspace() {
+    let repo = Repo::example();
+    let victim = Victim::new();
+    std::os::unix::fs::symlink(victim.path("file"), repo.path().join(".gitpod.yml")).unwrap();
+    let run = repo.devboot([
+        "init",
+        "--yes",
+        "--force",
+        "--format",
+        "gitpod",
+        "--image",
+        "devboot/python-flask:bookworm",
+    ]);
+    run.status(0);
+    victim.assert_untouched("init over a linked .gitpod.yml");
+    let written = std::fs::symlink_metadata(repo.path().join(".gitpod.yml")).unwrap();
+    assert!(
+        written.is_file(),
+        "the link itself was replaced by the config"
+    );
+
+    std::os::unix::fs::symlink(victim.path("folder"), repo.path().join(".devcontainer")).unwrap();
+    let run = repo.devboot([
+        "init",
+        "--yes",
+        "--force",
+        "--format",
+        "devcontainer",
+        "--image",
+        "devboot/python-flask:bookworm",
+    ]);
+    run.status(1).stderr_has("does not write through");
+    victim.assert_untouched("init into a linked .devcontainer");
+}

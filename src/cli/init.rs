@@ -213,11 +213,10 @@ pub(crate) fn run(args: &InitArgs, global: &Global) -> Result<u8> {
 
     let mut report = String::new();
     for (file, outcome) in &planned {
-        let path = folder.join(&file.path);
         let shown = file.path.display();
         match outcome {
             Outcome::Create | Outcome::Differs => {
-                write(&path, &file.contents)?;
+                write(&folder, &file.path.to_string_lossy(), &file.contents)?;
                 let verb = if *outcome == Outcome::Create {
                     "created"
                 } else {
@@ -435,9 +434,17 @@ fn dry_run(folder: &Path, planned: &[(RenderedFile, Outcome)], force: bool) -> S
     out
 }
 
-fn write(path: &Path, contents: &str) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
-    }
-    std::fs::write(path, contents).map_err(|e| Error::io("write", path, e))
+/// Writes a file of the workspace folder, which a container may have changed: through
+/// the boundary's door, so that a link planted in place of a config (or of its folder)
+/// never sends devboot's write to a file elsewhere on this machine.
+fn write(folder: &Path, rel: &str, contents: &str) -> Result<()> {
+    let door = crate::boundary::Door::open(folder).ok_or_else(|| {
+        Error::io(
+            "open",
+            folder,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })?;
+    door.write_file(rel, contents.as_bytes())
+        .map_err(|e| Error::io("write", folder.join(rel), e))
 }
