@@ -157,6 +157,35 @@ impl Repo {
         cmd
     }
 
+    /// Makes the container the reference CLI would for this repository's devcontainer.json
+    /// (its labels, the workspace mount, its keep-alive entrypoint; no devboot state
+    /// folder, nothing published) and returns its id.
+    pub fn run_as_the_reference_cli_would(&self) -> String {
+        let folder = self.path().display().to_string();
+        let config = format!("{folder}/.devcontainer/devcontainer.json");
+        let id = self.engine_cmd(&[
+            "run",
+            "-d",
+            "--label",
+            &format!("devcontainer.local_folder={folder}"),
+            "--label",
+            &format!("devcontainer.config_file={config}"),
+            "--mount",
+            &format!(
+                "type=bind,source={folder},target=/workspaces/{}",
+                self.path().file_name().unwrap().to_string_lossy()
+            ),
+            "--entrypoint",
+            "/bin/sh",
+            "devboot/python-flask:bookworm",
+            "-c",
+            "trap 'exit 0' 15; while sleep 1 & wait $!; do :; done",
+        ]);
+        let id = id.trim().to_string();
+        assert!(!id.is_empty(), "the reference CLI's container was not made");
+        id
+    }
+
     /// Ids of the containers devboot made for this repository.
     pub fn containers(&self) -> Vec<String> {
         let filter = self.filter(&format!(
@@ -362,6 +391,17 @@ pub fn get_ok(port: u16, path: &str, headers: &[(&str, &str)], timeout: Duration
             _ => std::thread::sleep(Duration::from_millis(100)),
         }
     }
+}
+
+/// The example's home feed is served on `port` (within 10 s).
+#[track_caller]
+pub fn assert_serves_feed(port: u16) {
+    assert_home_feed(&get_ok(
+        port,
+        "/api/activities/home",
+        &[],
+        Duration::from_secs(10),
+    ));
 }
 
 /// Checks that the body is the example's home feed: a JSON array of 3 activities.

@@ -3,9 +3,8 @@
 //! port nobody named is read from the container's socket table rather than waited on.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
-use crate::engine::{Repo, assert_home_feed, get, get_ok};
+use crate::engine::{Repo, assert_serves_feed, get};
 
 /// A Gitpod task whose server listens on a port nobody named (no HTTP check: only the
 /// socket table tells whether it is served).
@@ -61,12 +60,7 @@ fn a_server_on_an_unnamed_port_killed_with_its_runner_is_restarted() {
     repo.write(".gitpod.yml", UNNAMED);
     let port = 4567 + 42110;
     repo.devboot(["up", "--port-offset", "42110"]).status(0);
-    assert_home_feed(&get_ok(
-        port,
-        "/api/activities/home",
-        &[],
-        Duration::from_secs(10),
-    ));
+    assert_serves_feed(port);
     let id = repo.container();
     repo.sh("pkill -9 -f '[d]evboot-lane'; pkill -9 -f '^python3 -m flask'; sleep 0.3");
     assert!(
@@ -77,12 +71,7 @@ fn a_server_on_an_unnamed_port_killed_with_its_runner_is_restarted() {
     run.status(0).stderr_has("restarting");
     assert_eq!(repo.container(), id, "the same container");
     assert_eq!(repo.count("/tmp/init-count"), 1, "init did not run again");
-    assert_home_feed(&get_ok(
-        port,
-        "/api/activities/home",
-        &[],
-        Duration::from_secs(10),
-    ));
+    assert_serves_feed(port);
 }
 
 #[test]
@@ -156,12 +145,7 @@ fn init_runs_once_and_no_server_twice_when_the_state_folder_is_lost() {
                 "a second server ({lost:?} lost): {}",
                 run.stderr
             );
-            assert_home_feed(&get_ok(
-                port,
-                "/api/activities/home",
-                &[],
-                Duration::from_secs(10),
-            ));
+            assert_serves_feed(port);
         }
     }
 }
@@ -181,27 +165,7 @@ fn a_port_another_tools_container_does_not_publish_is_said_at_once() {
   "postStartCommand": "cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &"
 }"#,
     );
-    let folder = repo.path().display().to_string();
-    let config = format!("{folder}/.devcontainer/devcontainer.json");
-    let id = repo.engine_cmd(&[
-        "run",
-        "-d",
-        "--label",
-        &format!("devcontainer.local_folder={folder}"),
-        "--label",
-        &format!("devcontainer.config_file={config}"),
-        "--mount",
-        &format!(
-            "type=bind,source={folder},target=/workspaces/{}",
-            repo.path().file_name().unwrap().to_string_lossy()
-        ),
-        "--entrypoint",
-        "/bin/sh",
-        "devboot/python-flask:bookworm",
-        "-c",
-        "trap 'exit 0' 15; while sleep 1 & wait $!; do :; done",
-    ]);
-    assert!(!id.trim().is_empty());
+    repo.run_as_the_reference_cli_would();
     // Ten minutes of waiting: only saying it at once makes this test end.
     let run = repo.devboot([
         "up",

@@ -764,28 +764,8 @@ fn a_container_made_by_another_tool_is_reused_with_its_markers() {
   "postStartCommand": "echo x >> /tmp/poststart-count"
 }"#,
     );
-    let folder = repo.path().display().to_string();
-    let config = format!("{folder}/.devcontainer/devcontainer.json");
-    // What the reference CLI runs (its labels and keep-alive entrypoint).
-    let id = repo.engine_cmd(&[
-        "run",
-        "-d",
-        "--label",
-        &format!("devcontainer.local_folder={folder}"),
-        "--label",
-        &format!("devcontainer.config_file={config}"),
-        "--mount",
-        &format!(
-            "type=bind,source={folder},target=/workspaces/{}",
-            repo.path().file_name().unwrap().to_string_lossy()
-        ),
-        "--entrypoint",
-        "/bin/sh",
-        "devboot/python-flask:bookworm",
-        "-c",
-        "trap 'exit 0' 15; while sleep 1 & wait $!; do :; done",
-    ]);
-    let id = id.trim();
+    let id = repo.run_as_the_reference_cli_would();
+    let id = id.as_str();
     let created = repo.engine_cmd(&["inspect", "-f", "{{.Created}}", id]);
     // The reference CLI already ran onCreateCommand in it: its marker holds `Created`.
     repo.sh(&format!(
