@@ -27,7 +27,8 @@
 #      same exec with its output streamed to the host is shown for comparison.
 #   6. warm `up` with ports nobody named (no HTTP check: the container's
 #      socket table is read): 1 port and 40 ports, each < 40 ms and 2 engine
-#      calls; `docker container inspect` beside them for one call's cost.
+#      calls; beside them a warm up with no port, and `docker container
+#      inspect` for one call's cost.
 #
 # usage: bench/run.sh [options]
 #   --strict        exit 1 when a target is missed
@@ -379,32 +380,40 @@ if wants 6; then
     {
       printf 'image: %s\ntasks:\n  - name: listen\n    command: |\n' "$image"
       printf '      python3 -c "%s"\n' "import socket, time; s = [socket.socket() for _ in range($2)]; [x.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1) or x.bind(('0.0.0.0', 5000 + i)) or x.listen() for i, x in enumerate(s)]; time.sleep(10**6)"
-      printf 'ports:\n'
+      [ "$2" -eq 0 ] || printf 'ports:\n'
       for ((p = 5000; p < 5000 + $2; p++)); do printf '  - port: %s\n' "$p"; done
     } >"$1/.gitpod.yml"
   }
-  one="$tmp/ws-ports-1" forty="$tmp/ws-ports-40"
+  none="$tmp/ws-ports-0" one="$tmp/ws-ports-1" forty="$tmp/ws-ports-40"
+  make_ports_ws "$none" 0
   make_ports_ws "$one" 1
   make_ports_ws "$forty" 40
+  none_up=("$devboot" up --workspace-folder "$none")
   one_up=("$devboot" up --workspace-folder "$one" --port-offset "$((port_base + 100 - 5000))")
   forty_up=("$devboot" up --workspace-folder "$forty" --port-offset "$((port_base + 200 - 5000))")
+  "${none_up[@]}" >"$tmp/ports-setup.log" 2>&1 || { tail_log "$tmp/ports-setup.log"; die "devboot up (no port) failed"; }
   "${one_up[@]}" >"$tmp/ports-setup.log" 2>&1 || { tail_log "$tmp/ports-setup.log"; die "devboot up (1 port) failed"; }
   "${forty_up[@]}" >"$tmp/ports-setup.log" 2>&1 || { tail_log "$tmp/ports-setup.log"; die "devboot up (40 ports) failed"; }
   forty_id="$(docker ps -q --filter "label=devcontainer.local_folder=$forty" | awk 'NR == 1')"
   name_one="devboot up -v (warm), 1 unnamed port"
   name_forty="devboot up -v (warm), 40 unnamed ports"
   name_inspect="docker container inspect (1 engine call)"
+  name_none="devboot up -v (warm), no port"
   "${measure[@]}" procs --id warm-ports --out "$tmp/t6.json" --rounds "$rounds" --warmup 2 \
     --title "6. warm up with ports nobody named, whole process" \
     --case "$name_inspect" "$(q "$docker_bin" container inspect "$forty_id")" \
+    --case "$name_none" "$(q "${none_up[@]}" -v)" \
     --case "$name_one" "$(q "${one_up[@]}" -v)" \
     --case "$name_forty" "$(q "${forty_up[@]}" -v)" \
-    --info "$name_inspect" \
+    --info "$name_inspect" --info "$name_none" \
+    --diff "$name_one" "$name_none" "1 unnamed port, beyond no port" \
+    --diff "$name_forty" "$name_none" "40 unnamed ports, beyond no port" \
     --capture "$name_one" 'engine calls: (\d+)' --capture "$name_forty" 'engine calls: (\d+)' \
     --max-ms "$name_one" 40 --max-ms "$name_forty" 40 \
     --max-captured "$name_one" 2 --max-captured "$name_forty" 2 \
     --note "a port with no name and no protocol needs no HTTP answer: whether something listens" \
-    --note "behind it is read from the container's socket table (/proc/<pid>/net/tcp{,6})"
+    --note "behind it is read from the container's socket table (/proc/<pid>/net/tcp{,6})" \
+    --note "the < 40 ms targets include the 2 engine calls: compare them with the inspect row"
   fragments+=("$tmp/t6.json")
 fi
 

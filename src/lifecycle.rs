@@ -28,20 +28,22 @@
 
 mod exec;
 mod follow;
+mod host;
+mod names;
 mod output;
 mod plan;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
-use sha2::Digest as _;
 
 pub use exec::{Runner, commit_markers, confirm_alive, log_tail, observe};
 pub use follow::{Tail, follow};
+pub use host::run_host;
+pub use names::{find_lanes, lane_id, lane_ids, shown_lanes};
 pub use output::Output;
 pub use plan::{Plan, compose, fresh, observe_before_start, observe_state};
 
-use crate::container::slug;
 use crate::workspace::{Command, EnvMap, Lane, Phase, Stage, Timing, Workspace};
 
 /// The runner script.
@@ -137,18 +139,6 @@ pub struct LaneReport {
     pub log: String,
 }
 
-impl LaneReport {
-    /// Its name as written, with its stage where the name alone may not tell it apart: a
-    /// hook's entry `backend` is `onCreateCommand: backend`, a Gitpod task just `backend`.
-    pub fn shown_name(&self) -> String {
-        if self.name == self.stage || self.stage == "tasks" {
-            self.name.clone()
-        } else {
-            format!("{}: {}", self.stage, self.name)
-        }
-    }
-}
-
 /// The container facts that run-once decisions depend on.
 #[derive(Debug, Clone)]
 pub struct ContainerFacts {
@@ -189,28 +179,6 @@ pub struct RunResult {
     pub markers: Vec<(String, String)>,
     /// The logs to read on while `up` waits for the ports (a plan's lanes only).
     pub tail: Tail,
-}
-
-/// A lane's stable id: its state folder name in the container, the slug of its stage and
-/// name (`tasks-api-server`). A name that is not its own slug and shares it with another
-/// lane of the stage (`api server` beside `api-server`, `Web` beside `web`) also gets a
-/// short hash of the name as written, so each lane has its own folder; other ids stay as
-/// they were, so an existing container's lanes keep theirs.
-pub fn lane_id(stage: &Stage, lane: &Lane) -> String {
-    if lane.name == stage.name {
-        return slug(&stage.name);
-    }
-    let name = slug(&lane.name);
-    let shared = stage
-        .lanes
-        .iter()
-        .any(|other| other.name != lane.name && slug(&other.name) == name);
-    if shared && name != lane.name {
-        let hash = crate::container::hex(&sha2::Sha256::digest(lane.name.as_bytes())[..4]);
-        format!("{}-{name}-{hash}", slug(&stage.name))
-    } else {
-        format!("{}-{name}", slug(&stage.name))
-    }
 }
 
 /// The init marker of a Gitpod lane in a container another tool made.
@@ -468,95 +436,6 @@ pub fn states(
     out
 }
 
-/// Runs `initializeCommand` on the host, in the workspace folder, with the host's
-/// environment.
-pub fn run_host(ws: &Workspace, host_env: &EnvMap, output: &Output) -> RunResult {
-    let mut result = RunResult::default();
-    let mut index = 0;
-    for stage in &ws.stages {
-        if !is_host_stage(stage) {
-            index += stage.lanes.len();
-            continue;
-        }
-        let outcomes: Vec<Option<LaneFailure>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = stage
-                .lanes
-                .iter()
-                .enumerate()
-                .map(|(i, lane)| {
-                    scope.spawn(move || run_on_host(ws, stage, lane, host_env, output, index + i))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or(None))
-                .collect()
-        });
-        index += stage.lanes.len();
-        for (lane, failure) in stage.lanes.iter().zip(outcomes) {
-            let plan = LanePlan {
-                id: lane_id(stage, lane),
-                run: Some(Reason::Due),
-                with_init: false,
-                state: LaneState::Done,
-            };
-            let state = if failure.is_some() {
-                LaneState::Failed
-            } else {
-                LaneState::Done
-            };
-            result.lanes.push(report(
-                stage,
-                lane,
-                &plan,
-                Place::Home,
-                state,
-                failure.as_ref(),
-            ));
-            result.failures.extend(failure);
-        }
-        if !result.failures.is_empty() {
-            break;
-        }
-    }
-    result
-}
-
-fn run_on_host(
-    ws: &Workspace,
-    stage: &Stage,
-    lane: &Lane,
-    host_env: &EnvMap,
-    output: &Output,
-    index: usize,
-) -> Option<LaneFailure> {
-    let mut cmd = match lane.steps.first().map(|s| &s.command) {
-        Some(Command::Shell(text)) => {
-            let mut c = std::process::Command::new("/bin/sh");
-            c.arg("-c").arg(text);
-            c
-        }
-        Some(Command::Exec(argv)) if !argv.is_empty() => {
-            let mut c = std::process::Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
-        }
-        _ => return None,
-    };
-    cmd.current_dir(&ws.local_folder).env_clear().envs(host_env);
-    let (code, tail) = match stream(&mut cmd, &lane.name, index, output) {
-        Ok(outcome) => outcome,
-        Err(e) => (-1, vec![e.to_string()]),
-    };
-    (code != 0).then(|| LaneFailure {
-        lane: lane.name.clone(),
-        stage: stage.name.clone(),
-        phase: Some(Phase::InitializeCommand.to_string()),
-        exit_code: code,
-        tail,
-    })
-}
-
 /// Runs a command, printing its output lines prefixed as they come; returns its exit code
 /// and its last lines.
 fn stream(
@@ -576,66 +455,6 @@ fn stream(
     // Killed by a signal: report it as a shell would (128 + signal), SIGKILL when unknown.
     let code = status.code().unwrap_or(128 + 9);
     Ok((code, tail.into_iter().collect()))
-}
-
-/// Names of the lanes (`name` → id), for `logs` to match against.
-pub fn lane_ids(ws: &Workspace) -> BTreeMap<String, String> {
-    ws.stages
-        .iter()
-        .flat_map(|s| s.lanes.iter().map(move |l| (l.name.clone(), lane_id(s, l))))
-        .collect()
-}
-
-/// Every in-container lane as (shown name, id, its stage, itself), in workspace
-/// order. The shown name is the name as written, with its stage where that tells it apart
-/// (`onCreateCommand: backend`; a Gitpod task is just `backend`).
-fn named_lanes(ws: &Workspace) -> Vec<(String, String, &Stage, &Lane)> {
-    ws.stages
-        .iter()
-        .filter(|s| !is_host_stage(s))
-        .flat_map(|s| {
-            s.lanes.iter().map(move |l| {
-                let shown = if l.name == s.name || is_gitpod_stage(s) {
-                    l.name.clone()
-                } else {
-                    format!("{}: {}", s.name, l.name)
-                };
-                (shown, lane_id(s, l), s, l)
-            })
-        })
-        .collect()
-}
-
-/// Every lane as (shown name, id), in workspace order.
-pub fn shown_lanes(ws: &Workspace) -> Vec<(String, String)> {
-    named_lanes(ws)
-        .into_iter()
-        .map(|(shown, id, ..)| (shown, id))
-        .collect()
-}
-
-/// The lanes a user's word names, as (shown name, id): a lane's shown name, else every
-/// lane with that name, else every lane of the stage of that name, else a lane id.
-pub fn find_lanes(ws: &Workspace, word: &str) -> Vec<(String, String)> {
-    type Named<'a> = (String, String, &'a Stage, &'a Lane);
-    let all = named_lanes(ws);
-    let pick = |keep: &dyn Fn(&Named<'_>) -> bool| -> Vec<(String, String)> {
-        all.iter()
-            .filter(|l| keep(l))
-            .map(|(shown, id, ..)| (shown.clone(), id.clone()))
-            .collect()
-    };
-    for found in [
-        pick(&|(shown, ..)| shown == word),
-        pick(&|(_, _, _, lane)| lane.name == word),
-        pick(&|(_, _, stage, _)| stage.name == word),
-        pick(&|(_, id, ..)| id == word),
-    ] {
-        if !found.is_empty() {
-            return found;
-        }
-    }
-    Vec::new()
 }
 
 #[cfg(test)]

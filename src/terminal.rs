@@ -61,11 +61,38 @@ impl Sanitizer {
 
 /// `text` with only printable characters, `\t`, `\n` and colours left (see the module
 /// comment); colours left on at its end are turned off.
-pub fn sanitize(text: &str) -> String {
+pub fn sanitize(text: &str) -> std::borrow::Cow<'_, str> {
+    // Most text (a task's output, line after line) has nothing to take out: one scan.
+    if is_plain(text) {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let mut sanitizer = Sanitizer::new();
     let mut out = sanitizer.push(text.as_bytes());
     out.extend(sanitizer.finish());
-    String::from_utf8(out).expect("only whole characters and ASCII are kept")
+    std::borrow::Cow::Owned(
+        String::from_utf8(out).expect("only whole characters and ASCII are kept"),
+    )
+}
+
+/// Whether `text` holds nothing but printable characters, `\t` and `\n`: no C0 control
+/// (ESC included), no DEL, no C1 control (U+0080 to U+009F, `0xC2 0x80..=0x9F` in UTF-8).
+fn is_plain(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // Printable ASCII, tabs and newlines: the common case, checked a block at a time (no
+    // early exit inside a block, so the compiler can check many bytes at once).
+    let printable = |b: u8| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n';
+    if bytes
+        .chunks(64)
+        .all(|block| block.iter().fold(true, |ok, &b| ok & printable(b)))
+    {
+        return true;
+    }
+    bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'\t' | b'\n' => true,
+        0x00..=0x1f | 0x7f => false,
+        0xc2 => !matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
+        _ => true,
+    })
 }
 
 const RESET: &str = "\x1b[0m";

@@ -54,7 +54,9 @@ pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
 /// secrets masked (before, for a secret holding a control character, and after, for one
 /// split by a control character).
 pub fn shown(text: &str) -> String {
-    redact(&terminal::sanitize(&redact(text))).into_owned()
+    let masked = redact(text);
+    let clean = terminal::sanitize(&masked);
+    redact(&clean).into_owned()
 }
 
 /// Prints a diagnostic on stderr. Its causes often quote a container's output.
@@ -79,7 +81,15 @@ pub fn warning(message: &str) {
 
 /// Prints a plain line on stderr (a task's line with its prefix, a build's line...).
 pub fn line(message: &str) {
-    let _ = writeln!(anstream::stderr(), "{}", shown(message));
+    let mut text = shown(message);
+    text.push('\n');
+    // Without an escape sequence there are no colours to keep or drop: written as it is
+    // (a task printing a million lines should not go through the stripper byte by byte).
+    if text.contains('\x1b') {
+        let _ = anstream::stderr().write_all(text.as_bytes());
+    } else {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
 }
 
 /// Writes a result to stdout, secrets masked. A closed pipe ends the program quietly. On

@@ -6,6 +6,15 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
+/// Text from bytes a container wrote: validated at once (the fast path), replacement
+/// characters only where they are not UTF-8.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
 /// The longest line kept; the rest of a longer one is skipped.
 const LINE_CAP: usize = 16 * 1024;
 /// Bytes read at once.
@@ -63,8 +72,7 @@ impl LogReader {
     /// What is left without a final newline, as a last line.
     pub fn finish(&mut self) -> Option<String> {
         let skipping = std::mem::take(&mut self.skipping);
-        (!self.partial.is_empty() && !skipping)
-            .then(|| String::from_utf8_lossy(&std::mem::take(&mut self.partial)).into_owned())
+        (!self.partial.is_empty() && !skipping).then(|| text(&std::mem::take(&mut self.partial)))
     }
 
     fn split(&mut self, mut bytes: &[u8]) -> Vec<String> {
@@ -80,17 +88,17 @@ impl LogReader {
                 let room = LINE_CAP - self.partial.len();
                 if piece.len() > room {
                     self.partial.extend_from_slice(&piece[..room]);
-                    let mut line = String::from_utf8_lossy(&self.partial).into_owned();
+                    let mut line = text(&self.partial);
                     line.push_str(&cut_note());
                     lines.push(line);
                     self.partial.clear();
                     self.skipping = true;
                 } else if newline.is_some() && self.partial.is_empty() {
-                    lines.push(String::from_utf8_lossy(piece).into_owned());
+                    lines.push(text(piece));
                 } else {
                     self.partial.extend_from_slice(piece);
                     if newline.is_some() {
-                        lines.push(String::from_utf8_lossy(&self.partial).into_owned());
+                        lines.push(text(&self.partial));
                         self.partial.clear();
                     }
                 }

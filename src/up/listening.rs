@@ -20,12 +20,12 @@ pub(super) struct Listening<'a> {
     proc_net: std::cell::OnceCell<Option<std::path::PathBuf>>,
     pid: Option<i64>,
     local: bool,
-    /// The last table read, and when.
-    last: std::cell::RefCell<Option<(std::time::Instant, String)>>,
+    /// The last reads (`tcp`, `tcp6`, both through an exec), and when.
+    last: std::cell::RefCell<[Option<(std::time::Instant, String)>; 3]>,
 }
 
 /// How long a socket table read from the host stays good for another port's look.
-const FRESH: std::time::Duration = std::time::Duration::from_millis(5);
+const FRESH: std::time::Duration = std::time::Duration::from_millis(25);
 
 impl<'a> Listening<'a> {
     /// For a container whose pid is known (from an inspect), or not yet (one inspect, when
@@ -44,54 +44,66 @@ impl<'a> Listening<'a> {
             proc_net: std::cell::OnceCell::new(),
             pid: pid.filter(|p| *p > 0),
             local: engine_is_local(host_env),
-            last: std::cell::RefCell::new(None),
+            last: std::cell::RefCell::new([None, None, None]),
         }
     }
 
-    /// The socket table's text, or `None` when it cannot be read at all. Read from the
-    /// host it is read again after [`FRESH`]; several ports looked at together share one.
+    /// The socket table's text (IPv4 and IPv6), or `None` when it cannot be read at all.
     pub(super) fn table(&self) -> Option<String> {
-        if let Some((at, text)) = self.last.borrow().as_ref()
+        if self.readable_here() {
+            let mut text = self.part(0)?;
+            text.push_str(&self.part(1).unwrap_or_default());
+            return Some(text);
+        }
+        self.cached(2, || {
+            self.engine
+                .exec_capture(
+                    &self.id,
+                    self.user.as_deref(),
+                    &EnvMap::new(),
+                    &["sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"],
+                )
+                .ok()
+        })
+    }
+
+    /// Whether something listens on `port` where the published port reaches it (any
+    /// address but loopback); `None` when the table cannot be read. From the host, the IPv6
+    /// table is read only when the IPv4 one does not tell (each read walks the kernel's
+    /// whole socket hash: milliseconds).
+    pub(super) fn reachable(&self, port: u16) -> Option<bool> {
+        let listens = |text: &str| {
+            crate::ports::listening_addresses(text, port)
+                .iter()
+                .any(|a| !a.is_loopback())
+        };
+        if self.readable_here() {
+            if listens(&self.part(0)?) {
+                return Some(true);
+            }
+            return Some(self.part(1).is_some_and(|text| listens(&text)));
+        }
+        Some(listens(&self.table()?))
+    }
+
+    /// `tcp` (0) or `tcp6` (1) of the container's namespace, read from the host.
+    fn part(&self, which: usize) -> Option<String> {
+        let dir = self.proc_net()?;
+        let name = if which == 0 { "tcp" } else { "tcp6" };
+        self.cached(which, || std::fs::read_to_string(dir.join(name)).ok())
+    }
+
+    /// What `read` gives, read again only after [`FRESH`]: several ports looked at
+    /// together share one read.
+    fn cached(&self, slot: usize, read: impl FnOnce() -> Option<String>) -> Option<String> {
+        if let Some((at, text)) = &self.last.borrow()[slot]
             && at.elapsed() < FRESH
         {
             return Some(text.clone());
         }
-        let text = self.read_table()?;
-        *self.last.borrow_mut() = Some((std::time::Instant::now(), text.clone()));
+        let text = read()?;
+        self.last.borrow_mut()[slot] = Some((std::time::Instant::now(), text.clone()));
         Some(text)
-    }
-
-    fn read_table(&self) -> Option<String> {
-        if let Some(dir) = self.proc_net() {
-            let mut text = String::new();
-            for name in ["tcp", "tcp6"] {
-                if let Ok(part) = std::fs::read_to_string(dir.join(name)) {
-                    text.push_str(&part);
-                }
-            }
-            if !text.is_empty() {
-                return Some(text);
-            }
-        }
-        self.engine
-            .exec_capture(
-                &self.id,
-                self.user.as_deref(),
-                &EnvMap::new(),
-                &["sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 2>/dev/null"],
-            )
-            .ok()
-    }
-
-    /// Whether something listens on `port` where the published port reaches it (any
-    /// address but loopback); `None` when the table cannot be read.
-    pub(super) fn reachable(&self, port: u16) -> Option<bool> {
-        let table = self.table()?;
-        Some(
-            crate::ports::listening_addresses(&table, port)
-                .iter()
-                .any(|a| !a.is_loopback()),
-        )
     }
 
     /// Whether the table can be read from the host (a local engine, a visible pid).
