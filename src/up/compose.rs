@@ -22,7 +22,9 @@ use crate::ports::Binding;
 use crate::ui;
 use crate::workspace::{EnvMap, OnOpen, Port, Visibility, Workspace};
 
-use super::{Action, ComposePlan, Decision, Made, Target, UpOptions, check_ports, run_by_exec};
+use super::lanes::run_by_exec;
+use super::published::check_ports;
+use super::{Action, ComposePlan, Decision, Made, Target, UpOptions};
 
 /// Brings the service up as `decision` says and runs what is due in it.
 #[allow(clippy::too_many_arguments)]
