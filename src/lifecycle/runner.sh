@@ -103,7 +103,8 @@ launch() {
   : > "$dir/log"
   # Each lane's wrapper is also recorded in the container's own files ("PID STARTTIME"), so
   # that a lane that runs is never started twice, whatever happened to the state folder.
-  record=/tmp/.devboot-lanes/${dir##*/}
+  # Straight in /tmp (there in every image): a folder to make would cost a fork here.
+  record=/tmp/.devboot-lane-${dir##*/}
   # A long-running lane still running from an earlier start of it (devboot's state of it
   # was lost): it is kept, not started a second time.
   if [ "${DEVBOOT_LONG:-}" = 1 ] && read -r lane_pid lane_start < "$record" 2> /dev/null &&
@@ -148,7 +149,6 @@ launch() {
   current_boot > "$dir/boot"
   if read_stat $!; then
     printf '%s %s\n' $! "$st_start" > "$dir/pid"
-    [ -d /tmp/.devboot-lanes ] || mkdir -p -m 1777 /tmp/.devboot-lanes 2> /dev/null
     printf '%s %s\n' $! "$st_start" > "$record" 2> /dev/null
   else
     printf '%s -\n' $! > "$dir/pid"
