@@ -87,8 +87,13 @@ pub(super) fn run_by_exec(
     let facts = facts_of(info);
     let (resolved, exec) = target.exec_in(ws, info);
     let seen = lifecycle::observe(engine, &resolved, &facts, exec.user.as_deref())?;
-    let runner = lifecycle::Runner {
+    let shell = lifecycle::Shell::Container {
         engine,
+        id: &facts.id,
+        user: exec.user.as_deref(),
+    };
+    let runner = lifecycle::Runner {
+        shell: &shell,
         workspace: &resolved,
         facts: &facts,
         exec: &exec,
@@ -97,7 +102,7 @@ pub(super) fn run_by_exec(
         output,
     };
     let result = runner.run_container(&seen);
-    lifecycle::commit_markers(engine, &facts, exec.user.as_deref(), &result.markers)?;
+    lifecycle::commit_markers(&shell, &result.markers)?;
     Ok(result)
 }
 
