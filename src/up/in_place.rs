@@ -30,6 +30,11 @@ pub fn in_place(ws: &Workspace, host_env: &EnvMap, flag: Option<bool>) -> Option
         None if runs_inside_its_own_gitpod(ws, host_env) => return None,
         None => {}
     }
+    platform(host_env)
+}
+
+/// The platform whose workspace devboot runs in, from the variables each sets in it.
+pub fn platform(host_env: &EnvMap) -> Option<&'static str> {
     let set = |name: &str| host_env.get(name).is_some_and(|v| v == "true");
     if set("CODESPACES") {
         Some("inside this Codespace")
