@@ -82,6 +82,10 @@ impl Workspace {
         for name in ["CODESPACES", "REMOTE_CONTAINERS", "DEVPOD"] {
             env.push((name.into(), String::new()));
         }
+        // In place needs no engine: one that is asked finds no daemon and makes nothing.
+        let nowhere = format!("unix://{}", root.join("no-engine.sock").display());
+        env.push(("DOCKER_HOST".into(), nowhere.clone()));
+        env.push(("CONTAINER_HOST".into(), nowhere));
         Workspace { test, env }
     }
 
@@ -180,7 +184,7 @@ fn a_platform_variable_means_in_place_for_up_status_and_logs() {
     logs.status(0)
         .stdout_has(&format!("127.0.0.1:{PORT_VSCODE}"));
 
-    // --no-in-place makes a container (here it stops at the busy port): not in place.
+    // --no-in-place makes a container (here no engine answers): not in place.
     let nested = workspace_run(&["up", "--no-in-place", "--no-wait"]);
     assert!(!nested.stderr.contains("in place"), "{}", nested.stderr);
     assert_ne!(nested.status, 0, "{}", nested.stderr);
