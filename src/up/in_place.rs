@@ -12,9 +12,10 @@ use crate::error::{Error, Result};
 use crate::lifecycle::{self, ContainerFacts, Output, Place, Shell};
 use crate::ports::{self, Binding};
 use crate::ui;
-use crate::workspace::{EnvMap, Lane, Protocol, Timing, Workspace};
+use crate::workspace::{EnvMap, Protocol, Timing, Workspace};
 
 use super::in_gitpod::runs_inside_its_own_gitpod;
+use super::lanes::ExecLanes;
 use super::{Action, PortReport, Target, UpOptions, UpReport, lock};
 
 /// Where the lanes' logs are in place (`devboot logs`, `status`).
@@ -77,17 +78,13 @@ pub fn up_in_place(
     let seen = lifecycle::observe_with(&shell, &resolved)?;
     let facts = stand_in_facts(&resolved, &seen.markers);
     let output = Output::new(ws);
-    let runner = lifecycle::Runner {
+    let lanes = ExecLanes {
         shell: &shell,
-        workspace: &resolved,
+        ws: &resolved,
         facts: &facts,
         exec: &exec,
-        lane_env: &|lane: &Lane| target.lane_env(lane),
-        secret_names: &target.secret_names,
-        output: &output,
     };
-    let result = runner.run_container(&seen);
-    lifecycle::commit_markers(&shell, &result.markers)?;
+    let result = lanes.run(&target, &seen, &output)?;
     if !result.failures.is_empty() {
         return Err(Error::TasksFailed {
             failures: result.failures,
@@ -97,6 +94,8 @@ pub fn up_in_place(
     }
     let mut env = target.spec.env.clone();
     env.extend(exec.env.clone());
+    // Secrets stay out of a file every shell reads (`devboot env` prints them).
+    env.retain(|name, _| !target.secret_names.contains(name));
     write_profile(&env, host_env);
     let changed = result.lanes.iter().any(|l| l.ran);
     if changed {
