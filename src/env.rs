@@ -414,6 +414,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_profile_goes_to_the_system_folder_else_one_sourced_line_in_bashrc() {
+        let dir = tempfile::tempdir().unwrap();
+        let (system, home) = (dir.path().join("profile.d"), dir.path().join("home"));
+        let vars: EnvMap = [("A", "x y"), ("API_TOKEN", "s3cret")]
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        // No system folder: the home file, sourced once from ~/.bashrc however often.
+        for _ in 0..2 {
+            let file = write_profile(&vars, &system, &home).unwrap();
+            assert_eq!(file, home.join(HOME_PROFILE));
+        }
+        let rc = std::fs::read_to_string(home.join(".bashrc")).unwrap();
+        assert_eq!(rc.lines().count(), 1, "{rc}");
+        let text = std::fs::read_to_string(home.join(HOME_PROFILE)).unwrap();
+        assert!(
+            text.contains("export A='x y'") && !text.contains("s3cret"),
+            "{text}"
+        );
+        std::fs::create_dir(&system).unwrap();
+        let file = write_profile(&vars, &system, &home).unwrap();
+        assert_eq!(file, system.join(PROFILE_FILE));
+    }
+
+    #[test]
     fn names() {
         assert!(valid_name("BACKEND_URL") && valid_name("_x1"));
         assert!(!valid_name("1A") && !valid_name("A-B") && !valid_name(""));
