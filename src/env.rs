@@ -63,6 +63,60 @@ pub fn render(vars: &EnvMap, format: ShellFormat) -> Result<Rendered> {
     Ok(out)
 }
 
+/// The profile snippet devboot owns in a system profile folder.
+const PROFILE_FILE: &str = "devboot-workspace.sh";
+/// The same snippet under the user's home, when the system folder is not writable.
+const HOME_PROFILE: &str = ".devboot/workspace-env.sh";
+
+/// Writes the workspace env where new shells of this machine pick it up (devboot runs
+/// inside the workspace): `<profile_d>/devboot-workspace.sh` when that folder takes it,
+/// else `~/.devboot/workspace-env.sh` with one line in `~/.bashrc` sourcing it (added once).
+/// Secret values are left out: a profile file is read by every shell of every user. Returns
+/// the file written.
+pub fn write_profile(vars: &EnvMap, profile_d: &Path, home: &Path) -> Result<PathBuf> {
+    let mut text = String::from("# Written by devboot up: the workspace environment.\n");
+    let shown: EnvMap = vars
+        .iter()
+        .filter(|(k, _)| !looks_secret(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    text.push_str(&render(&shown, ShellFormat::Sh)?.text);
+    let system = profile_d.join(PROFILE_FILE);
+    if profile_d.is_dir() && write_if_changed(&system, &text).is_ok() {
+        return Ok(system);
+    }
+    let file = home.join(HOME_PROFILE);
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+    }
+    write_if_changed(&file, &text).map_err(|e| Error::io("write", &file, e))?;
+    let rc = home.join(".bashrc");
+    let line = format!("[ -f \"$HOME/{HOME_PROFILE}\" ] && . \"$HOME/{HOME_PROFILE}\"");
+    let old = std::fs::read_to_string(&rc).unwrap_or_default();
+    if !old.lines().any(|l| l == line) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&rc)
+            .map_err(|e| Error::io("open", &rc, e))?;
+        let sep = if old.is_empty() || old.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        writeln!(f, "{sep}{line}").map_err(|e| Error::io("write", &rc, e))?;
+    }
+    Ok(file)
+}
+
+/// A warm `up` leaves the file (and its time stamp) alone.
+fn write_if_changed(path: &Path, text: &str) -> std::io::Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(());
+    }
+    std::fs::write(path, text)
+}
+
 fn render_dotenv(vars: &EnvMap) -> Result<Rendered> {
     let mut out = Rendered::default();
     let mut last = String::new();
@@ -358,6 +412,31 @@ pub fn split_stored(stored: &BTreeMap<String, Stored>) -> (EnvMap, Vec<String>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_profile_goes_to_the_system_folder_else_one_sourced_line_in_bashrc() {
+        let dir = tempfile::tempdir().unwrap();
+        let (system, home) = (dir.path().join("profile.d"), dir.path().join("home"));
+        let vars: EnvMap = [("A", "x y"), ("API_TOKEN", "s3cret")]
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        // No system folder: the home file, sourced once from ~/.bashrc however often.
+        for _ in 0..2 {
+            let file = write_profile(&vars, &system, &home).unwrap();
+            assert_eq!(file, home.join(HOME_PROFILE));
+        }
+        let rc = std::fs::read_to_string(home.join(".bashrc")).unwrap();
+        assert_eq!(rc.lines().count(), 1, "{rc}");
+        let text = std::fs::read_to_string(home.join(HOME_PROFILE)).unwrap();
+        assert!(
+            text.contains("export A='x y'") && !text.contains("s3cret"),
+            "{text}"
+        );
+        std::fs::create_dir(&system).unwrap();
+        let file = write_profile(&vars, &system, &home).unwrap();
+        assert_eq!(file, system.join(PROFILE_FILE));
+    }
 
     #[test]
     fn names() {

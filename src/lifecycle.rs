@@ -32,17 +32,21 @@ mod host;
 mod names;
 mod output;
 mod plan;
+mod shell;
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
-pub use exec::{Runner, commit_markers, confirm_alive, log_tail, observe};
+pub use exec::{
+    Runner, commit_markers, confirm_alive, log_tail, log_tail_with, observe, observe_with,
+};
 pub use follow::{Tail, follow};
 pub use host::run_host;
 pub use names::{find_lanes, lane_id, lane_ids, shown_lanes};
 pub use output::Output;
 pub use plan::{Plan, compose, fresh, observe_before_start, observe_state};
+pub use shell::Shell;
 
 use crate::workspace::{Command, EnvMap, Lane, Phase, Stage, Timing, Workspace};
 
@@ -187,7 +191,7 @@ fn gitpod_init_marker(id: &str) -> String {
 }
 
 /// The reference CLI's marker of a devcontainer hook.
-fn hook_marker(phase: Phase) -> Option<String> {
+pub fn hook_marker(phase: Phase) -> Option<String> {
     match phase.timing() {
         Timing::OncePerContainer | Timing::EveryStart
             if phase != Phase::Init && phase != Phase::Before =>

@@ -28,6 +28,7 @@ mod bring;
 mod compose;
 mod image;
 mod in_gitpod;
+mod in_place;
 mod lanes;
 mod listening;
 mod lock;
@@ -38,6 +39,7 @@ mod target;
 use bring::Bringing;
 pub use compose::down as compose_down;
 use in_gitpod::{in_gitpod, runs_inside_its_own_gitpod};
+pub use in_place::{PLACE as IN_PLACE, in_place, platform, stand_in_facts, up_in_place};
 pub use lock::{forget, lock};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
 pub use target::{BuildPlan, ComposePlan, Persisted, Target, persisted_env};
@@ -73,6 +75,9 @@ pub enum Action {
     /// Run from a task of the Gitpod workspace this `.gitpod.yml` describes: Gitpod runs the
     /// tasks; devboot made no container, only applied visibility.
     InGitpod,
+    /// Run inside the workspace its config describes: no container made, the hooks ran
+    /// here (`in_place`).
+    InPlace,
 }
 
 /// A published port, as reported.

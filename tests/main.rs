@@ -11,6 +11,7 @@ mod engine;
 mod env;
 mod gitpod;
 mod harness;
+mod in_place;
 mod init;
 mod lanes;
 mod leftovers;

@@ -25,9 +25,29 @@ pub(crate) struct LogsArgs {
     /// Lines from the end to start with.
     #[arg(long, value_name = "N")]
     tail: Option<usize>,
+    /// The tasks ran here, in the workspace devboot runs in (`up --in-place`).
+    #[arg(long)]
+    in_place: bool,
 }
 
 pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
+    let options = global.load_options_for(args.source)?;
+    if args.in_place || crate::up::platform(&options.host_env).is_some() {
+        let loaded = crate::config::load(&options)?;
+        let flag = args.in_place.then_some(true);
+        if crate::up::in_place(&loaded.workspace, &options.host_env, flag).is_some() {
+            let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
+            let ws = &loaded.workspace;
+            ui::set_secrets(crate::env::secret_values(
+                ws,
+                &persisted.values,
+                &persisted.secrets,
+                [],
+            ));
+            let ids = lane_ids(ws, args)?;
+            return print_by_exec(&lifecycle::Shell::Here, &ids, args);
+        }
+    }
     let crate::cli::Existing {
         loaded,
         engine,
@@ -44,7 +64,21 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
         &persisted.secrets,
         &container_env,
     ));
-    let ids: Vec<String> = match &args.task {
+    let ids = lane_ids(ws, args)?;
+    if info.mounts_at(crate::state::MOUNT) {
+        return print_from_state(&target.state, &ids, args);
+    }
+    let shell = lifecycle::Shell::Container {
+        engine: &engine,
+        id: &info.id,
+        user: target.exec.user.as_deref(),
+    };
+    print_by_exec(&shell, &ids, args)
+}
+
+/// The lanes asked for (all when none is named).
+fn lane_ids(ws: &crate::workspace::Workspace, args: &LogsArgs) -> Result<Vec<String>> {
+    Ok(match &args.task {
         Some(task) => {
             let found = lifecycle::find_lanes(ws, task);
             if found.is_empty() {
@@ -63,11 +97,7 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
             .into_iter()
             .map(|(_, id)| id)
             .collect(),
-    };
-    if info.mounts_at(crate::state::MOUNT) {
-        return print_from_state(&target.state, &ids, args);
-    }
-    print_by_exec(&engine, &target, &info, &ids, args)
+    })
 }
 
 /// devboot's container: the logs are read on the host, from the container's half of the
@@ -145,14 +175,9 @@ fn print_lines<'a>(
     ui::stdout(&text)
 }
 
-/// A container another tool made: its logs are in the container, read with `tail`.
-fn print_by_exec(
-    engine: &crate::engine::Engine,
-    target: &crate::up::Target,
-    info: &crate::engine::ContainerInfo,
-    ids: &[String],
-    args: &LogsArgs,
-) -> Result<u8> {
+/// A container another tool made, or the workspace devboot runs in: the logs are under
+/// the user's home there, read with `tail`.
+fn print_by_exec(shell: &lifecycle::Shell, ids: &[String], args: &LogsArgs) -> Result<u8> {
     // Only the logs that exist: a task that never ran has none, which is said plainly.
     let mut script = String::from(
         "cd \"${HOME:-/tmp}\" || exit 1\nfor f; do shift; if [ -f \"$f\" ]; then set -- \"$@\" \"$f\"; \
@@ -169,29 +194,20 @@ fn print_by_exec(
         script.push_str(" -F");
     }
     script.push_str(" \"$@\"");
-    let mut argv: Vec<String> = vec!["exec".into()];
-    if let Some(user) = &target.exec.user {
-        argv.extend(["-u".into(), user.clone()]);
-    }
-    argv.extend([
-        info.id.clone(),
-        "sh".into(),
-        "-c".into(),
-        script,
-        "devboot-logs".into(),
-    ]);
+    let mut argv: Vec<String> = vec!["sh".into(), "-c".into(), script, "devboot-logs".into()];
     // Under the remote user's home (relative to it, where the script starts).
     argv.extend(ids.iter().map(|id| {
         lifecycle::lane_log(lifecycle::Place::Home, id)
             .trim_start_matches("~/")
             .to_string()
     }));
+    let mut command = shell.command(&argv, &crate::workspace::EnvMap::new(), None, &[]);
+    let program = command.get_program().to_string_lossy().into_owned();
     let spawn_error = |source| crate::engine::EngineError::Spawn {
-        program: engine.program_name(),
+        program: program.clone(),
         source,
     };
-    let mut child = engine
-        .command(&argv)
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()

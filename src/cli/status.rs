@@ -19,6 +19,9 @@ pub(crate) struct StatusArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// The tasks ran here, in the workspace devboot runs in (`up --in-place`).
+    #[arg(long)]
+    in_place: bool,
 }
 
 #[derive(Serialize)]
@@ -36,8 +39,12 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
     let options = global.load_options_for(args.source)?;
     let loaded = config::load(&options)?;
     let ws = &loaded.workspace;
-    let engine = global.engine(&options.host_env)?;
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
+    if up::in_place(ws, &options.host_env, args.in_place.then_some(true)).is_some() {
+        let status = in_place(ws, &options.host_env, &persisted)?;
+        return print(&status, args.json);
+    }
+    let engine = global.engine(&options.host_env)?;
     let (target, info) =
         up::existing_target(ws, &options.host_env, &persisted, Some(&engine), None)?;
     let container_env = info.as_ref().map(crate::engine::ContainerInfo::env);
@@ -104,18 +111,63 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
         }
     }
     status.ports = up::observe_ports(&target, info.as_ref());
-    if args.json {
-        let mut text = serde_json::to_string(&status).expect("status serializes");
+    print(&status, args.json)
+}
+
+/// Where the workspace devboot runs in stands: its lanes, asked here, and its ports on
+/// this machine's loopback.
+fn in_place(
+    ws: &crate::workspace::Workspace,
+    host_env: &crate::workspace::EnvMap,
+    persisted: &up::Persisted,
+) -> Result<Status> {
+    ui::set_secrets(crate::env::secret_values(
+        ws,
+        &persisted.values,
+        &persisted.secrets,
+        [],
+    ));
+    let target = up::Target::new(ws, host_env, 0, persisted)?;
+    let seen = lifecycle::observe_with(&lifecycle::Shell::Here, ws)?;
+    let facts = up::stand_in_facts(ws, &seen.markers);
+    let ports = up::observe_ports(&target, None)
+        .into_iter()
+        .map(|mut p| {
+            let addr = std::net::SocketAddr::from(([127, 0, 0, 1], p.port));
+            p.state = if crate::ports::tcp_served(addr) {
+                "ready"
+            } else {
+                "not served"
+            };
+            p
+        })
+        .collect();
+    Ok(Status {
+        state: "in place".into(),
+        container_id: None,
+        container_name: None,
+        tasks: lifecycle::states(ws, &facts, &seen, up::IN_PLACE),
+        ports,
+    })
+}
+
+fn print(status: &Status, json: bool) -> Result<u8> {
+    if json {
+        let mut text = serde_json::to_string(status).expect("status serializes");
         text.push('\n');
         ui::stdout(&text)?;
     } else {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "container {} {}",
-            status.container_name.as_deref().unwrap_or("(none)"),
-            status.state
-        );
+        if status.state == "in place" {
+            out.push_str("workspace in place (no container)\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "container {} {}",
+                status.container_name.as_deref().unwrap_or("(none)"),
+                status.state
+            );
+        }
         for t in &status.tasks {
             let code = t
                 .exit_code

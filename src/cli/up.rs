@@ -44,6 +44,25 @@ pub(crate) struct UpArgs {
     /// asking (for scripts; `devboot trust` shows it first).
     #[arg(long)]
     trust: bool,
+    /// Run the hooks here, in the workspace devboot runs in, instead of making a container
+    /// (found by itself in a Codespace, a VS Code dev container or a `DevPod` workspace).
+    #[arg(long, conflicts_with = "no_in_place")]
+    in_place: bool,
+    /// Make a container even inside a Codespace, a VS Code dev container or a `DevPod`
+    /// workspace.
+    #[arg(long)]
+    no_in_place: bool,
+}
+
+impl UpArgs {
+    /// `--in-place` / `--no-in-place`, or `None` to find out from the environment.
+    fn in_place_flag(&self) -> Option<bool> {
+        match (self.in_place, self.no_in_place) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) fn run(args: &UpArgs, global: &Global) -> Result<u8> {
@@ -94,7 +113,6 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     for warning in loaded.diagnostics.warnings() {
         ui::diagnostic(warning);
     }
-    let engine = global.engine(&options.host_env)?;
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
     ui::set_secrets(crate::env::secret_values(
         &loaded.workspace,
@@ -113,6 +131,16 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
             line: crate::trust::line_of(&loaded.document),
         },
     };
+    if let Some(why) = up::in_place(&loaded.workspace, &options.host_env, args.in_place_flag()) {
+        return up::up_in_place(
+            &loaded.workspace,
+            &options.host_env,
+            &persisted,
+            &up_options,
+            why,
+        );
+    }
+    let engine = global.engine(&options.host_env)?;
     let report = up::up(
         &engine,
         &loaded.workspace,
@@ -134,6 +162,7 @@ fn summary(report: &UpReport) -> String {
         up::Action::Recreated => "recreated",
         up::Action::Started => "started",
         up::Action::Reused => "already running",
+        up::Action::InPlace => return summary_in_place(report),
         up::Action::InGitpod => {
             let mut out = String::from(
                 "inside this .gitpod.yml's own Gitpod workspace: no container made, Gitpod runs the tasks\n",
@@ -153,6 +182,20 @@ fn summary(report: &UpReport) -> String {
         "workspace up: container {} ({action}), folder {}",
         report.container_name, report.workspace_folder
     );
+    summary_rest(report, out)
+}
+
+/// The human summary of an `up` in place: no container.
+fn summary_in_place(report: &UpReport) -> String {
+    let out = format!(
+        "workspace up in place: folder {}\n",
+        report.workspace_folder
+    );
+    summary_rest(report, out)
+}
+
+/// Tasks and ports, after the first line.
+fn summary_rest(report: &UpReport, mut out: String) -> String {
     out.push_str(&task_lines(&report.tasks));
     for port in &report.ports {
         let label = port

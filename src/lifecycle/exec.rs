@@ -1,8 +1,10 @@
 //! Running lanes in a container another tool made (VS Code, the reference CLI): there is no
 //! state folder devboot can read, so each lane is one `docker exec` of the runner's `run`
 //! verb, which streams the lane's log back, and one exec of its `status` verb says where the
-//! lanes stand. Lane state lives under the remote user's home.
+//! lanes stand. Lane state lives under the remote user's home. The same holds in place
+//! (devboot inside the workspace): each command then runs here ([`Shell`]).
 
+use super::Shell;
 use super::{
     ContainerFacts, ExecContext, InitRecord, LaneFailure, LaneState, LaneStatus, Observed, Output,
     Place, RUNNER, Reason, RunResult, gitpod_init_marker, hook_marker, is_gitpod_stage,
@@ -40,7 +42,17 @@ pub fn observe(
     facts: &ContainerFacts,
     user: Option<&str>,
 ) -> Result<Observed, EngineError> {
-    ask(engine, ws, facts, user, Place::Home)
+    let shell = Shell::Container {
+        engine,
+        id: &facts.id,
+        user,
+    };
+    observe_with(&shell, ws)
+}
+
+/// Asks the workspace, wherever it runs, where every lane stands (one command).
+pub fn observe_with(shell: &Shell, ws: &Workspace) -> Result<Observed, EngineError> {
+    ask(shell, ws, Place::Home)
 }
 
 /// A warm `up` of devboot's container trusts its state folder, whose files cannot tell a
@@ -54,7 +66,12 @@ pub fn confirm_alive(
     user: Option<&str>,
     mut seen: Observed,
 ) -> Result<Observed, EngineError> {
-    let asked = ask(engine, ws, facts, user, Place::State)?;
+    let shell = Shell::Container {
+        engine,
+        id: &facts.id,
+        user,
+    };
+    let asked = ask(&shell, ws, Place::State)?;
     for (id, status) in &mut seen.lanes {
         if let Some(real) = asked.lanes.get(id).filter(|r| r.current) {
             status.alive = real.alive;
@@ -64,18 +81,12 @@ pub fn confirm_alive(
     Ok(seen)
 }
 
-fn ask(
-    engine: &Engine,
-    ws: &Workspace,
-    facts: &ContainerFacts,
-    user: Option<&str>,
-    place: Place,
-) -> Result<Observed, EngineError> {
+fn ask(shell: &Shell, ws: &Workspace, place: Place) -> Result<Observed, EngineError> {
     let markers = marker_paths(ws);
     let root = place.lanes_root();
     let mut argv = vec!["sh", "-c", RUNNER, "devboot-runner", "status", root];
     argv.extend(markers.iter().map(String::as_str));
-    let out = engine.exec_capture(&facts.id, user, &EnvMap::new(), &argv)?;
+    let out = shell.capture(&argv)?;
     Ok(parse_status(&out))
 }
 
@@ -110,7 +121,8 @@ fn parse_status(out: &str) -> Observed {
 
 /// Everything running lanes the exec way needs besides the workspace.
 pub struct Runner<'a> {
-    pub engine: &'a Engine,
+    /// Where the lanes run: a container, or here.
+    pub shell: &'a Shell<'a>,
     pub workspace: &'a Workspace,
     pub facts: &'a ContainerFacts,
     pub exec: &'a ExecContext,
@@ -230,12 +242,7 @@ impl Runner<'_> {
         if reason == Reason::Restart {
             // End what is left of the old run so it frees its ports.
             let argv = ["sh", "-c", RUNNER, "devboot-runner", "stop", &dir];
-            let _ = self.engine.exec_capture(
-                &self.facts.id,
-                self.exec.user.as_deref(),
-                &EnvMap::new(),
-                &argv,
-            );
+            let _ = self.shell.capture(&argv);
         }
         let mut env = self.exec.env.clone();
         env.extend((self.lane_env)(lane));
@@ -247,14 +254,8 @@ impl Runner<'_> {
             ),
             done_here: None,
         };
-        let mut args: Vec<String> = vec!["exec".into(), "-w".into(), self.exec.folder.clone()];
-        if let Some(user) = &self.exec.user {
-            args.extend(["-u".into(), user.clone()]);
-        }
-        let child_env = crate::engine::pass_env(&mut args, &env, self.secret_names);
         let long = long_running(lane);
-        args.extend([
-            self.facts.id.clone(),
+        let mut args: Vec<String> = vec![
             "sh".into(),
             "-c".into(),
             RUNNER.into(),
@@ -262,14 +263,12 @@ impl Runner<'_> {
             "run".into(),
             dir.clone(),
             if long { "ready" } else { "exit" }.into(),
-        ]);
+        ];
         args.extend(lane_argv(stage, lane, with_init, &init));
-        let outcome = stream(
-            self.engine.command(&args).envs(child_env),
-            &lane.name,
-            index,
-            self.output,
-        );
+        let mut command =
+            self.shell
+                .command(&args, &env, Some(&self.exec.folder), self.secret_names);
+        let outcome = stream(&mut command, &lane.name, index, self.output);
         match outcome {
             Ok((0, _)) if long => (LaneState::Running, None),
             Ok((0, _)) => (LaneState::Done, None),
@@ -305,26 +304,16 @@ impl Runner<'_> {
     fn failed_phase(&self, dir: &str) -> Option<String> {
         let path = format!("{dir}/phase");
         let argv = ["sh", "-c", "cat \"${HOME:-/tmp}/${1#\"~/\"}\"", "-", &path];
-        self.engine
-            .exec_capture(
-                &self.facts.id,
-                self.exec.user.as_deref(),
-                &EnvMap::new(),
-                &argv,
-            )
+        self.shell
+            .capture(&argv)
             .ok()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
     }
 }
 
-/// Writes the markers of hooks that succeeded (one exec).
-pub fn commit_markers(
-    engine: &Engine,
-    facts: &ContainerFacts,
-    user: Option<&str>,
-    markers: &[(String, String)],
-) -> Result<(), EngineError> {
+/// Writes the markers of hooks that succeeded (one command).
+pub fn commit_markers(shell: &Shell, markers: &[(String, String)]) -> Result<(), EngineError> {
     if markers.is_empty() {
         return Ok(());
     }
@@ -333,9 +322,7 @@ pub fn commit_markers(
         argv.push(path);
         argv.push(content);
     }
-    engine
-        .exec_capture(&facts.id, user, &EnvMap::new(), &argv)
-        .map(drop)
+    shell.capture(&argv).map(drop)
 }
 
 /// The last `lines` lines of a lane's log in the container (empty when it cannot be read).
@@ -347,13 +334,23 @@ pub fn log_tail(
     id: &str,
     lines: usize,
 ) -> Vec<String> {
+    let shell = Shell::Container {
+        engine,
+        id: &facts.id,
+        user,
+    };
+    log_tail_with(&shell, place, id, lines)
+}
+
+/// The last `lines` lines of a lane's log, wherever the workspace runs.
+pub fn log_tail_with(shell: &Shell, place: Place, id: &str, lines: usize) -> Vec<String> {
     let path = lane_log(place, id);
     let count = lines.to_string();
     let script =
         r#"case $2 in "~/"*) f="${HOME:-/tmp}/${2#"~/"}" ;; *) f=$2 ;; esac; tail -n "$1" "$f""#;
     let argv = ["sh", "-c", script, "-", &count, &path];
-    engine
-        .exec_capture(&facts.id, user, &EnvMap::new(), &argv)
+    shell
+        .capture(&argv)
         .map(|out| out.lines().map(String::from).collect())
         .unwrap_or_default()
 }

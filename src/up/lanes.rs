@@ -86,19 +86,51 @@ pub(super) fn run_by_exec(
 ) -> Result<lifecycle::RunResult> {
     let facts = facts_of(info);
     let (resolved, exec) = target.exec_in(ws, info);
-    let seen = lifecycle::observe(engine, &resolved, &facts, exec.user.as_deref())?;
-    let runner = lifecycle::Runner {
+    let shell = lifecycle::Shell::Container {
         engine,
-        workspace: &resolved,
+        id: &facts.id,
+        user: exec.user.as_deref(),
+    };
+    let seen = lifecycle::observe_with(&shell, &resolved)?;
+    let lanes = ExecLanes {
+        shell: &shell,
+        ws: &resolved,
         facts: &facts,
         exec: &exec,
-        lane_env: &|lane: &Lane| target.lane_env(lane),
-        secret_names: &target.secret_names,
-        output,
     };
-    let result = runner.run_container(&seen);
-    lifecycle::commit_markers(engine, &facts, exec.user.as_deref(), &result.markers)?;
-    Ok(result)
+    lanes.run(target, &seen, output)
+}
+
+/// The workspace's lanes as the exec way runs them: in a container, or here (in place).
+pub(super) struct ExecLanes<'a> {
+    pub(super) shell: &'a lifecycle::Shell<'a>,
+    /// Already resolved against the workspace's environment.
+    pub(super) ws: &'a Workspace,
+    pub(super) facts: &'a lifecycle::ContainerFacts,
+    pub(super) exec: &'a ExecContext,
+}
+
+impl ExecLanes<'_> {
+    /// Runs what is due (one command per lane), then writes the markers of what succeeded.
+    pub(super) fn run(
+        &self,
+        target: &Target,
+        seen: &Observed,
+        output: &Output,
+    ) -> Result<lifecycle::RunResult> {
+        let runner = lifecycle::Runner {
+            shell: self.shell,
+            workspace: self.ws,
+            facts: self.facts,
+            exec: self.exec,
+            lane_env: &|lane: &Lane| target.lane_env(lane),
+            secret_names: &target.secret_names,
+            output,
+        };
+        let result = runner.run_container(seen);
+        lifecycle::commit_markers(self.shell, &result.markers)?;
+        Ok(result)
+    }
 }
 
 /// Whether the container still runs. An engine that does not answer is an error, not a

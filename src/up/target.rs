@@ -259,8 +259,14 @@ impl Target {
     /// How commands run in `container`: `${containerEnv:...}` in `remoteEnv`, `remoteUser`
     /// and the folder resolved against its environment.
     pub fn exec_in(&self, ws: &Workspace, container: &ContainerInfo) -> (Workspace, ExecContext) {
+        self.exec_with(ws, &container.env())
+    }
+
+    /// How commands run in a workspace whose own environment is `container_env` (in place:
+    /// devboot's own).
+    pub fn exec_with(&self, ws: &Workspace, container_env: &EnvMap) -> (Workspace, ExecContext) {
         let mut resolved = ws.clone();
-        substitute::resolve_container_env(&mut resolved, &container.env());
+        substitute::resolve_container_env(&mut resolved, container_env);
         let url =
             |port: u16| ports::url_of(&self.bindings, &self.environment, port, self.port_offset);
         let expand = |env: &EnvMap| -> EnvMap {
