@@ -103,7 +103,9 @@ fn recorded(calls: &Path) -> BTreeSet<String> {
 /// `Access-Control-Allow-Origin`.
 fn cors_scenario(repo: &Repo, offset: u16, env: &[(&str, &str)], frontend: &str, backend: &str) {
     repo.write(".gitpod.yml", TWO_PORTS);
-    let run = repo.devboot_env(up_args(offset, &["--json"]), env);
+    // A container, even where the environment says devboot runs inside the workspace
+    // (`CODESPACES=true`): these are the URLs of a workspace devboot made.
+    let run = repo.devboot_env(up_args(offset, &["--json", "--no-in-place"]), env);
     run.status(0);
     let report = run.json();
     assert_eq!(report["outcome"], "success", "{report}");
