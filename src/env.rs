@@ -350,28 +350,8 @@ impl Store {
 
     /// Writes the store readable by its owner only (the folder 0700, the file 0600).
     pub fn save(&self, path: &Path) -> Result<()> {
-        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| Error::io("create", dir, e))?;
-        let tmp = path.with_extension("json.tmp");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| Error::io("write", &tmp, e))?;
-        // An existing file keeps its mode on open: make sure.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io("protect", &tmp, e))?;
         let text = serde_json::to_string_pretty(self).expect("the store serializes");
-        file.write_all(text.as_bytes())
-            .map_err(|e| Error::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
+        crate::dirs::write_private(path, text.as_bytes())
     }
 
     /// The variables of `folder` (global ones first, the workspace's on top).

@@ -12,7 +12,7 @@
 //! this module only decides whether it may run.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -336,31 +336,8 @@ impl Store {
     pub fn save(&self) -> Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         private_dir(dir)?;
-        let tmp = dir.join(format!(".trust.json.{}.tmp", std::process::id()));
-        // A leftover of a killed run, or anything put there: removed (a link itself, not
-        // what it points to), then made anew.
-        match std::fs::remove_file(&tmp) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::io("remove", &tmp, e));
-            }
-            _ => {}
-        }
         let text = serde_json::to_string_pretty(&self.data).expect("the store serializes");
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&tmp)
-            .and_then(|mut file| {
-                file.write_all(text.as_bytes())?;
-                file.sync_all()
-            })
-            .map_err(|e| Error::io("write", &tmp, e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io("write", &self.path, e)
-        })
+        crate::dirs::write_private(&self.path, text.as_bytes())
     }
 }
 

@@ -34,7 +34,7 @@ struct Outcome {
     made: Made,
     action: Action,
     result: RunResult,
-    /// Ports a warm `up` already saw answering: not asked again.
+    /// Ports a warm `up` already saw served: not looked at again.
     answered: Vec<u16>,
     /// Ports a container another tool made does not publish: not waited for.
     unpublished: Vec<u16>,

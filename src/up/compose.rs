@@ -412,36 +412,7 @@ fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
         doc["version"] = version.clone().into();
     }
     let text = serde_json::to_string_pretty(&doc).expect("JSON always serializes");
-    write_private(&override_path(target), &text)
-}
-
-/// Writes `text` to `path` readable by its owner only, through a new file renamed into
-/// place (an older, wider file is never written through).
-fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-    let dir = path.parent().unwrap_or(std::path::Path::new("."));
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| Error::io("create", dir, e))?;
-    // A folder an older devboot made with the default mode.
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|e| Error::io("protect", dir, e))?;
-    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut file| file.write_all(text.as_bytes()));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io("write", &tmp, e));
-    }
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("write", path, e))
+    crate::dirs::write_private(&override_path(target), text.as_bytes())
 }
 
 /// A `--mount` value (`type=bind,source=/a,target=/b,readonly`) as a Compose long-syntax
@@ -489,22 +460,6 @@ mod tests {
         assert!(in_project("web_devcontainer_app_1", "web_devcontainer"));
         assert!(in_project("web_devcontainer-db-1", "web_devcontainer"));
         assert!(!in_project("web_devcontainerx_app_1", "web_devcontainer"));
-    }
-
-    #[test]
-    fn the_override_file_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let folder = dir.path().join("compose");
-        std::fs::create_dir(&folder).unwrap();
-        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let path = folder.join("x.json");
-        std::fs::write(&path, "old").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        super::write_private(&path, "{}").unwrap();
-        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!((mode(&folder), mode(&path)), (0o700, 0o600));
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
     }
 
     #[test]

@@ -55,8 +55,8 @@ pub(super) fn check_ports(
 
 /// Looks once at each published port (not a range): one quick request to those that must
 /// answer HTTP, the container's socket table for the others (when it can be read from the
-/// host). `Ok` with the host ports that answered HTTP when all are served (`wait` then need
-/// not ask them again), `Err` when one is not: its server may have died.
+/// host). `Ok` with the host ports seen served when all are (`wait` then need not look at
+/// them again), `Err` when one is not: its server may have died.
 pub(super) fn ports_answer(
     target: &Target,
     listening: &Listening<'_>,
@@ -72,9 +72,12 @@ pub(super) fn ports_answer(
                 return Err(());
             }
             answered.push(binding.host_port);
-        } else if listening.readable_here() && listening.reachable(binding.port.port) == Some(false)
-        {
-            return Err(());
+        } else if listening.readable_here() {
+            match listening.reachable(binding.port.port) {
+                Some(false) => return Err(()),
+                Some(true) => answered.push(binding.host_port),
+                None => {}
+            }
         }
     }
     Ok(answered)
@@ -113,7 +116,7 @@ impl PortWait<'_> {
     /// it, and shows the last lines of the task most likely to serve it. A range is not
     /// waited for: it lists ports that may be served, not ones that must be. Meanwhile the
     /// servers' output (`tail`) is printed, the progress line out of its way. Host ports in
-    /// `answered` were seen answering HTTP during this `up` and are not asked again. Nor is
+    /// `answered` were seen served during this `up` and are not looked at again. Nor is
     /// a port only a compose file publishes waited for.
     pub(super) fn wait(
         &self,
