@@ -17,6 +17,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod expose;
+pub mod features;
 pub mod lifecycle;
 pub mod mount;
 pub mod ports;
