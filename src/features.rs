@@ -15,7 +15,9 @@
 //! - [`build`]: the derived image (staging folder, Dockerfile, tag);
 //! - [`label`]: the `devcontainer.metadata` image label, written and read.
 
+pub mod build;
 pub mod fetch;
+pub mod label;
 pub mod lockfile;
 pub mod metadata;
 pub mod oci;

@@ -58,6 +58,11 @@ pub struct Workspace {
     pub stages: Vec<Stage>,
     pub ports: Vec<Port>,
     pub options: ContainerOptions,
+    /// Dev Container Features to install into the image (devcontainer `features`), in the
+    /// order written; empty for none.
+    pub features: Vec<crate::features::Request>,
+    /// `overrideFeatureInstallOrder`: Feature ids to install first, in this order.
+    pub feature_install_order: Vec<String>,
 }
 
 /// Where the container image comes from.
@@ -319,4 +324,29 @@ pub struct ContainerOptions {
     pub mounts: Vec<String>,
     /// Replace the image's command with a keep-alive loop.
     pub override_command: bool,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A workspace with an image and nothing else, for tests to fill in.
+    pub(crate) fn workspace() -> Workspace {
+        Workspace {
+            format: Format::Devcontainer,
+            name: "w".into(),
+            config_file: PathBuf::from("/w/.devcontainer/devcontainer.json"),
+            local_folder: PathBuf::from("/w"),
+            image: ImageSource::Reference { image: "i".into() },
+            mount: None,
+            folder: "/workspaces/w".into(),
+            container_env: EnvMap::new(),
+            remote_env: EnvMap::new(),
+            stages: Vec::new(),
+            ports: Vec::new(),
+            options: ContainerOptions::default(),
+            features: Vec::new(),
+            feature_install_order: Vec::new(),
+        }
+    }
 }

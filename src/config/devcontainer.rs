@@ -31,6 +31,7 @@ use crate::config::typed;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::{EnvMap, Format, Mount, Workspace};
 
+mod features;
 mod hooks;
 mod image;
 mod options;
@@ -210,6 +211,7 @@ pub fn lower(
     let stages = hooks::stages(&fields, diagnostics);
     let ports = ports::lower(&fields, kind, diagnostics);
     let options = options::options(&fields, kind, diagnostics);
+    let (features, feature_install_order) = features::features(&fields, diagnostics);
 
     let Some(image) = image else {
         if diagnostics.errors().count() == errors_before {
@@ -230,6 +232,8 @@ pub fn lower(
         stages,
         ports,
         options,
+        features,
+        feature_install_order,
     };
     (diagnostics.errors().count() == errors_before).then_some(workspace)
 }

@@ -150,6 +150,8 @@ pub fn lower(
             override_command: true,
             ..ContainerOptions::default()
         },
+        features: Vec::new(),
+        feature_install_order: Vec::new(),
     })
 }
 

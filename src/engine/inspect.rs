@@ -45,6 +45,11 @@ pub struct ImageConfig {
     pub entrypoint: Vec<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub cmd: Vec<String>,
+    /// The image's `USER` (empty: root).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub user: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -301,6 +301,8 @@ mod tests {
             stages,
             ports: Vec::new(),
             options: ContainerOptions::default(),
+            features: Vec::new(),
+            feature_install_order: Vec::new(),
         }
     }
 

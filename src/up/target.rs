@@ -443,6 +443,8 @@ mod tests {
                 stages: Vec::new(),
                 ports: Vec::new(),
                 options: crate::workspace::ContainerOptions::default(),
+                features: Vec::new(),
+                feature_install_order: Vec::new(),
             };
             let inside = compose_project(&env, &files, &w);
             let beside = compose_project(&env, &[PathBuf::from("/x/My App!/compose.yml")], &w);

@@ -14,7 +14,7 @@ use crate::config::source::{Document, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// Properties devboot reads (`$schema` needs nothing more than being known).
-const LOWERED: [&str; 25] = [
+const LOWERED: [&str; 27] = [
     "$schema",
     "name",
     "image",
@@ -40,20 +40,14 @@ const LOWERED: [&str; 25] = [
     "privileged",
     "capAdd",
     "securityOpt",
+    "features",
+    "overrideFeatureInstallOrder",
     // And the lifecycle hooks of HOOKS.
 ];
 
-const FEATURES: &str = "Dev Container Features are not installed by devboot";
-
 /// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
 /// name, why, and what to do instead.
-const IGNORED: [(&str, &str, Option<&str>); 13] = [
-    (
-        "features",
-        FEATURES,
-        Some("install the tools in the Dockerfile or in `onCreateCommand`"),
-    ),
-    ("overrideFeatureInstallOrder", FEATURES, None),
+const IGNORED: [(&str, &str, Option<&str>); 11] = [
     (
         "customizations",
         "tool-specific settings are not used by devboot",

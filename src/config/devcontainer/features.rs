@@ -1,0 +1,50 @@
+//! `features` and `overrideFeatureInstallOrder`: the Features a config asks for, read as
+//! written (id and value). What each id names is checked here, so a bad one is an error at
+//! its key; fetching and installing them is `crate::features`' business, at `up`.
+
+use serde_json::Value;
+
+use super::Fields;
+use crate::config::source::pointer_push;
+use crate::config::typed::display_pointer;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::features::Request;
+
+/// The requests in the order written, and the install order override.
+pub(super) fn features(
+    fields: &Fields<'_>,
+    diagnostics: &mut Diagnostics,
+) -> (Vec<Request>, Vec<String>) {
+    let mut requests = Vec::new();
+    match fields.root.get("features") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(entries)) => {
+            for (id, value) in entries {
+                let pointer = pointer_push("/features", id);
+                match value {
+                    Value::Object(_) | Value::String(_) | Value::Bool(_) => {
+                        requests.push(Request {
+                            id: id.clone(),
+                            value: value.clone(),
+                        });
+                    }
+                    _ => diagnostics.push(
+                        Diagnostic::error(format!(
+                            "{}: expected an object of options, a version string or true",
+                            display_pointer(&pointer)
+                        ))
+                        .at(fields.doc.value_location(&pointer))
+                        .help("write `{}` for the Feature's defaults"),
+                    ),
+                }
+            }
+        }
+        Some(_) => diagnostics.push(
+            Diagnostic::error("`features`: expected an object of Feature ids and their options")
+                .at(fields.doc.value_location("/features"))
+                .help("write `\"features\": { \"ghcr.io/devcontainers/features/node:1\": {} }`"),
+        ),
+    }
+    let order = fields.strings("overrideFeatureInstallOrder", diagnostics);
+    (requests, order)
+}
