@@ -203,7 +203,22 @@ pub fn hook_marker(phase: Phase) -> Option<String> {
 }
 
 /// The marker a stage's success is recorded in, and which container timestamp it holds.
-fn stage_marker(stage: &Stage) -> Option<(String, Timing)> {
+/// One marker per hook, as the reference CLI keeps it: when an image's Features add
+/// stages of a hook before the config's own, only the hook's last stage writes it (the
+/// hook is done when all of them are).
+fn stage_marker(ws: &Workspace, stage: &Stage) -> Option<(String, Timing)> {
+    let (marker, timing) = hook_stage_marker(stage)?;
+    let last = ws
+        .stages
+        .iter()
+        .rev()
+        .find(|s| hook_stage_marker(s).is_some_and(|(m, _)| m == marker));
+    last.is_some_and(|s| std::ptr::eq(s, stage))
+        .then_some((marker, timing))
+}
+
+/// The marker of the hook a stage belongs to.
+fn hook_stage_marker(stage: &Stage) -> Option<(String, Timing)> {
     let phase = stage
         .lanes
         .first()

@@ -202,7 +202,7 @@ impl Runner<'_> {
             if stage_failed {
                 stopped = true;
             } else if plans.iter().any(|p| p.run.is_some())
-                && let Some((marker, timing)) = stage_marker(stage)
+                && let Some((marker, timing)) = stage_marker(self.workspace, stage)
             {
                 let stamp = if timing == Timing::OncePerContainer {
                     &self.facts.created

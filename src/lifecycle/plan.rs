@@ -82,7 +82,7 @@ fn observe_files(
             // (shared with the exec way) look for.
             let first = lane.steps.first().map(|s| s.phase);
             if files.once {
-                if let Some((marker, Timing::OncePerContainer)) = stage_marker(stage) {
+                if let Some((marker, Timing::OncePerContainer)) = stage_marker(ws, stage) {
                     seen.markers.insert(marker, facts.created.clone());
                 }
                 if lane.steps.iter().any(|s| s.phase == Phase::Init) {
@@ -93,7 +93,7 @@ fn observe_files(
             if first == Some(Phase::PostStartCommand)
                 && current
                 && files.exit == Some(0)
-                && let Some((marker, _)) = stage_marker(stage)
+                && let Some((marker, _)) = stage_marker(ws, stage)
             {
                 seen.markers.insert(marker, facts.started.clone());
             }
@@ -237,7 +237,7 @@ pub fn compose(
                 phase: lane.steps.first().map(|s| s.phase),
             });
         }
-        let marker = stage_marker(stage);
+        let marker = stage_marker(ws, stage);
         // Nothing comes after the last stage: unless it writes markers, devboot follows its
         // lanes by itself, and the plan only looks now and then (not to compete with them
         // for the CPU) for one that died without an exit code.
@@ -361,6 +361,43 @@ mod tests {
             "{s}"
         );
         assert!(s.trim_end().ends_with("finish done"), "{s}");
+    }
+
+    #[test]
+    fn a_hook_with_a_features_stage_before_the_configs_is_marked_once_after_both() {
+        let stage = |name: &str| Stage {
+            name: name.into(),
+            lanes: vec![Lane {
+                name: name.into(),
+                env: EnvMap::new(),
+                steps: vec![Step {
+                    phase: Phase::PostCreateCommand,
+                    command: Command::Shell(format!("echo {name}")),
+                }],
+            }],
+        };
+        let ws = workspace(vec![
+            stage("ghcr.io/x/node:1: postCreateCommand"),
+            stage("postCreateCommand"),
+        ]);
+        let plan = compose(&ws, &facts(), &fresh(), &exec(), &|_| EnvMap::new(), "next").unwrap();
+        let s = &plan.script;
+        assert_eq!(
+            s.matches("mark '~/.devcontainer/.postCreateCommandMarker'")
+                .count(),
+            1,
+            "{s}"
+        );
+        let mark = s
+            .find("mark '~/.devcontainer/.postCreateCommandMarker'")
+            .unwrap();
+        let second = s.find("echo postCreateCommand").unwrap();
+        assert!(second < mark, "{s}");
+        // The feature's lane is not recorded as done on its own.
+        assert!(
+            !s.contains("ghcr-io-x-node-1-postcreatecommand/once"),
+            "{s}"
+        );
     }
 
     #[test]
