@@ -54,6 +54,26 @@ pub struct ContainerSpec {
     pub cap_add: Vec<String>,
     pub security_opt: Vec<String>,
     pub override_command: bool,
+    /// What the image's `devcontainer.metadata` label adds (its Features' flags, mounts
+    /// and entrypoints), known once the image is there. The image decides it, and the
+    /// image's name is in the spec: not part of the hash.
+    #[serde(skip)]
+    pub from_image: FromImage,
+}
+
+/// What an image's `devcontainer.metadata` adds to `docker run`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FromImage {
+    pub init: bool,
+    pub privileged: bool,
+    pub cap_add: Vec<String>,
+    pub security_opt: Vec<String>,
+    /// `--mount` values; the config's own mount of the same target wins.
+    pub mounts: Vec<String>,
+    /// Run at every start, before devboot's runner.
+    pub entrypoints: Vec<String>,
+    /// The label to put on the container, as the reference CLI does.
+    pub metadata: Option<String>,
 }
 
 /// The entrypoint script, the reference CLI's keep-alive with one line added: stop cleanly
@@ -63,6 +83,22 @@ pub struct ContainerSpec {
 const KEEP_ALIVE: &str = "echo Container started\ntrap \"exit 0\" 15\n\
 [ -f /.devboot/runner.sh ] && sh /.devboot/runner.sh boot /.devboot\n\
 exec \"$@\"\nwhile sleep 1 & wait $!; do :; done";
+
+/// The keep-alive script with the image's Features' entrypoints first (one per line, as
+/// the reference CLI runs them): a Feature's daemon (dockerd, sshd) is up before any hook.
+fn keep_alive(entrypoints: &[String]) -> String {
+    let (start, rest) = KEEP_ALIVE
+        .split_once("[ -f")
+        .expect("the keep-alive script runs the runner");
+    let mut script = start.to_string();
+    for line in entrypoints {
+        script.push_str(line);
+        script.push('\n');
+    }
+    script.push_str("[ -f");
+    script.push_str(rest);
+    script
+}
 
 /// Bytes as lower-case hex: the short hashes in labels and image tags.
 pub fn hex(bytes: &[u8]) -> String {
@@ -107,8 +143,22 @@ impl ContainerSpec {
             "{LABEL_SPEC}={}",
             serde_json::to_string(self).expect("a spec always serializes")
         ));
+        let from_image = &self.from_image;
+        if let Some(metadata) = &from_image.metadata {
+            args.push("--label".into());
+            args.push(format!("{}={metadata}", crate::features::label::LABEL));
+        }
         let child_env = crate::engine::pass_env(&mut args, &self.env, &[]);
-        for mount in &self.mounts {
+        let targets: Vec<Option<String>> = self
+            .mounts
+            .iter()
+            .map(|m| crate::mount::source_target(m).1)
+            .collect();
+        let image_mounts = from_image
+            .mounts
+            .iter()
+            .filter(|m| !targets.contains(&crate::mount::source_target(m).1));
+        for mount in image_mounts.chain(&self.mounts) {
             args.push("--mount".into());
             args.push(mount.clone());
         }
@@ -121,26 +171,31 @@ impl ContainerSpec {
             args.push(user.clone());
         }
         args.extend(self.run_args.iter().cloned());
-        if self.init {
+        if self.init || from_image.init {
             args.push("--init".into());
         }
-        if self.privileged {
+        if self.privileged || from_image.privileged {
             args.push("--privileged".into());
         }
-        for cap in &self.cap_add {
+        let union = |own: &[String], added: &[String]| {
+            let mut all = own.to_vec();
+            all.extend(added.iter().filter(|a| !own.contains(a)).cloned());
+            all
+        };
+        for cap in union(&self.cap_add, &from_image.cap_add) {
             args.push("--cap-add".into());
-            args.push(cap.clone());
+            args.push(cap);
         }
-        for opt in &self.security_opt {
+        for opt in union(&self.security_opt, &from_image.security_opt) {
             args.push("--security-opt".into());
-            args.push(opt.clone());
+            args.push(opt);
         }
         // Our script is the entrypoint (`-` is its `$0`); the image's command follows
         // unless the keep-alive loop replaces it. A missing image is devboot's to fetch
         // (with a clear error), not `docker run`'s.
         args.extend(["--pull".into(), "never".into()]);
         args.extend(["--entrypoint".into(), "/bin/sh".into(), self.image.clone()]);
-        args.extend(["-c".into(), KEEP_ALIVE.into(), "-".into()]);
+        args.extend(["-c".into(), keep_alive(&from_image.entrypoints), "-".into()]);
         if !self.override_command {
             args.extend(command.iter().cloned());
         }
@@ -319,6 +374,46 @@ mod tests {
         assert!(joined.contains("-p 127.0.0.1:4567:4567"), "{joined}");
         assert!(joined.contains("--init"), "{joined}");
         assert!(joined.contains("-e A=1"), "{joined}");
+    }
+
+    #[test]
+    fn what_the_image_adds_goes_to_run_but_not_into_the_hash() {
+        let mut spec = spec();
+        spec.mounts = vec!["type=volume,source=mine,target=/var/lib/docker".into()];
+        spec.cap_add = vec!["SYS_PTRACE".into()];
+        let hash = spec.hash();
+        spec.from_image = FromImage {
+            privileged: true,
+            cap_add: vec!["SYS_PTRACE".into(), "NET_ADMIN".into()],
+            mounts: vec![
+                "type=volume,source=dind,target=/var/lib/docker".into(),
+                "type=volume,source=cache,target=/cache".into(),
+            ],
+            entrypoints: vec!["/usr/local/share/docker-init.sh".into()],
+            metadata: Some(r#"[{"id":"x"}]"#.into()),
+            ..FromImage::default()
+        };
+        assert_eq!(spec.hash(), hash);
+        let (args, _) = spec.run_args("n", &BTreeMap::new(), &[]);
+        let joined = args.join(" ");
+        assert!(joined.contains("--privileged"), "{joined}");
+        assert_eq!(
+            joined.matches("--cap-add SYS_PTRACE").count(),
+            1,
+            "{joined}"
+        );
+        assert!(joined.contains("--cap-add NET_ADMIN"), "{joined}");
+        // The config's own mount of a target wins over the Feature's.
+        assert!(!joined.contains("source=dind"), "{joined}");
+        assert!(joined.contains("source=mine"), "{joined}");
+        assert!(joined.contains("source=cache"), "{joined}");
+        assert!(
+            joined.contains(r#"--label devcontainer.metadata=[{"id":"x"}]"#),
+            "{joined}"
+        );
+        let script = &args[args.len() - 2];
+        let entry = script.find("docker-init.sh").unwrap();
+        assert!(entry < script.find("runner.sh boot").unwrap(), "{script}");
     }
 
     #[test]
