@@ -134,6 +134,17 @@ pub enum Error {
         reason: Option<String>,
         task: Option<String>,
         tail: Vec<String>,
+        /// Where the task's whole log is, when devboot can say (in place).
+        log: Option<String>,
+    },
+
+    /// `up` found no engine to make the container with, and nothing that says it runs
+    /// inside the workspace its config describes.
+    #[error("no container engine found (tried: {}) to make this workspace's container", tried.join(", "))]
+    NoEngine {
+        tried: Vec<String>,
+        /// What was looked at, one line each.
+        looked: Vec<String>,
     },
 
     /// The workspace has no container yet (for `down`, `exec`, `logs`...).
@@ -193,6 +204,7 @@ impl Error {
             | Error::PortTaken { .. }
             | Error::ComposePortTaken { .. }
             | Error::PortNotReady { .. }
+            | Error::NoEngine { .. }
             | Error::NoContainer { .. }
             | Error::Unsupported { .. }
             | Error::Locked { .. } => exit::FAILURE,
@@ -290,7 +302,11 @@ impl Error {
                     "stop what uses it, or give port {container} another host port here (`\"<free port>:{container}\"`); --port-offset moves only the ports devboot publishes"
                 )),
             Error::PortNotReady {
-                reason, task, tail, ..
+                reason,
+                task,
+                tail,
+                log,
+                ..
             } => {
                 let mut d = Diagnostic::error(self.to_string()).help(match task {
                     Some(task) => format!("it is probably served by task `{task}`: `devboot logs {task}` shows its output; --wait-timeout SECS waits longer"),
@@ -299,11 +315,22 @@ impl Error {
                 if let Some(reason) = reason {
                     d = d.cause(reason.clone());
                 }
+                let whole = log
+                    .as_ref()
+                    .map(|log| format!(" (all of it: {log})"))
+                    .unwrap_or_default();
                 match task {
-                    Some(task) => d.excerpt(format!("last lines of `{task}`:"), tail.clone()),
+                    Some(task) => {
+                        d.excerpt(format!("last lines of `{task}`{whole}:"), tail.clone())
+                    }
                     None => d.excerpt("last lines of its server:", tail.clone()),
                 }
             }
+            Error::NoEngine { looked, .. } => Diagnostic::error(self.to_string())
+                .help(
+                    "inside the workspace's own container (the one a Codespace, VS Code or DevPod made from this config), run its hooks right here with `devboot up --in-place`; on a host, install docker (`apt-get install -y docker.io`) or podman, and choose with --engine or DEVBOOT_ENGINE",
+                )
+                .excerpt("what devboot looked at:", looked.clone()),
             Error::NoContainer { .. } => Diagnostic::error(self.to_string()).help("run `devboot up` first"),
             Error::Unsupported { help, .. } => Diagnostic::error(self.to_string()).help(help.clone()),
             Error::Locked { .. } => Diagnostic::error(self.to_string())

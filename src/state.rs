@@ -1,8 +1,8 @@
 //! A workspace's state folder on the host, shared with the container in two halves:
 //!
 //! - `host/`, mounted read-only at [`MOUNT`]: what devboot writes for the container (the
-//!   runner, the plans, the container's timestamps, the hold). The container cannot change
-//!   a byte of it.
+//!   runner, the plans, the container's timestamps, the hold, the workspace it is for). The
+//!   container cannot change a byte of it.
 //! - `run/`, mounted read-write at [`RUN_MOUNT`]: what the runner writes (each lane's state
 //!   and log, the plans' results, the start it recorded). devboot only reads it, through
 //!   [`crate::boundary::Door`], as untrusted input.
@@ -35,7 +35,13 @@ pub const RUN_MOUNT: &str = "/.devboot/run";
 #[derive(Debug, Clone)]
 pub struct StateDir {
     pub path: PathBuf,
+    /// What the container is told about the workspace it was made for
+    /// (`up::in_place` reads it inside, as [`WORKSPACE`]).
+    workspace: Option<String>,
 }
+
+/// Where the container finds the workspace folder and config it was made for.
+pub const WORKSPACE: &str = "/.devboot/workspace";
 
 /// A lane's state as its files tell it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -57,6 +63,16 @@ impl StateDir {
     pub fn new(cache_dir: &Path, devcontainer_id: &str) -> StateDir {
         StateDir {
             path: cache_dir.join("state").join(devcontainer_id),
+            workspace: None,
+        }
+    }
+
+    /// The same, telling the container which workspace it is for (see [`WORKSPACE`]).
+    #[must_use]
+    pub fn for_workspace(self, text: Option<String>) -> StateDir {
+        StateDir {
+            workspace: text,
+            ..self
         }
     }
 
@@ -113,6 +129,9 @@ impl StateDir {
         })?;
         door.make_dir("lanes", 0o777);
         door.make_dir("plans", 0o777);
+        if let Some(text) = &self.workspace {
+            write(&self.host().join("workspace"), text)?;
+        }
         write(&self.host().join("runner.sh"), runner)
     }
 
@@ -334,5 +353,13 @@ mod tests {
         assert_eq!(mode(&state.run()), 0o777);
         assert!(state.host().join("runner.sh").is_file());
         assert!(state.host().join("run").is_dir(), "the mount point of run/");
+        assert!(!state.host().join("workspace").exists());
+        let told = state.for_workspace(Some("/workspaces/w\n.devcontainer.json\n".into()));
+        told.prepare("echo runner").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(told.host().join("workspace")).unwrap(),
+            "/workspaces/w\n.devcontainer.json\n",
+            "the container is told which workspace it is for"
+        );
     }
 }

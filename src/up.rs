@@ -39,7 +39,9 @@ mod target;
 use bring::Bringing;
 pub use compose::down as compose_down;
 use in_gitpod::{in_gitpod, runs_inside_its_own_gitpod};
-pub use in_place::{PLACE as IN_PLACE, in_place, platform, stand_in_facts, up_in_place};
+pub use in_place::{
+    PLACE as IN_PLACE, in_place, may_be_in_place, no_engine, stand_in_facts, up_in_place,
+};
 pub use lock::{forget, lock};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
 pub use target::{BuildPlan, ComposePlan, Persisted, Target, persisted_env};

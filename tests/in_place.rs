@@ -13,6 +13,10 @@ use crate::harness::{Run, Test, devboot_bin};
 /// The ports of the Flask app, one per test (from this file's range, 43100-43190).
 const PORT: u16 = 43110;
 const PORT_VSCODE: u16 = 43120;
+/// A port nothing serves (4567 + an offset of the range 44000-44490).
+const PORT_SILENT: u16 = 4567 + 44030;
+/// The Flask app's port in tests where its hooks must not run (they would serve it).
+const PORT_UNSTARTED: u16 = 4567 + 44040;
 
 /// Ends the server the workspace started (its pid is in a file), whatever the test did.
 struct Server(PathBuf, u16);
@@ -55,7 +59,7 @@ struct Workspace {
 impl Workspace {
     fn new(port: u16) -> Workspace {
         let app = example_dir().join("backend-flask");
-        let config = format!(
+        Workspace::with_config(&format!(
             r#"{{
   "image": "devboot/python-flask:bookworm",
   "containerEnv": {{ "GREETING": "hello from the workspace" }},
@@ -64,7 +68,10 @@ impl Workspace {
   "forwardPorts": [{port}]
 }}"#,
             app = app.display()
-        );
+        ))
+    }
+
+    fn with_config(config: &str) -> Workspace {
         let test = Test::new().file(".devcontainer/devcontainer.json", config);
         let root = test.path().to_path_buf();
         std::fs::create_dir_all(root.join("home")).unwrap();
@@ -188,4 +195,131 @@ fn a_platform_variable_means_in_place_for_up_status_and_logs() {
     let nested = workspace_run(&["up", "--no-in-place", "--no-wait"]);
     assert!(!nested.stderr.contains("in place"), "{}", nested.stderr);
     assert_ne!(nested.status, 0, "{}", nested.stderr);
+}
+
+#[test]
+fn an_in_place_port_that_never_answers_shows_its_task_and_log() {
+    let ws = Workspace::with_config(&format!(
+        r#"{{
+  "image": "devboot/python-flask:bookworm",
+  "postStartCommand": "echo starting the server on port {PORT_SILENT}; echo 'ModuleNotFoundError: no module named flask_missing' >&2",
+  "forwardPorts": [{PORT_SILENT}]
+}}"#
+    ));
+    let up = ws.run(&["up", "--in-place", "--wait-timeout", "2"], &[]);
+    let log = ws.home().join(".devboot/lanes/poststartcommand/log");
+    up.status(1)
+        .stderr_has(&format!("port {PORT_SILENT} did not answer within 2 s"))
+        .stderr_has(&format!(
+            "caused by: nothing listens on port {PORT_SILENT} on this machine"
+        ))
+        .stderr_has(&format!(
+            "last lines of `postStartCommand` (all of it: {}):",
+            log.display()
+        ))
+        .stderr_has("  | ModuleNotFoundError: no module named flask_missing")
+        .stderr_has("`devboot logs postStartCommand`");
+    assert!(log.is_file());
+}
+
+#[test]
+fn without_an_engine_or_a_workspace_around_it_up_says_what_it_looked_for() {
+    let ws = Workspace::new(PORT_UNSTARTED);
+    let _server = Server(ws.home().join("server.pid"), PORT_UNSTARTED);
+    // A PATH with neither docker nor podman (the binary is run by its full path).
+    let empty = ws.test.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let path = empty.display().to_string();
+    let up = ws.run(&["up", "--no-wait"], &[("PATH", &path)]);
+    up.status(1)
+        .stderr_has(
+            "error: no container engine found (tried: docker, podman) to make this workspace's container",
+        )
+        .stderr_has("`devboot up --in-place`")
+        .stderr_has(&format!("  | docker, podman on PATH ({path}): not found"))
+        .stderr_has("  | DOCKER_HOST=unix://")
+        .stderr_has("  | CODESPACES, REMOTE_CONTAINERS, DEVPOD: none is `true`")
+        .stderr_has("  | /.devboot/workspace: absent");
+    assert!(!ws.home().join("created.txt").exists());
+}
+
+#[test]
+fn up_run_by_a_hook_devboot_started_does_nothing() {
+    let ws = Workspace::new(PORT_UNSTARTED);
+    let _server = Server(ws.home().join("server.pid"), PORT_UNSTARTED);
+    let lane = ws.test.path().join("lane");
+    let lane = lane.display().to_string();
+    let up = ws.run(
+        &["up", "--in-place", "--wait-timeout", "2"],
+        &[("DEVBOOT_LANE_DIR", &lane)],
+    );
+    up.status(0)
+        .stderr_has("running as a task of the devboot that brings this workspace up");
+    assert!(!ws.home().join("created.txt").exists(), "no hook ran");
+}
+
+#[test]
+fn hooks_the_platform_ran_are_not_run_again_and_visibility_is_set_once_with_a_gh_stand_in() {
+    let ws = Workspace::new(PORT_UNSTARTED);
+    let home = ws.home();
+    let _server = Server(home.join("server.pid"), PORT_UNSTARTED);
+    // The markers the platform's CLI wrote in this start, with the engine's timestamps.
+    let markers = home.join(".devcontainer");
+    std::fs::create_dir_all(&markers).unwrap();
+    std::fs::write(
+        markers.join(".onCreateCommandMarker"),
+        "2024-05-01T10:00:00.123Z\n",
+    )
+    .unwrap();
+    std::fs::write(
+        markers.join(".postStartCommandMarker"),
+        "2024-05-01T10:00:05.456Z\n",
+    )
+    .unwrap();
+    // A stand-in for GitHub's CLI that records its arguments.
+    let bin = ws.test.path().join("stand-ins");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = ws.test.path().join("gh-calls");
+    std::fs::write(
+        bin.join("gh"),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        bin.join("gh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let codespace = [
+        ("CODESPACES", "true"),
+        ("CODESPACE_NAME", "fuzzy-train-x7"),
+        ("GITHUB_CODESPACES_PORT_FORWARDING_DOMAIN", "app.github.dev"),
+        ("PATH", path.as_str()),
+    ];
+    for _ in 0..2 {
+        ws.run(&["up", "--no-wait"], &codespace)
+            .status(0)
+            .stderr_has("running in place (inside this Codespace)");
+    }
+    assert!(
+        !home.join("created.txt").exists(),
+        "onCreateCommand ran again"
+    );
+    assert!(
+        !home.join("started.txt").exists(),
+        "postStartCommand ran again"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&calls).unwrap(),
+        format!("codespace ports visibility {PORT_UNSTARTED}:private -c fuzzy-train-x7\n"),
+        "set once, by the first up of this start"
+    );
 }

@@ -456,7 +456,7 @@ fn validate_quietly(repo: &Repo) {
 /// The backend on `host_port` answers the home feed, and for a request from `origin` its
 /// CORS header allows exactly that origin.
 #[track_caller]
-fn assert_feed_allows(host_port: u16, origin: &str) {
+pub fn assert_feed_allows(host_port: u16, origin: &str) {
     let response = get_ok(
         host_port,
         "/api/activities/home",

@@ -12,6 +12,7 @@ mod env;
 mod gitpod;
 mod harness;
 mod in_place;
+mod in_place_container;
 mod init;
 mod lanes;
 mod leftovers;

@@ -48,7 +48,9 @@ pub(crate) struct InitArgs {
     /// python:3.11-slim-bookworm].
     #[arg(long, value_name = "IMAGE")]
     image: Option<String>,
-    /// Run `devboot up` at start-up: a Gitpod task and a VS Code folder-open task.
+    /// Run `devboot up` at start-up: a Gitpod task and a VS Code folder-open task (on a
+    /// host they make the container; inside the workspace's own container they run its
+    /// hooks in place).
     #[arg(long)]
     hook: bool,
     /// Replace config files that exist and differ.

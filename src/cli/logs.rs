@@ -32,7 +32,7 @@ pub(crate) struct LogsArgs {
 
 pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
     let options = global.load_options_for(args.source)?;
-    if args.in_place || crate::up::platform(&options.host_env).is_some() {
+    if args.in_place || crate::up::may_be_in_place(&options.host_env) {
         let loaded = crate::config::load(&options)?;
         let flag = args.in_place.then_some(true);
         if crate::up::in_place(&loaded.workspace, &options.host_env, flag).is_some() {
@@ -44,8 +44,11 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
                 &persisted.secrets,
                 [],
             ));
-            let ids = lane_ids(ws, args)?;
-            return print_by_exec(&lifecycle::Shell::Here, &ids, args);
+            let logs: Vec<String> = lane_ids(ws, args)?
+                .iter()
+                .map(|id| log_here(id, &options.host_env))
+                .collect();
+            return print_by_exec(&lifecycle::Shell::Here, &logs, args);
         }
     }
     let crate::cli::Existing {
@@ -73,7 +76,28 @@ pub(crate) fn run(args: &LogsArgs, global: &Global) -> Result<u8> {
         id: &info.id,
         user: target.exec.user.as_deref(),
     };
-    print_by_exec(&shell, &ids, args)
+    // Under the remote user's home (relative to it, where the script starts).
+    let logs: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            lifecycle::lane_log(lifecycle::Place::Home, id)
+                .trim_start_matches("~/")
+                .to_string()
+        })
+        .collect();
+    print_by_exec(&shell, &logs, args)
+}
+
+/// A lane's log in place: under the home folder, else (in the container devboot made,
+/// where its runner ran the lane) in the container's half of the state folder.
+fn log_here(id: &str, host_env: &crate::workspace::EnvMap) -> String {
+    let home = std::path::Path::new(host_env.get("HOME").map_or("/tmp", String::as_str));
+    let mine = home.join(lifecycle::lane_log(crate::up::IN_PLACE, id).trim_start_matches("~/"));
+    let runner = lifecycle::lane_log(lifecycle::Place::State, id);
+    if !mine.is_file() && std::path::Path::new(&runner).is_file() {
+        return runner;
+    }
+    mine.display().to_string()
 }
 
 /// The lanes asked for (all when none is named).
@@ -175,9 +199,9 @@ fn print_lines<'a>(
     ui::stdout(&text)
 }
 
-/// A container another tool made, or the workspace devboot runs in: the logs are under
-/// the user's home there, read with `tail`.
-fn print_by_exec(shell: &lifecycle::Shell, ids: &[String], args: &LogsArgs) -> Result<u8> {
+/// A container another tool made, or the workspace devboot runs in: the `logs` (paths
+/// there, relative ones under the user's home) are read with `tail`.
+fn print_by_exec(shell: &lifecycle::Shell, logs: &[String], args: &LogsArgs) -> Result<u8> {
     // Only the logs that exist: a task that never ran has none, which is said plainly.
     let mut script = String::from(
         "cd \"${HOME:-/tmp}\" || exit 1\nfor f; do shift; if [ -f \"$f\" ]; then set -- \"$@\" \"$f\"; \
@@ -195,12 +219,7 @@ fn print_by_exec(shell: &lifecycle::Shell, ids: &[String], args: &LogsArgs) -> R
     }
     script.push_str(" \"$@\"");
     let mut argv: Vec<String> = vec!["sh".into(), "-c".into(), script, "devboot-logs".into()];
-    // Under the remote user's home (relative to it, where the script starts).
-    argv.extend(ids.iter().map(|id| {
-        lifecycle::lane_log(lifecycle::Place::Home, id)
-            .trim_start_matches("~/")
-            .to_string()
-    }));
+    argv.extend(logs.iter().cloned());
     let mut command = shell.command(&argv, &crate::workspace::EnvMap::new(), None, &[]);
     let program = command.get_program().to_string_lossy().into_owned();
     let spawn_error = |source| crate::engine::EngineError::Spawn {

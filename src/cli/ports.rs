@@ -127,6 +127,7 @@ fn await_port(target: &up::Target, reports: &[PortReport], port: u16, timeout: u
         )),
         task: None,
         tail: Vec::new(),
+        log: None,
     })
 }
 

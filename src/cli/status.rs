@@ -129,7 +129,8 @@ fn in_place(
     ));
     let target = up::Target::new(ws, host_env, 0, persisted)?;
     let seen = lifecycle::observe_with(&lifecycle::Shell::Here, ws)?;
-    let facts = up::stand_in_facts(ws, &seen.markers);
+    let home = host_env.get("HOME").map(std::path::Path::new);
+    let facts = up::stand_in_facts(ws, &seen.markers, home);
     let ports = up::observe_ports(&target, None)
         .into_iter()
         .map(|mut p| {

@@ -140,7 +140,12 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
             why,
         );
     }
-    let engine = global.engine(&options.host_env)?;
+    let engine = global.engine(&options.host_env).map_err(|err| match err {
+        Error::Engine(crate::engine::EngineError::NotFound { tried }) => {
+            up::no_engine(tried, &options.host_env)
+        }
+        err => err,
+    })?;
     let report = up::up(
         &engine,
         &loaded.workspace,

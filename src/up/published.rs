@@ -319,6 +319,7 @@ impl PortWait<'_> {
             reason,
             task,
             tail,
+            log: None,
         }
     }
 }
@@ -397,7 +398,7 @@ pub(super) fn unpublished(target: &Target, info: &ContainerInfo) -> Vec<u16> {
 
 /// The lane most likely to serve `port`: one whose commands mention it (as a number, not
 /// inside a longer one), else the only long-running one.
-fn likely_server(ws: &Workspace, lanes: &[LaneReport], port: u16) -> Option<String> {
+pub(super) fn likely_server(ws: &Workspace, lanes: &[LaneReport], port: u16) -> Option<String> {
     for stage in &ws.stages {
         for lane in &stage.lanes {
             if lane

@@ -203,7 +203,8 @@ impl Target {
             });
         }
         let cache_dir = crate::dirs::cache_dir(host_env);
-        let state = StateDir::new(&cache_dir, &devcontainer_id);
+        let state = StateDir::new(&cache_dir, &devcontainer_id)
+            .for_workspace(super::in_place::workspace_file_text(&ws.folder, ws));
         // A Compose service mounts the sources itself, and its lanes are driven the exec
         // way (its entrypoint is the service's own).
         if compose.is_none() {
