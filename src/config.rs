@@ -19,7 +19,7 @@ pub mod lint;
 pub mod schema;
 pub mod source;
 pub mod substitute;
-mod suggest;
+pub(crate) mod suggest;
 pub mod typed;
 pub mod yaml;
 

@@ -11,7 +11,7 @@
 //! - [`options`]: the user's options as the install script's environment;
 //! - [`order`]: the install order (`dependsOn`, `installsAfter`,
 //!   `overrideFeatureInstallOrder`);
-//! - [`lockfile`]: `devcontainer-lock.json`;
+//! - [`lockfile`]: the `devcontainer-lock.json` file;
 //! - [`build`]: the derived image (staging folder, Dockerfile, tag);
 //! - [`label`]: the `devcontainer.metadata` image label, written and read.
 
