@@ -3,6 +3,7 @@
 //! what docker-registry cannot play (a token service, a tarball host, a registry that alters
 //! bytes). Nothing here reaches beyond loopback.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -116,11 +117,12 @@ pub fn tag(t: &str) -> Version {
 }
 
 pub fn sha256(bytes: &[u8]) -> String {
-    let hex: String = Sha256::digest(bytes)
+    Sha256::digest(bytes)
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+        .fold(String::from("sha256:"), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 /// A Feature's layer: `./devcontainer-feature.json`, `./install.sh` and `extra` entries,
@@ -365,7 +367,7 @@ fn answer(
         resp.body.len()
     );
     for (k, v) in &resp.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     head.push_str("\r\n");
     let _ = out.write_all(head.as_bytes());
