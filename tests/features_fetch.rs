@@ -102,27 +102,40 @@ fn a_gzip_layer_pushed_by_hand_is_unpacked_like_a_plain_one() {
 }
 
 #[test]
+fn https_goes_through_the_proxy_and_loopback_never_does() {
+    let Some(reg) = registry() else { return };
+    let repo = format!("{}/hand/proxied", run_id());
+    support::push_feature(reg, &repo);
+    // A proxy that does not answer: what goes through it fails, what does not works.
+    let proxy = format!("http://127.0.0.1:{}", support::closed_port());
+    let cache = tempfile::tempdir().unwrap();
+    let mut f = fetcher(
+        cache.path(),
+        &[("HTTPS_PROXY", &proxy), ("ALL_PROXY", &proxy)],
+    );
+    f.resolve(&Source::Oci(oci(&reg.addr, &repo, tag("1"))))
+        .unwrap();
+    // `.invalid` never resolves: a refused connection means the proxy was asked instead.
+    let err = f
+        .resolve(&Source::Oci(oci("registry.invalid", "a/b", tag("1"))))
+        .unwrap_err();
+    let FeatureError::Unreachable { host, reason, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(host, "registry.invalid");
+    assert!(reason.to_lowercase().contains("refused"), "{reason}");
+}
+
+#[test]
 fn ghcr_names_are_fetched_from_the_mirror_and_keep_their_names() {
     let Some(reg) = registry() else { return };
     // The Feature as ghcr.io has it, in the local registry under the same path; the id is
     // the run's, so runs never overwrite each other's tag.
     let id = format!("mirror-{}", run_id());
     let path = format!("devcontainers/features/{id}");
-    let digest = push(
-        reg,
-        &path,
-        "1",
-        &support::feature_tar(&id, false, &[]),
-        FEATURES,
-    );
+    let digest = support::push_feature(reg, &path);
     let prefixed = format!("{}/mirror/features/{id}", run_id());
-    push(
-        reg,
-        &prefixed,
-        "1",
-        &support::feature_tar(&id, false, &[]),
-        FEATURES,
-    );
+    support::push_feature(reg, &prefixed);
     let wild = Source::Oci(oci("ghcr.io", &path, tag("1")));
 
     for mirror in [
@@ -152,13 +165,7 @@ fn ghcr_names_are_fetched_from_the_mirror_and_keep_their_names() {
 fn a_missing_tag_or_feature_is_not_found_and_named() {
     let Some(reg) = registry() else { return };
     let repo = format!("{}/hand/tagged", run_id());
-    push(
-        reg,
-        &repo,
-        "1",
-        &support::feature_tar("tagged", false, &[]),
-        FEATURES,
-    );
+    support::push_feature(reg, &repo);
     let cache = tempfile::tempdir().unwrap();
     let mut f = fetcher(cache.path(), &[]);
     let err = f
@@ -274,13 +281,7 @@ fn what_is_not_a_feature_is_refused_and_not_cached() {
 fn bytes_altered_on_the_way_are_caught_by_their_digests() {
     let Some(reg) = registry() else { return };
     let repo = format!("{}/hand/altered", run_id());
-    let digest = push(
-        reg,
-        &repo,
-        "1",
-        &support::feature_tar("altered", false, &[]),
-        FEATURES,
-    );
+    let digest = support::push_feature(reg, &repo);
     // Serves the registry's answers, with one byte more in every manifest or blob, and no
     // digest header for manifests (so only the bytes tell).
     let alter = |what: &'static str| {
@@ -355,13 +356,7 @@ fn token_registry(reg: &'static support::Registry, policy: TokenService) -> Serv
 fn a_bearer_token_is_fetched_once_and_used_for_the_manifest_and_the_layer() {
     let Some(reg) = registry() else { return };
     let repo = format!("{}/hand/bearer", run_id());
-    let digest = push(
-        reg,
-        &repo,
-        "1",
-        &support::feature_tar("bearer", false, &[]),
-        FEATURES,
-    );
+    let digest = support::push_feature(reg, &repo);
     let server = token_registry(reg, TokenService::Anonymous);
     let cache = tempfile::tempdir().unwrap();
     let got = fetcher(cache.path(), &[])
@@ -384,13 +379,7 @@ fn a_bearer_token_is_fetched_once_and_used_for_the_manifest_and_the_layer() {
 fn credentials_from_the_docker_config_get_the_token_and_without_them_access_is_refused() {
     let Some(reg) = registry() else { return };
     let repo = format!("{}/hand/private", run_id());
-    push(
-        reg,
-        &repo,
-        "1",
-        &support::feature_tar("private", false, &[]),
-        FEATURES,
-    );
+    support::push_feature(reg, &repo);
     let server = token_registry(reg, TokenService::Credentials);
     let addr = format!("127.0.0.1:{}", server.port);
     let source = Source::Oci(oci(&addr, &repo, tag("1")));
@@ -419,13 +408,7 @@ fn credentials_from_the_docker_config_get_the_token_and_without_them_access_is_r
 fn refused_credentials_are_retried_anonymously() {
     let Some(reg) = registry() else { return };
     let repo = format!("{}/hand/public", run_id());
-    push(
-        reg,
-        &repo,
-        "1",
-        &support::feature_tar("public", false, &[]),
-        FEATURES,
-    );
+    support::push_feature(reg, &repo);
     let server = token_registry(reg, TokenService::RefusesCredentials);
     let addr = format!("127.0.0.1:{}", server.port);
     let cache = tempfile::tempdir().unwrap();

@@ -289,11 +289,8 @@ fn failed(shown: &str, failure: Failure) -> FeatureError {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
+    fn mirror(setting: &str) -> EnvMap {
+        EnvMap::from([("DEVBOOT_REGISTRY_MIRROR".into(), setting.into())])
     }
 
     fn node(version: Version) -> OciRef {
@@ -308,10 +305,7 @@ mod tests {
     #[test]
     fn a_bad_mirror_setting_is_an_error_naming_the_feature_and_the_setting() {
         let cache = tempfile::tempdir().unwrap();
-        let mut f = Fetcher::new(
-            cache.path(),
-            &env(&[("DEVBOOT_REGISTRY_MIRROR", "ghcr.io")]),
-        );
+        let mut f = Fetcher::new(cache.path(), &mirror("ghcr.io"));
         let err = f
             .resolve(&Source::Oci(node(Version::Tag("1".into()))))
             .unwrap_err();
@@ -330,10 +324,7 @@ mod tests {
         std::fs::create_dir_all(&folder).unwrap();
         std::fs::write(folder.join(METADATA_FILE), r#"{"id":"node"}"#).unwrap();
         // A closed port: any request would fail.
-        let mut f = Fetcher::new(
-            cache.path(),
-            &env(&[("DEVBOOT_REGISTRY_MIRROR", "ghcr.io=127.0.0.1:1")]),
-        );
+        let mut f = Fetcher::new(cache.path(), &mirror("ghcr.io=127.0.0.1:1"));
         let source = Source::Oci(node(Version::Tag("1".into())));
         f.pin(&source, &digest);
         let fetched = f.resolve(&source).unwrap();

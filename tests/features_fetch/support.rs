@@ -211,6 +211,18 @@ pub fn push(
     sha256(&body)
 }
 
+/// Pushes a plain Feature (`feature_tar` of the repository's last segment) as tag `1`.
+pub fn push_feature(reg: &Registry, repo: &str) -> String {
+    let id = repo.rsplit('/').next().unwrap();
+    push(
+        reg,
+        repo,
+        "1",
+        &feature_tar(id, false, &[]),
+        "application/vnd.devcontainers",
+    )
+}
+
 fn upload_blob(reg: &Registry, repo: &str, bytes: &[u8]) {
     let start = agent()
         .post(&format!("http://{}/v2/{repo}/blobs/uploads/", reg.addr))
