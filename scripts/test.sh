@@ -12,6 +12,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/engine.sh
 scripts/base-image.sh
 scripts/node-image.sh # + node/npm, for the fullstack template's e2e tests
+scripts/registry.sh --cli >/dev/null # a local OCI registry and the reference CLI, for the Features tests
 # Real shells and compose for the env round-trip tests and the Compose e2e test (they
 # skip, saying why, without).
 command -v fish >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 ||
