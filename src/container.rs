@@ -54,6 +54,10 @@ pub struct ContainerSpec {
     pub cap_add: Vec<String>,
     pub security_opt: Vec<String>,
     pub override_command: bool,
+    /// The Dev Container Features asked for, each `id` or `id options-JSON`, as written:
+    /// so that a recreate says which one changed (the image's name only says that one did).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
     /// What the image's `devcontainer.metadata` label adds (its Features' flags, mounts
     /// and entrypoints), known once the image is there. The image decides it, and the
     /// image's name is in the spec: not part of the hash.
@@ -212,7 +216,16 @@ impl ContainerSpec {
     /// Values of variables are not shown: they may be secrets.
     pub fn changes_from(&self, old: &ContainerSpec) -> Vec<String> {
         let mut changes = Vec::new();
-        if self.image != old.image {
+        if self.features != old.features {
+            let gone = old.features.iter().filter(|f| !self.features.contains(f));
+            let new = self.features.iter().filter(|f| !old.features.contains(f));
+            let mut said: Vec<String> = gone.map(|f| format!("feature {f} removed")).collect();
+            said.extend(new.map(|f| format!("feature {f} added")));
+            if said.is_empty() {
+                said.push("features reordered".into());
+            }
+            changes.extend(said);
+        } else if self.image != old.image {
             changes.push(format!("image {} -> {}", old.image, self.image));
         }
         for (before, after) in [

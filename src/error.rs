@@ -96,6 +96,23 @@ pub enum Error {
         tail: Vec<String>,
     },
 
+    /// A Dev Container Feature could not be named, fetched, read or ordered.
+    #[error("{error} (in {})", config_file.display())]
+    Feature {
+        error: crate::features::FeatureError,
+        config_file: PathBuf,
+    },
+
+    /// A Feature's install script failed while the derived image was built; nothing was
+    /// tagged.
+    #[error("Feature `{feature}` failed to install{}", options_shown(options))]
+    FeatureInstallFailed {
+        feature: String,
+        options: Vec<(String, String)>,
+        log: PathBuf,
+        tail: Vec<String>,
+    },
+
     /// Tasks or hooks failed. The container is left running so the next `up` retries them.
     #[error("{}", describe_failures(failures))]
     TasksFailed {
@@ -200,6 +217,8 @@ impl Error {
             | Error::ImageUnavailable { .. }
             | Error::DefaultImageUnavailable { .. }
             | Error::BuildFailed { .. }
+            | Error::Feature { .. }
+            | Error::FeatureInstallFailed { .. }
             | Error::TasksFailed { .. }
             | Error::PortTaken { .. }
             | Error::ComposePortTaken { .. }
@@ -261,6 +280,21 @@ impl Error {
                 Diagnostic::error(self.to_string())
                     .help(help)
                     .cause(detail.trim().to_string())
+            }
+            Error::Feature { error, .. } => {
+                let d = Diagnostic::error(self.to_string());
+                match error.help() {
+                    Some(help) => d.help(help.to_string()),
+                    None => d.help("break the cycle: remove one of these `dependsOn`/`installsAfter` links, or install one of them in the Dockerfile"),
+                }
+            }
+            Error::FeatureInstallFailed { log, tail, .. } => {
+                let mut d = Diagnostic::error(self.to_string()).help(format!(
+                    "the whole build output is in {}; fix the option or pin another version of the Feature, then run `devboot up` again",
+                    log.display()
+                ));
+                d = d.excerpt("last lines of the Feature's install:", tail.clone());
+                d
             }
             Error::BuildFailed { log, tail, .. } => {
                 let mut d = Diagnostic::error(self.to_string())
@@ -454,6 +488,18 @@ fn engine_diagnostic(err: &EngineError) -> Diagnostic {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// ` (options: A="1", B="x")`, or nothing.
+fn options_shown(options: &[(String, String)]) -> String {
+    if options.is_empty() {
+        return String::new();
+    }
+    let list: Vec<String> = options
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{v}\""))
+        .collect();
+    format!(" (options: {})", list.join(", "))
+}
 
 #[cfg(test)]
 mod tests {

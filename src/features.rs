@@ -3,17 +3,17 @@
 //! gets.
 //!
 //! Data flows one way, one file per step:
-//! - [`reference`]: what an id as written names (an OCI reference, a local folder, a
+//! - [`reference`], what an id as written names (an OCI reference, a local folder, a
 //!   tarball URL; legacy short ids mapped), without touching the network;
-//! - [`oci`] and [`fetch`]: getting a Feature's folder and metadata (registry v2 API, tarball,
+//! - [`oci`] and [`fetch`], getting a Feature's folder and metadata (registry v2 API, tarball,
 //!   local copy), cached by digest, through the registry mirror when one is set;
-//! - [`metadata`]: a Feature's `devcontainer-feature.json`;
-//! - [`options`]: the user's options as the install script's environment;
-//! - [`order`]: the install order (`dependsOn`, `installsAfter`,
+//! - [`metadata`], a Feature's `devcontainer-feature.json`;
+//! - [`options`], the user's options as the install script's environment;
+//! - [`order`], the install order (`dependsOn`, `installsAfter`,
 //!   `overrideFeatureInstallOrder`);
-//! - [`lockfile`]: the `devcontainer-lock.json` file;
-//! - [`build`]: the derived image (staging folder, Dockerfile, tag);
-//! - [`label`]: the `devcontainer.metadata` image label, written and read.
+//! - [`lockfile`], `devcontainer-lock.json`;
+//! - [`build`], the derived image (staging folder, Dockerfile, tag);
+//! - [`label`], the `devcontainer.metadata` image label, written and read.
 
 pub mod build;
 pub mod fetch;

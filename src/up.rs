@@ -26,6 +26,7 @@ use crate::workspace::{EnvMap, Visibility, Workspace};
 
 mod bring;
 mod compose;
+mod extend;
 mod image;
 mod in_gitpod;
 mod in_place;
@@ -44,7 +45,7 @@ pub use in_place::{
 };
 pub use lock::{forget, lock};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
-pub use target::{BuildPlan, ComposePlan, Persisted, Target, persisted_env};
+pub use target::{BuildPlan, ComposePlan, FeaturesPlan, Persisted, Target, persisted_env};
 
 /// The label of an image devboot built: the workspace folder it was built for.
 pub const LABEL_IMAGE_FOLDER: &str = "devboot.local_folder";
@@ -54,6 +55,8 @@ pub const LABEL_IMAGE_FOLDER: &str = "devboot.local_folder";
 pub struct UpOptions {
     /// Build the image again even when its tag exists (and so make a new container).
     pub rebuild: bool,
+    /// What a build of Features does with `devcontainer-lock.json`.
+    pub lockfile: crate::features::lockfile::Mode,
     /// Always make a new container.
     pub recreate: bool,
     /// Keep an existing container even when the config changed.
@@ -122,7 +125,11 @@ pub fn up(
     persisted: &Persisted,
     options: &UpOptions,
 ) -> Result<UpReport> {
-    let target = Target::new(ws, host_env, options.port_offset, persisted)?;
+    let mut target = Target::new(ws, host_env, options.port_offset, persisted)?;
+    if let Some(features) = &mut target.features {
+        features.lockfile = options.lockfile;
+    }
+    let target = target;
     if runs_inside_its_own_gitpod(ws, host_env) {
         return Ok(in_gitpod(engine, ws, &target, host_env));
     }
@@ -150,8 +157,10 @@ pub fn up(
         options,
         target: &target,
         output: &output,
+        from_image: None,
     };
-    let needs_image_first = !target.spec.override_command || options.rebuild;
+    let needs_image_first =
+        !target.spec.override_command || options.rebuild || target.features.is_some();
     if overlap::applies(&target, needs_image_first)
         && let Some(report) = bringing.run(true)?
     {

@@ -9,6 +9,7 @@ mod convert;
 mod devcontainer;
 mod engine;
 mod env;
+mod features;
 mod features_fetch;
 mod gitpod;
 mod harness;

@@ -15,9 +15,17 @@ pub(crate) struct UpArgs {
     /// Which config format to use when the folder has both.
     #[command(flatten)]
     source: crate::cli::SourceFormat,
-    /// Build the image again (Dockerfile configs) and make a new container.
+    /// Build the image again (Dockerfile configs, Features) and make a new container.
     #[arg(long)]
     rebuild: bool,
+    /// Write the Features' resolved versions to devcontainer-lock.json when they are
+    /// installed.
+    #[arg(long, conflicts_with = "frozen_lockfile")]
+    lockfile: bool,
+    /// Fail when the Features resolve to other versions than devcontainer-lock.json pins,
+    /// or it is missing (for CI).
+    #[arg(long)]
+    frozen_lockfile: bool,
     /// Always make a new container.
     #[arg(
         long,
@@ -122,6 +130,11 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     ));
     let up_options = UpOptions {
         rebuild: args.rebuild,
+        lockfile: match (args.lockfile, args.frozen_lockfile) {
+            (_, true) => crate::features::lockfile::Mode::Frozen,
+            (true, _) => crate::features::lockfile::Mode::Write,
+            _ => crate::features::lockfile::Mode::Read,
+        },
         recreate: args.recreate,
         no_recreate: args.no_recreate,
         port_offset: args.port_offset,

@@ -1,7 +1,7 @@
 //! The derived image's build: a staging folder (each Feature's files with its options as
 //! `devcontainer-features.env` and the reference CLI's install wrapper, plus the users in
 //! `devcontainer-features.builtin.env`) and the Dockerfile that installs them one by one
-//! on top of the base image. Written so that the classic builder, BuildKit and Podman all
+//! on top of the base image. Written so that the classic builder, `BuildKit` and Podman all
 //! build it: plain `COPY` and `RUN`, nothing fetched by the build itself.
 //!
 //! What is built is decided here; building it (the engine) is `up::extend`'s business.
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::Fetched;
+use super::{Fetched, options};
 
 /// Where the Features are staged in the image, as the reference CLI has them.
 pub const IN_IMAGE: &str = "/tmp/dev-container-features";
@@ -24,8 +24,18 @@ pub struct Install {
     /// `<id>_<n>`: its folder in the staging folder and in the image.
     pub folder_name: String,
     pub fetched: Fetched,
-    /// Its option values as install-script variables (`VERSION` → `"18"`), in order.
-    pub env: Vec<(String, String)>,
+    /// Its option values (see `options::values`), in order.
+    pub values: Vec<(String, serde_json::Value)>,
+}
+
+impl Install {
+    /// The option values as the install script's variables (`VERSION` → `18`), in order.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.values
+            .iter()
+            .map(|(name, value)| (options::safe_id(name), options::js_text(value)))
+            .collect()
+    }
 }
 
 /// The users the install scripts are told about.
@@ -54,7 +64,7 @@ pub fn content_digest(base_image_id: &str, installs: &[Install], users: &Users) 
             hasher.update([0]);
             hasher.update(part.as_bytes());
         }
-        for (k, v) in &install.env {
+        for (k, v) in &install.env() {
             hasher.update([1]);
             hasher.update(k.as_bytes());
             hasher.update([2]);
@@ -87,7 +97,10 @@ pub fn stage(
     for install in installs {
         let to = dir.join(&install.folder_name);
         copy_tree(&install.fetched.folder, &to)?;
-        std::fs::write(to.join("devcontainer-features.env"), env_file(&install.env))?;
+        std::fs::write(
+            to.join("devcontainer-features.env"),
+            options::env_file(&install.values),
+        )?;
         std::fs::write(
             to.join("devcontainer-features-install.sh"),
             wrapper(install),
@@ -217,8 +230,8 @@ fn wrapper(install: &Install) -> String {
         ),
         "Options       :".to_string(),
     ];
-    for (k, v) in &install.env {
-        lines.push(format!("    {k}=\"{v}\""));
+    for line in options::env_lines(&install.values) {
+        lines.push(format!("    {line}"));
     }
     for line in lines {
         let _ = writeln!(out, "echo {}", sh_quote(&line));
@@ -231,11 +244,6 @@ fn wrapper(install: &Install) -> String {
     );
     out.push_str("chmod +x ./install.sh\n./install.sh\n");
     out
-}
-
-/// `devcontainer-features.env` as the reference CLI writes it (no escaping: see `options`).
-fn env_file(env: &[(String, String)]) -> String {
-    env.iter().map(|(k, v)| format!("{k}=\"{v}\"\n")).collect()
 }
 
 fn sh_quote(s: &str) -> String {
@@ -267,9 +275,14 @@ mod tests {
                 resolved: None,
                 metadata: Metadata::parse(&text, id).unwrap(),
             },
-            env: env
+            values: env
                 .iter()
-                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .map(|(k, v)| {
+                    (
+                        (*k).to_string(),
+                        serde_json::Value::String((*v).to_string()),
+                    )
+                })
                 .collect(),
         }
     }
@@ -351,7 +364,7 @@ mod tests {
         assert_ne!(same, d("sha256:other", &[a.clone(), b.clone()]));
         assert_ne!(same, d("sha256:base", &[b.clone(), a.clone()]));
         let mut a20 = a.clone();
-        a20.env[0].1 = "20".into();
+        a20.values[0].1 = "20".into();
         assert_ne!(same, d("sha256:base", &[a20, b]));
     }
 }

@@ -219,9 +219,7 @@ fn stage(origin: &str, hook: &str, phase: Phase, value: &Value) -> Option<Stage>
     let command = |v: &Value| match v {
         Value::String(s) if !s.trim().is_empty() => Some(Command::Shell(s.clone())),
         Value::Array(a) if !a.is_empty() => Some(Command::Exec(
-            a.iter()
-                .map(|x| super::metadata::text_of(x))
-                .collect::<Vec<_>>(),
+            a.iter().map(super::metadata::text_of).collect::<Vec<_>>(),
         )),
         _ => None,
     };

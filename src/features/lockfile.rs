@@ -50,6 +50,18 @@ pub struct Lockfile {
     pub features: Vec<(String, Locked)>,
 }
 
+/// What `up` does with the lockfile when it builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Honour its pins; leave it as it is.
+    #[default]
+    Read,
+    /// Honour its pins, then write what was resolved (`--lockfile`).
+    Write,
+    /// Fail when what was resolved differs from it, or it is missing (`--frozen-lockfile`).
+    Frozen,
+}
+
 /// `devcontainer-lock.json` next to the config, `.devcontainer-lock.json` next to a config
 /// whose name starts with `.` (`.devcontainer.json`).
 pub fn path_for(config_file: &Path) -> PathBuf {

@@ -12,21 +12,28 @@ use super::{
     Action, BOOT_PLAN, Decision, Made, Target, Unmade, UpOptions, UpReport, decide, facts_of,
     inspect_again, inspect_made,
 };
-use crate::engine::{ContainerInfo, Engine, EngineError};
+use crate::container::FromImage;
+use crate::engine::{ContainerInfo, Engine, EngineError, ImageConfig};
 use crate::error::{Error, Result};
+use crate::features::label::LABEL;
 use crate::lifecycle::{self, ContainerFacts, Output, RunResult};
 use crate::state::MOUNT;
 use crate::ui;
 use crate::workspace::{EnvMap, Workspace};
 
 /// What `up` works with once the host hooks ran.
+#[derive(Clone, Copy)]
 pub(super) struct Bringing<'a> {
     pub(super) engine: &'a Engine,
+    /// The config's workspace; with Features, their hooks added (see `extend::featured`).
     pub(super) ws: &'a Workspace,
     pub(super) host_env: &'a EnvMap,
     pub(super) options: &'a UpOptions,
     pub(super) target: &'a Target,
     pub(super) output: &'a Output,
+    /// With Features: the derived image (when it was made or looked at already) and what
+    /// its label adds to `docker run`.
+    pub(super) from_image: Option<&'a (Option<ImageConfig>, FromImage)>,
 }
 
 /// The container `up` ended with, what ran in it, and what the ports need to know.
@@ -62,6 +69,42 @@ impl Bringing<'_> {
             self.target.find(self.engine)?
         };
         let (decision, info) = decide(existing, self.target, self.options);
+        // Features: their hooks and run flags come with the image's label (a new
+        // container's) or the container's (an existing one's: no engine call).
+        let featured = match (&self.target.features, &decision, &info) {
+            (None, ..) => None,
+            (Some(_), Decision::Start | Decision::Reuse, Some(info)) => Some(
+                super::extend::featured(self.ws, self.target, None, info.label(LABEL)),
+            ),
+            (Some(_), ..) => {
+                let image = ensure_image(self.engine, self.target, self.options.rebuild)?;
+                let label = image.labels.get(LABEL).cloned();
+                Some(super::extend::featured(
+                    self.ws,
+                    self.target,
+                    Some(image),
+                    label.as_deref(),
+                ))
+            }
+        };
+        let this = match &featured {
+            Some((ws, from_image)) => Bringing {
+                ws,
+                from_image: Some(from_image),
+                ..*self
+            },
+            None => *self,
+        };
+        this.bring(decision, info, overlap)
+    }
+
+    /// Does what `decide` said, then waits for the ports.
+    fn bring(
+        &self,
+        decision: Decision,
+        info: Option<ContainerInfo>,
+        overlap: bool,
+    ) -> Result<Option<UpReport>> {
         let ours = info.as_ref().is_none_or(|i| i.mounts_at(MOUNT));
         let outcome = if let Some(plan) = &self.target.compose {
             let (made, action, result) = super::compose::bring_up(
@@ -107,9 +150,13 @@ impl Bringing<'_> {
         }
         // The image's own command is needed only to run it (overrideCommand: false);
         // otherwise `docker run` itself says whether the image is there.
-        let mut image = (!target.spec.override_command || self.options.rebuild)
-            .then(|| ensure_image(engine, target, self.options.rebuild))
-            .transpose()?;
+        let mut image = match self.from_image {
+            Some((Some(image), _)) => Some(image.clone()),
+            _ => (!target.spec.override_command || self.options.rebuild)
+                .then(|| ensure_image(engine, target, self.options.rebuild))
+                .transpose()?,
+        };
+        let from_image = self.from_image.map(|(_, adds)| adds);
         if let Some(old) = old {
             engine.remove(&old.id)?;
         }
@@ -138,12 +185,12 @@ impl Bringing<'_> {
         if let Some(Some(plan)) = &boot_plan {
             write_plan(&target.state, plan)?;
         }
-        let id = match create(engine, target, image.as_ref(), overlap) {
+        let id = match create(engine, target, image.as_ref(), from_image, overlap) {
             Err(Error::Engine(EngineError::Failed { stderr, .. }))
                 if image.is_none() && missing_image(&stderr) =>
             {
                 image = Some(ensure_image(engine, target, false)?);
-                create(engine, target, image.as_ref(), false)?
+                create(engine, target, image.as_ref(), from_image, false)?
             }
             id => id?,
         };

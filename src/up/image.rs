@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::discover;
-use crate::container;
+use crate::container::{self, FromImage};
 use crate::diagnostic::Diagnostics;
 use crate::engine::{Engine, EngineError, ImageConfig};
 use crate::error::{DefaultImage, Error, Result};
@@ -31,14 +31,22 @@ pub(super) fn create(
     engine: &Engine,
     target: &Target,
     image: Option<&ImageConfig>,
+    from_image: Option<&FromImage>,
     overlap: bool,
 ) -> Result<Option<String>> {
     let command: Vec<String> = image
         .map(|i| i.entrypoint.iter().chain(&i.cmd).cloned().collect())
         .unwrap_or_default();
-    let (args, env) = target
-        .spec
-        .run_args(&target.name, &target.id_labels, &command);
+    let (args, env) = match from_image {
+        Some(adds) => {
+            let mut spec = target.spec.clone();
+            spec.from_image = adds.clone();
+            spec.run_args(&target.name, &target.id_labels, &command)
+        }
+        None => target
+            .spec
+            .run_args(&target.name, &target.id_labels, &command),
+    };
     if overlap {
         return match overlap::run_beside_lookup(engine, target, &args, &env)? {
             Overlap::Clear(ran) => Ok(Some(ran?)),
@@ -57,9 +65,25 @@ pub(super) fn create(
 /// Makes sure the image exists (pulls a reference that is not local, builds a Dockerfile
 /// whose tag is missing, or always with `rebuild`) and returns its own command.
 pub(super) fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<ImageConfig> {
+    let Some(plan) = &target.features else {
+        return ensure_base(engine, target, &target.spec.image, rebuild);
+    };
+    if !rebuild && let Some(config) = engine.image_config(&plan.tag)? {
+        return Ok(config);
+    }
+    let base = ensure_base(engine, target, &plan.base, rebuild)?;
+    super::extend::build(engine, target, plan, &base, rebuild)
+}
+
+/// The config's own image (`image` is its name), pulled or built when missing.
+fn ensure_base(
+    engine: &Engine,
+    target: &Target,
+    image: &String,
+    rebuild: bool,
+) -> Result<ImageConfig> {
     let (image, present) = match &target.build {
         None => {
-            let image = &target.spec.image;
             if let Some(config) = engine.image_config(image)? {
                 return Ok(config);
             }
@@ -112,7 +136,10 @@ pub(super) fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> R
 /// the template's or `DEVBOOT_IMAGE`'s; a `.gitpod.yml` without `image:` gets Gitpod's.
 fn default_of(target: &Target) -> Option<DefaultImage> {
     let config = Path::new(target.id_labels.get(container::LABEL_CONFIG_FILE)?);
-    let image = &target.spec.image;
+    let image = target
+        .features
+        .as_ref()
+        .map_or(&target.spec.image, |f| &f.base);
     if !config.exists() {
         return Some(if image == crate::template::DEFAULT_IMAGE {
             DefaultImage::BuiltIn

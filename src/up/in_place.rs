@@ -272,24 +272,14 @@ fn nothing_listens(port: u16) -> bool {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::workspace::{ContainerOptions, EnvMap, Format, ImageSource, Workspace};
+    use crate::workspace::Workspace;
 
     /// A workspace with no hooks, read from `config` in `folder`.
     pub(crate) fn workspace_at(folder: &str, config: &str) -> Workspace {
-        Workspace {
-            format: Format::Devcontainer,
-            name: "w".into(),
-            config_file: config.into(),
-            local_folder: folder.into(),
-            image: ImageSource::Reference { image: "i".into() },
-            mount: None,
-            folder: "/workspaces/w".into(),
-            container_env: EnvMap::new(),
-            remote_env: EnvMap::new(),
-            stages: Vec::new(),
-            ports: Vec::new(),
-            options: ContainerOptions::default(),
-        }
+        let mut ws = crate::workspace::tests::workspace();
+        ws.config_file = config.into();
+        ws.local_folder = folder.into();
+        ws
     }
 
     pub(crate) fn workspace() -> Workspace {

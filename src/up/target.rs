@@ -44,6 +44,8 @@ pub struct Target {
     pub compose: Option<ComposePlan>,
     /// Names whose values are secret, for `engine::pass_env`.
     pub secret_names: Vec<String>,
+    /// `Some` when Dev Container Features extend the image (see `up::extend`).
+    pub features: Option<FeaturesPlan>,
     /// The persisted secrets, `${portUrl:N}` expanded: part of every exec context's env.
     secret_env: EnvMap,
 }
@@ -59,6 +61,64 @@ pub struct ComposePlan {
     pub version: Option<String>,
     /// What Compose interpolates `${VAR}` in the files with.
     pub vars: EnvMap,
+}
+
+/// The image Features extend, and the derived image's tag.
+pub struct FeaturesPlan {
+    /// The image the Features go on: the config's image, or the one its Dockerfile builds.
+    pub base: String,
+    /// `devboot-features-<name>-<hash>`: the hash is of what the config says (the requests,
+    /// the order, the mirror, the base image's name), so a warm `up` knows the tag without
+    /// asking a registry. The lockfile is read when the image is built (`--rebuild`).
+    pub tag: String,
+    pub requests: Vec<crate::features::Request>,
+    pub install_order: Vec<String>,
+    pub config_file: PathBuf,
+    /// The config's users, for the install scripts (`_CONTAINER_USER`, `_REMOTE_USER`).
+    pub container_user: Option<String>,
+    pub remote_user: Option<String>,
+    /// What fetching reads: the mirror, registry credentials, proxies.
+    pub host_env: EnvMap,
+    /// What a build does with `devcontainer-lock.json` (set from `up`'s flags).
+    pub lockfile: crate::features::lockfile::Mode,
+}
+
+impl FeaturesPlan {
+    fn new(ws: &Workspace, base: &str, host_env: &EnvMap) -> FeaturesPlan {
+        let mut hasher = Sha256::new();
+        hasher.update(b"devboot-features-1\0");
+        hasher.update(base.as_bytes());
+        hasher.update(
+            serde_json::to_string(&(&ws.features, &ws.feature_install_order))
+                .expect("JSON values always serialize")
+                .as_bytes(),
+        );
+        let mirror = host_env.get("DEVBOOT_REGISTRY_MIRROR");
+        hasher.update(mirror.map_or("", String::as_str).as_bytes());
+        let hash = container::hex(&hasher.finalize()[..6]);
+        FeaturesPlan {
+            base: base.to_string(),
+            tag: format!("devboot-features-{}-{hash}", container::slug(&ws.name)),
+            requests: ws.features.clone(),
+            install_order: ws.feature_install_order.clone(),
+            config_file: ws.config_file.clone(),
+            container_user: ws.options.container_user.clone(),
+            remote_user: ws.options.remote_user.clone(),
+            host_env: host_env.clone(),
+            lockfile: crate::features::lockfile::Mode::Read,
+        }
+    }
+}
+
+/// How each Feature is written in the spec: its id, and its options when it has any.
+fn features_in_spec(ws: &Workspace) -> Vec<String> {
+    ws.features
+        .iter()
+        .map(|f| match &f.value {
+            serde_json::Value::Object(o) if o.is_empty() => f.id.clone(),
+            value => format!("{} {value}", f.id),
+        })
+        .collect()
 }
 
 pub struct BuildPlan {
@@ -186,6 +246,18 @@ impl Target {
             }
         };
 
+        let features = if ws.features.is_empty() {
+            None
+        } else if compose.is_some() {
+            return Err(Error::Unsupported {
+                what: "Dev Container Features with a Docker Compose config".into(),
+                help: "install the tools in the service's Dockerfile, or run `devcontainer up` from the reference CLI for this config".into(),
+            });
+        } else {
+            Some(FeaturesPlan::new(ws, &image, host_env))
+        };
+        let image = features.as_ref().map_or(image, |f| f.tag.clone());
+
         let mut env = expand(&ws.container_env);
         if ws.format == Format::Gitpod {
             gitpod_env(&mut env, host_env, &ws.name, &devcontainer_id);
@@ -234,6 +306,7 @@ impl Target {
             cap_add: ws.options.cap_add.clone(),
             security_opt: ws.options.security_opt.clone(),
             override_command: ws.options.override_command,
+            features: features_in_spec(ws),
             ..ContainerSpec::default()
         };
         let key = crate::value_digest::DigestKey::load(&crate::dirs::config_dir(host_env))?;
@@ -253,6 +326,7 @@ impl Target {
             state,
             compose,
             secret_names: persisted.secrets.clone(),
+            features,
             secret_env,
         })
     }

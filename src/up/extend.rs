@@ -1,0 +1,300 @@
+//! The image Dev Container Features extend: resolved, ordered, staged and built on top of
+//! the config's image (`features::build` says what is built; this runs the engine), and
+//! what its `devcontainer.metadata` label then adds to the workspace: the Features' hooks
+//! before the config's own, their flags, mounts and entrypoints on `docker run`.
+//!
+//! A warm `up` never gets here to build: the derived image's tag is known from the config
+//! alone (`FeaturesPlan`), and an existing container's label says what the image added.
+
+use std::path::PathBuf;
+
+use crate::container::FromImage;
+use crate::engine::{Engine, ImageConfig};
+use crate::error::{Error, Result};
+use crate::features::build::{self, Install, Users};
+use crate::features::fetch::Fetcher;
+use crate::features::label::{self, Entry};
+use crate::features::lockfile::{self, Lockfile, Mode};
+use crate::features::{FeatureError, options, order, reference};
+use crate::ui;
+use crate::workspace::Workspace;
+
+use super::image::run_build;
+use super::{BuildPlan, FeaturesPlan, Target};
+
+/// The label the derived image carries: the digest of what decided it.
+const LABEL_CONTENT: &str = "devboot.features.content";
+
+/// The workspace with what the image's label adds: the Features' hooks as stages, and the
+/// flags for `docker run`. `label` is the image's (a new container) or the container's.
+pub(super) fn featured(
+    ws: &Workspace,
+    target: &Target,
+    image: Option<ImageConfig>,
+    label: Option<&str>,
+) -> (Workspace, (Option<ImageConfig>, FromImage)) {
+    let entries = without_config_entry(label.map(label::parse).unwrap_or_default());
+    let adds = label::adds(&entries, &target.devcontainer_id);
+    let from_image = FromImage {
+        init: adds.init,
+        privileged: adds.privileged,
+        cap_add: adds.cap_add.clone(),
+        security_opt: adds.security_opt.clone(),
+        mounts: adds.mounts.clone(),
+        entrypoints: adds.entrypoints.clone(),
+        metadata: label.map(String::from),
+    };
+    (label::with_hooks(ws, &adds), (image, from_image))
+}
+
+/// The entries of the image's label but the config's own (the last, without an `id`):
+/// devboot reads the config itself, which may have changed since the image was built.
+fn without_config_entry(mut entries: Vec<Entry>) -> Vec<Entry> {
+    if entries.last().is_some_and(|e| !e.contains_key("id")) {
+        entries.pop();
+    }
+    entries
+}
+
+/// Builds the derived image on `base` (the config's image, there already) and returns its
+/// config. Nothing is tagged when a Feature fails.
+pub(super) fn build(
+    engine: &Engine,
+    target: &Target,
+    plan: &FeaturesPlan,
+    base: &ImageConfig,
+    rebuild: bool,
+) -> Result<ImageConfig> {
+    let feature_error = |error| Error::Feature {
+        error,
+        config_file: plan.config_file.clone(),
+    };
+    let installs = resolve(plan, target).map_err(feature_error)?;
+    let users = users(plan, base);
+    let base_id = engine
+        .call([
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            plan.base.as_str(),
+        ])?
+        .trim()
+        .to_string();
+    let digest = build::content_digest(&base_id, &installs, &users);
+    let short = digest
+        .trim_start_matches("sha256:")
+        .get(..12)
+        .unwrap_or_default();
+    let by_content = format!("devboot-features:{short}");
+    // The same Features on the same image were built before (by another workspace, or
+    // before an edit that changed nothing that matters): tag that image. `--rebuild` runs
+    // the install scripts again (they may fetch newer tools).
+    if !rebuild
+        && let Some(config) = engine.image_config(&by_content)?
+        && config.labels.get(LABEL_CONTENT) == Some(&digest)
+    {
+        ui::note(&format!(
+            "the same Features were installed on this image before: using {by_content}"
+        ));
+        engine.call(["tag", by_content.as_str(), plan.tag.as_str()])?;
+        return Ok(config);
+    }
+    let names: Vec<&str> = installs.iter().map(|i| i.user_id.as_str()).collect();
+    ui::note(&format!(
+        "installing {} Feature(s) into {}: {}",
+        installs.len(),
+        plan.tag,
+        names.join(", ")
+    ));
+    let dir = target
+        .cache_dir
+        .join("features")
+        .join("build")
+        .join(&plan.tag);
+    let dockerfile = build::stage(&dir, &plan.base, &base.user, &installs, &users)
+        .map_err(|e| Error::io("write", &dir, e))?;
+    let metadata = metadata_label(plan, base, &installs);
+    let args = vec![
+        "build".to_string(),
+        "--force-rm".into(),
+        "--label".into(),
+        format!("{}={metadata}", label::LABEL),
+        "--label".into(),
+        format!("{LABEL_CONTENT}={digest}"),
+        "--label".into(),
+        format!(
+            "{}={}",
+            super::LABEL_IMAGE_FOLDER,
+            target
+                .id_labels
+                .get(crate::container::LABEL_LOCAL_FOLDER)
+                .map_or("", String::as_str)
+        ),
+        "-f".into(),
+        dockerfile.display().to_string(),
+        "-t".into(),
+        by_content.clone(),
+        "-t".into(),
+        plan.tag.clone(),
+        dir.display().to_string(),
+    ];
+    let build_plan = BuildPlan {
+        tag: plan.tag.clone(),
+        dockerfile: dockerfile.clone(),
+        args,
+    };
+    run_build(engine, &build_plan, &target.cache_dir)
+        .map_err(|e| which_feature_failed(e, &installs))?;
+    Ok(engine.image_config(&plan.tag)?.unwrap_or_default())
+}
+
+/// Fetches and orders the Features (with the lockfile's pins), and says what it warns
+/// about; writes or checks the lockfile as `up` was asked.
+fn resolve(plan: &FeaturesPlan, target: &Target) -> Result<Vec<Install>, FeatureError> {
+    let mut fetcher = Fetcher::new(&target.cache_dir, &plan.host_env);
+    let locked = Lockfile::read(&plan.config_file)?;
+    for (id, entry) in locked.iter().flat_map(|l| &l.features) {
+        if let Ok(classified) = reference::classify(id, &plan.config_file)
+            && !entry.integrity.is_empty()
+        {
+            fetcher.pin(&classified.source, &entry.integrity);
+        }
+    }
+    let planned = order::plan(
+        &plan.requests,
+        &plan.install_order,
+        &plan.config_file,
+        &mut fetcher,
+    )?;
+    for warning in &planned.warnings {
+        ui::warning(warning);
+    }
+    // Options are checked once each Feature's declaration is here (the config alone
+    // cannot say which options a Feature has).
+    for p in planned.features.iter().filter(|p| p.added_by.is_none()) {
+        for problem in options::check(&p.value, &p.fetched.metadata) {
+            ui::warning(&format!("Feature `{}`: {}", p.user_id, problem.message));
+        }
+    }
+    if plan.lockfile != Mode::Read {
+        let lockfile = Lockfile::from_plan(&planned.features, &[]);
+        if lockfile::write(&plan.config_file, &lockfile, plan.lockfile == Mode::Frozen)? {
+            ui::note(&format!(
+                "wrote {}",
+                lockfile::path_for(&plan.config_file).display()
+            ));
+        }
+    }
+    let installs: Vec<Install> = planned
+        .features
+        .iter()
+        .map(|p| Install {
+            user_id: p.user_id.clone(),
+            folder_name: p.staging_name(),
+            fetched: p.fetched.clone(),
+            values: options::values(&p.value, &p.fetched.metadata),
+        })
+        .collect();
+    for install in &installs {
+        let risky = options::risky(&install.values);
+        if !risky.is_empty() {
+            ui::warning(&format!(
+                "Feature `{}`: the value of {} is shell syntax in its install script (the reference CLI writes option values unquoted, and so does devboot)",
+                install.user_id,
+                risky.join(", ")
+            ));
+        }
+    }
+    Ok(installs)
+}
+
+/// The users the install scripts are told about, as the reference CLI finds them: the
+/// config's (or the image's label's last) `containerUser`, else the image's `USER`, else
+/// root; `remoteUser` likewise, else the container user.
+fn users(plan: &FeaturesPlan, base: &ImageConfig) -> Users {
+    let entries = base
+        .labels
+        .get(label::LABEL)
+        .map(|l| label::parse(l))
+        .unwrap_or_default();
+    let from_label = |key: &str| {
+        entries
+            .iter()
+            .rev()
+            .find_map(|e| e.get(key).and_then(|v| v.as_str()).map(String::from))
+    };
+    let container = plan
+        .container_user
+        .clone()
+        .or_else(|| from_label("containerUser"))
+        .or_else(|| (!base.user.is_empty()).then(|| base.user.clone()))
+        .unwrap_or_else(|| "root".into());
+    let remote = plan
+        .remote_user
+        .clone()
+        .or_else(|| from_label("remoteUser"))
+        .unwrap_or_else(|| container.clone());
+    Users { container, remote }
+}
+
+/// The label as the reference CLI writes it: the base image's entries, one per Feature,
+/// then the config's own properties as written.
+fn metadata_label(plan: &FeaturesPlan, base: &ImageConfig, installs: &[Install]) -> String {
+    let mut entries = base
+        .labels
+        .get(label::LABEL)
+        .map(|l| label::parse(l))
+        .unwrap_or_default();
+    for install in installs {
+        entries.push(label::feature_entry(
+            &install.user_id,
+            &install.fetched.metadata,
+        ));
+    }
+    if let Some(config) = config_as_written(&plan.config_file) {
+        let own = label::config_entry(&config);
+        if !own.is_empty() {
+            entries.push(own);
+        }
+    }
+    label::write(&entries)
+}
+
+/// The config file's top-level object, comments and all removed.
+fn config_as_written(path: &std::path::Path) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let file = crate::config::read_source(path).ok()?;
+    let doc = crate::config::jsonc::parse(&file, &mut crate::diagnostic::Diagnostics::default())?;
+    match doc.value {
+        serde_json::Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// A failed build of Features: which one failed (the last install banner in the log), its
+/// options, and its output since that banner.
+fn which_feature_failed(error: Error, installs: &[Install]) -> Error {
+    let Error::BuildFailed { log, tail, .. } = &error else {
+        return error;
+    };
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let failed = installs.iter().rev().find_map(|install| {
+        let banner = build::install_banner(&install.folder_name);
+        text.rfind(&banner).map(|at| (install, at + banner.len()))
+    });
+    let Some((install, after)) = failed else {
+        return error;
+    };
+    let lines: Vec<String> = text[after..].lines().map(String::from).collect();
+    let tail = if lines.is_empty() {
+        tail.clone()
+    } else {
+        lines[lines.len().saturating_sub(15)..].to_vec()
+    };
+    Error::FeatureInstallFailed {
+        feature: install.user_id.clone(),
+        options: install.env(),
+        log: PathBuf::from(log),
+        tail,
+    }
+}

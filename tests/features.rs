@@ -1,0 +1,188 @@
+//! Dev Container Features end to end: the real binary builds the derived image on the real
+//! engine, the container gets what the Features add, and the backend answers on its port.
+//! Local Features come from `tests/fixtures/features`; registry ones are in
+//! `features_registry.rs`. Port offsets 45000–45490.
+
+use std::path::Path;
+
+use crate::engine::{Repo, assert_serves_feed};
+
+/// The test Feature's folder.
+fn greeter_fixture() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features/greeter")
+}
+
+/// Copies the test Feature to `.devcontainer/<name>` in the repository.
+fn add_greeter(repo: &Repo, name: &str) {
+    let to = repo.path().join(".devcontainer").join(name);
+    std::fs::create_dir_all(&to).unwrap();
+    for file in ["devcontainer-feature.json", "install.sh"] {
+        std::fs::copy(greeter_fixture().join(file), to.join(file)).unwrap();
+    }
+}
+
+fn config(options: &str) -> String {
+    format!(
+        r#"{{
+  "name": "features-local",
+  "image": "devboot/python-flask:bookworm",
+  "features": {{ "./greeter": {options} }},
+  "forwardPorts": [4567],
+  "containerEnv": {{ "FRONTEND_URL": "${{portUrl:3000}}", "BACKEND_URL": "${{portUrl:4567}}" }},
+  "postCreateCommand": "echo config >> /tmp/hook-order",
+  "postStartCommand": "echo config >> /tmp/start-order; cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &"
+}}
+"#
+    )
+}
+
+/// Removes the repository's containers and the named volume the test Feature mounts on
+/// each (a named volume outlives its container), also when the test fails.
+struct Volumes<'a>(&'a Repo);
+
+impl Drop for Volumes<'_> {
+    fn drop(&mut self) {
+        for id in self.0.containers() {
+            let names = self.0.engine_cmd(&[
+                "inspect",
+                "--format",
+                "{{range .Mounts}}{{if eq .Destination \"/var/cache/greeter\"}}{{.Name}}{{end}}{{end}}",
+                &id,
+            ]);
+            self.0.engine_cmd(&["rm", "-f", "-v", &id]);
+            if !names.trim().is_empty() {
+                self.0.engine_cmd(&["volume", "rm", names.trim()]);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_local_feature_installs_with_its_options_env_flags_mounts_entrypoint_and_hooks() {
+    let repo = Repo::example();
+    let _volumes = Volumes(&repo);
+    add_greeter(&repo, "greeter");
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        &config(r#"{ "greeting": "howdy" }"#),
+    );
+    let offset = 45000;
+    let run = repo.devboot(["up", "--port-offset", &offset.to_string()]);
+    run.status(0).stderr_has("installing 1 Feature(s)");
+    assert_serves_feed(4567 + offset);
+
+    // The install ran with its options and the users, as the reference CLI gives them.
+    assert_eq!(
+        repo.sh("greet").trim(),
+        "howdy from greeter (container user root, remote user root, home /root)"
+    );
+    // Its containerEnv is in the image (PATH extended, not replaced).
+    assert_eq!(repo.sh("echo $GREETER_HOME").trim(), "/opt/greeter");
+    assert!(repo.sh("echo $PATH").contains("/usr/bin"));
+    // Its hooks ran before the config's own; its entrypoint at the start.
+    assert_eq!(repo.sh("cat /tmp/hook-order"), "feature\nconfig\n");
+    assert_eq!(repo.sh("cat /tmp/start-order"), "feature\nconfig\n");
+    assert_eq!(repo.count("/tmp/greeter-entrypoint"), 1);
+    // Its flags and mounts are on the container, and the label the reference CLI writes.
+    let id = repo.container();
+    let inspect = repo.engine_cmd(&[
+        "inspect",
+        "--format",
+        "{{json .HostConfig.CapAdd}} {{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}",
+        &id,
+    ]);
+    assert!(inspect.contains("SYS_PTRACE"), "{inspect}");
+    assert!(
+        inspect.contains(":/var/cache/greeter") && inspect.contains("devboot-test-greeter-"),
+        "{inspect}"
+    );
+    let label = repo.engine_cmd(&[
+        "inspect",
+        "--format",
+        "{{index .Config.Labels \"devcontainer.metadata\"}}",
+        &id,
+    ]);
+    let entries: serde_json::Value = serde_json::from_str(label.trim()).unwrap();
+    assert_eq!(entries[0]["id"], "./greeter", "{entries}");
+    assert_eq!(entries[0]["entrypoint"], "/opt/greeter/bin/greeter-init");
+    assert_eq!(
+        entries[1]["postCreateCommand"], "echo config >> /tmp/hook-order",
+        "{entries}"
+    );
+
+    // Warm: nothing built, nothing run again.
+    let run = repo.devboot(["up", "--port-offset", &offset.to_string()]);
+    run.status(0);
+    assert!(!run.stderr.contains("installing"), "{}", run.stderr);
+    assert_eq!(repo.count("/tmp/hook-order"), 2);
+
+    // A restart: the entrypoint and the start hooks again, in order.
+    repo.engine_cmd(&["stop", "-t", "1", &id]);
+    repo.devboot(["up", "--port-offset", &offset.to_string()])
+        .status(0);
+    assert_eq!(repo.count("/tmp/greeter-entrypoint"), 2);
+    assert_eq!(
+        repo.sh("cat /tmp/start-order"),
+        "feature\nconfig\nfeature\nconfig\n"
+    );
+    assert_eq!(repo.count("/tmp/hook-order"), 2);
+
+    // A changed option: a new image and container, and devboot says which Feature.
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        &config(r#"{ "greeting": "hi" }"#),
+    );
+    let run = repo.devboot(["up", "--port-offset", &offset.to_string()]);
+    run.status(0)
+        .stderr_has(r#"feature ./greeter {"greeting":"howdy"} removed"#)
+        .stderr_has("installing 1 Feature(s)");
+    assert!(repo.sh("greet").starts_with("hi from greeter"));
+    assert_serves_feed(4567 + offset);
+}
+
+#[test]
+fn a_failing_feature_names_itself_its_options_and_its_output_and_leaves_nothing() {
+    let repo = Repo::example();
+    add_greeter(&repo, "greeter");
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        &config(r#"{ "fail": true }"#),
+    );
+    let run = repo.devboot(["up", "--port-offset", "45010"]);
+    run.status(1)
+        .stderr_has(
+            r#"Feature `./greeter` failed to install (options: GREETING="hello", FAIL="true")"#,
+        )
+        .stderr_has("greeter: asked to fail")
+        .stderr_has("the whole build output is in ");
+    assert!(repo.containers().is_empty(), "no container is left");
+    assert!(
+        repo.images().is_empty(),
+        "nothing is tagged: {:?}",
+        repo.images()
+    );
+}
+
+#[test]
+fn a_feature_extends_the_image_a_dockerfile_builds() {
+    let repo = Repo::example();
+    let _volumes = Volumes(&repo);
+    add_greeter(&repo, "greeter");
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{
+  "name": "features-build",
+  "build": { "dockerfile": "../backend-flask/Dockerfile", "context": "../backend-flask" },
+  "overrideCommand": false,
+  "features": { "./greeter": {} },
+  "forwardPorts": [4567]
+}
+"#,
+    );
+    let offset = 45020;
+    repo.devboot(["up", "--port-offset", &offset.to_string()])
+        .status(0)
+        .stderr_has("installing 1 Feature(s)");
+    assert_serves_feed(4567 + offset);
+    assert!(repo.sh("greet").starts_with("hello from greeter"));
+}
