@@ -24,6 +24,9 @@ pub mod oci;
 pub mod options;
 pub mod order;
 pub mod reference;
+pub mod resolve;
+
+pub use resolve::{Wanted, resolve};
 
 use std::path::PathBuf;
 

@@ -12,10 +12,9 @@ use crate::container::FromImage;
 use crate::engine::{Engine, ImageConfig};
 use crate::error::{Error, Result};
 use crate::features::build::{self, Install, Users};
-use crate::features::fetch::Fetcher;
 use crate::features::label::{self, Entry};
 use crate::features::lockfile::{self, Lockfile, Mode};
-use crate::features::{FeatureError, options, order, reference};
+use crate::features::{self, FeatureError, options};
 use crate::ui;
 use crate::workspace::Workspace;
 
@@ -149,33 +148,18 @@ pub(super) fn build(
     Ok(engine.image_config(&plan.tag)?.unwrap_or_default())
 }
 
-/// Fetches and orders the Features (with the lockfile's pins), and says what it warns
-/// about; writes or checks the lockfile as `up` was asked.
+/// Fetches and orders the Features, says what it warns about, and writes or checks the
+/// lockfile as `up` was asked.
 fn resolve(plan: &FeaturesPlan, target: &Target) -> Result<Vec<Install>, FeatureError> {
-    let mut fetcher = Fetcher::new(&target.cache_dir, &plan.host_env);
-    let locked = Lockfile::read(&plan.config_file)?;
-    for (id, entry) in locked.iter().flat_map(|l| &l.features) {
-        if let Ok(classified) = reference::classify(id, &plan.config_file)
-            && !entry.integrity.is_empty()
-        {
-            fetcher.pin(&classified.source, &entry.integrity);
-        }
-    }
-    let planned = order::plan(
-        &plan.requests,
-        &plan.install_order,
-        &plan.config_file,
-        &mut fetcher,
-    )?;
+    let planned = features::resolve(&features::Wanted {
+        requests: &plan.requests,
+        install_order: &plan.install_order,
+        config_file: &plan.config_file,
+        cache_dir: &target.cache_dir,
+        host_env: &plan.host_env,
+    })?;
     for warning in &planned.warnings {
         ui::warning(warning);
-    }
-    // Options are checked once each Feature's declaration is here (the config alone
-    // cannot say which options a Feature has).
-    for p in planned.features.iter().filter(|p| p.added_by.is_none()) {
-        for problem in options::check(&p.value, &p.fetched.metadata) {
-            ui::warning(&format!("Feature `{}`: {}", p.user_id, problem.message));
-        }
     }
     if plan.lockfile != Mode::Read {
         let lockfile = Lockfile::from_plan(&planned.features, &[]);
@@ -186,7 +170,7 @@ fn resolve(plan: &FeaturesPlan, target: &Target) -> Result<Vec<Install>, Feature
             ));
         }
     }
-    let installs: Vec<Install> = planned
+    Ok(planned
         .features
         .iter()
         .map(|p| Install {
@@ -195,18 +179,7 @@ fn resolve(plan: &FeaturesPlan, target: &Target) -> Result<Vec<Install>, Feature
             fetched: p.fetched.clone(),
             values: options::values(&p.value, &p.fetched.metadata),
         })
-        .collect();
-    for install in &installs {
-        let risky = options::risky(&install.values);
-        if !risky.is_empty() {
-            ui::warning(&format!(
-                "Feature `{}`: the value of {} is shell syntax in its install script (the reference CLI writes option values unquoted, and so does devboot)",
-                install.user_id,
-                risky.join(", ")
-            ));
-        }
-    }
-    Ok(installs)
+        .collect())
 }
 
 /// The users the install scripts are told about, as the reference CLI finds them: the
