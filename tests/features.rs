@@ -186,3 +186,46 @@ fn a_feature_extends_the_image_a_dockerfile_builds() {
     assert_serves_feed(4567 + offset);
     assert!(repo.sh("greet").starts_with("hello from greeter"));
 }
+
+#[test]
+fn an_id_that_names_nothing_is_an_error_at_its_key_and_a_short_id_a_warning() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{
+  "image": "devboot/python-flask:bookworm",
+  "features": {
+    "git": {},
+    "homebrew": {}
+  }
+}
+"#,
+    );
+    let run = repo.devboot(["validate"]);
+    run.status(2)
+        .stderr_has("devcontainer.json:4:5")
+        .stderr_has("`git` is a deprecated short id")
+        .stderr_has("devcontainer.json:5:5")
+        .stderr_has("homebrew");
+    // `up` stops there too: nothing is fetched, built or run.
+    repo.devboot(["up", "--port-offset", "45030"]).status(2);
+    assert!(repo.containers().is_empty());
+}
+
+#[test]
+fn a_registry_that_does_not_answer_fails_up_naming_it_and_the_mirror_setting() {
+    let repo = Repo::example();
+    // Port 1 on loopback: nothing listens there.
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "image": "devboot/python-flask:bookworm",
+  "features": { "localhost:1/devcontainers/features/git:1": {} } }
+"#,
+    );
+    let run = repo.devboot(["up", "--port-offset", "45040"]);
+    run.status(1)
+        .stderr_has("feature `localhost:1/devcontainers/features/git:1`: cannot reach localhost:1")
+        .stderr_has("DEVBOOT_REGISTRY_MIRROR");
+    assert!(repo.containers().is_empty());
+    assert!(repo.images().is_empty());
+}

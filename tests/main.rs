@@ -11,6 +11,7 @@ mod engine;
 mod env;
 mod features;
 mod features_fetch;
+mod features_registry;
 mod gitpod;
 mod harness;
 mod in_place;

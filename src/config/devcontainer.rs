@@ -211,7 +211,8 @@ pub fn lower(
     let stages = hooks::stages(&fields, diagnostics);
     let ports = ports::lower(&fields, kind, diagnostics);
     let options = options::options(&fields, kind, diagnostics);
-    let (features, feature_install_order) = features::features(&fields, diagnostics);
+    let (features, feature_install_order) =
+        features::features(&fields, &context.config_file, diagnostics);
 
     let Some(image) = image else {
         if diagnostics.errors().count() == errors_before {

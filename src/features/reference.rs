@@ -107,6 +107,21 @@ pub struct Classified {
     pub warning: Option<String>,
 }
 
+/// What the config's own entry `request` gets said about it before anything is fetched: a
+/// warning (a legacy short id, a deprecated one folded into another Feature), or the error
+/// that its id names nothing. `plan` says the same warnings again when it orders: callers
+/// that showed these already skip them there.
+pub fn check_request(
+    request: &Request,
+    config_file: &Path,
+) -> Result<Option<String>, FeatureError> {
+    let (_, mut folded) = fold_deprecated(vec![request.clone()]);
+    if let Some(warning) = folded.pop() {
+        return Ok(Some(warning));
+    }
+    classify(&request.id, config_file).map(|c| c.warning)
+}
+
 /// Names the source of a Feature id as written in `features` (or in a Feature's
 /// `dependsOn`/`installsAfter`, or in `overrideFeatureInstallOrder`). Local paths are resolved
 /// against the folder of `config_file` and must stay inside [`devcontainer_folder`].

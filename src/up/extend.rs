@@ -96,8 +96,7 @@ pub(super) fn build(
         ui::note(&format!(
             "the same Features were installed on this image before: using {by_content}"
         ));
-        engine.call(["tag", by_content.as_str(), plan.tag.as_str()])?;
-        return Ok(config);
+        return own_tag(engine, target, plan, &by_content);
     }
     let names: Vec<&str> = installs.iter().map(|i| i.user_id.as_str()).collect();
     ui::note(&format!(
@@ -122,14 +121,7 @@ pub(super) fn build(
         "--label".into(),
         format!("{LABEL_CONTENT}={digest}"),
         "--label".into(),
-        format!(
-            "{}={}",
-            super::LABEL_IMAGE_FOLDER,
-            target
-                .id_labels
-                .get(crate::container::LABEL_LOCAL_FOLDER)
-                .map_or("", String::as_str)
-        ),
+        folder_label(target),
         "-f".into(),
         dockerfile.display().to_string(),
         "-t".into(),
@@ -148,6 +140,55 @@ pub(super) fn build(
     Ok(engine.image_config(&plan.tag)?.unwrap_or_default())
 }
 
+/// Tags an image built for another workspace as this one's, through a one-line build that
+/// labels it with this workspace's folder, so that `down --remove --images` (which goes by
+/// that label) finds it here as for a build of its own.
+fn own_tag(
+    engine: &Engine,
+    target: &Target,
+    plan: &FeaturesPlan,
+    image: &str,
+) -> Result<ImageConfig> {
+    let dir = target
+        .cache_dir
+        .join("features")
+        .join("build")
+        .join(&plan.tag);
+    let dockerfile = dir.join("Dockerfile.tag");
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(&dockerfile, format!("FROM {image}\n")))
+        .map_err(|e| Error::io("write", &dockerfile, e))?;
+    let args = vec![
+        "build".to_string(),
+        "--label".into(),
+        folder_label(target),
+        "-f".into(),
+        dockerfile.display().to_string(),
+        "-t".into(),
+        plan.tag.clone(),
+        dir.display().to_string(),
+    ];
+    let build_plan = BuildPlan {
+        tag: plan.tag.clone(),
+        dockerfile,
+        args,
+    };
+    run_build(engine, &build_plan, &target.cache_dir)?;
+    Ok(engine.image_config(&plan.tag)?.unwrap_or_default())
+}
+
+/// The label that says which workspace folder an image was built for.
+fn folder_label(target: &Target) -> String {
+    format!(
+        "{}={}",
+        super::LABEL_IMAGE_FOLDER,
+        target
+            .id_labels
+            .get(crate::container::LABEL_LOCAL_FOLDER)
+            .map_or("", String::as_str)
+    )
+}
+
 /// Fetches and orders the Features, says what it warns about, and writes or checks the
 /// lockfile as `up` was asked.
 fn resolve(plan: &FeaturesPlan, target: &Target) -> Result<Vec<Install>, FeatureError> {
@@ -158,7 +199,17 @@ fn resolve(plan: &FeaturesPlan, target: &Target) -> Result<Vec<Install>, Feature
         cache_dir: &target.cache_dir,
         host_env: &plan.host_env,
     })?;
-    for warning in &planned.warnings {
+    // What loading the config said already (short ids) is not said twice.
+    let said: Vec<String> = plan
+        .requests
+        .iter()
+        .filter_map(|r| {
+            features::reference::check_request(r, &plan.config_file)
+                .ok()
+                .flatten()
+        })
+        .collect();
+    for warning in planned.warnings.iter().filter(|w| !said.contains(w)) {
         ui::warning(warning);
     }
     if plan.lockfile != Mode::Read {

@@ -8,11 +8,12 @@ use super::Fields;
 use crate::config::source::pointer_push;
 use crate::config::typed::display_pointer;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::features::Request;
+use crate::features::{Request, reference};
 
 /// The requests in the order written, and the install order override.
 pub(super) fn features(
     fields: &Fields<'_>,
+    config_file: &std::path::Path,
     diagnostics: &mut Diagnostics,
 ) -> (Vec<Request>, Vec<String>) {
     let mut requests = Vec::new();
@@ -23,10 +24,23 @@ pub(super) fn features(
                 let pointer = pointer_push("/features", id);
                 match value {
                     Value::Object(_) | Value::String(_) | Value::Bool(_) => {
-                        requests.push(Request {
+                        let request = Request {
                             id: id.clone(),
                             value: value.clone(),
-                        });
+                        };
+                        let at = fields.doc.key_location(&pointer);
+                        match reference::check_request(&request, config_file) {
+                            Ok(None) => {}
+                            Ok(Some(warning)) => {
+                                diagnostics.push(Diagnostic::warning(warning).at(at));
+                            }
+                            Err(error) => {
+                                let help = error.help().unwrap_or_default().to_string();
+                                diagnostics
+                                    .push(Diagnostic::error(error.to_string()).at(at).help(help));
+                            }
+                        }
+                        requests.push(request);
                     }
                     _ => diagnostics.push(
                         Diagnostic::error(format!(
