@@ -56,9 +56,10 @@ impl Drop for ReferenceImages<'_> {
 
 fn reference_cli() -> Option<std::path::PathBuf> {
     let home = std::env::var("HOME").unwrap_or_default();
-    let cache = std::env::var("DEVBOOT_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|_| Path::new(&home).join(".cache/devboot"));
+    let cache = std::env::var("DEVBOOT_CACHE").map_or_else(
+        |_| Path::new(&home).join(".cache/devboot"),
+        std::path::PathBuf::from,
+    );
     let cli = cache.join("devcontainers-cli/node_modules/.bin/devcontainer");
     cli.exists().then_some(cli)
 }
