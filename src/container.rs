@@ -115,7 +115,17 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The keep-alive entrypoint of a container whose command devboot overrides.
 pub fn keep_alive_entrypoint() -> Vec<String> {
-    vec!["/bin/sh".into(), "-c".into(), KEEP_ALIVE.into(), "-".into()]
+    keep_alive_entrypoint_with(&[])
+}
+
+/// The same, with the image's Features' entrypoints run first.
+pub fn keep_alive_entrypoint_with(entrypoints: &[String]) -> Vec<String> {
+    vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        keep_alive(entrypoints),
+        "-".into(),
+    ]
 }
 
 impl ContainerSpec {

@@ -229,3 +229,70 @@ fn a_registry_that_does_not_answer_fails_up_naming_it_and_the_mirror_setting() {
     assert!(repo.containers().is_empty());
     assert!(repo.images().is_empty());
 }
+
+#[test]
+fn a_feature_extends_a_compose_services_image_that_compose_builds() {
+    if !crate::up::compose_cli_here() {
+        eprintln!("SKIPPED: no Compose CLI (apt-get install -y docker-compose)");
+        return;
+    }
+    let repo = Repo::example();
+    let _volumes = Volumes(&repo);
+    add_greeter(&repo, "greeter");
+    repo.write(
+        ".devcontainer/docker-compose.yml",
+        r#"version: "3.8"
+services:
+  app:
+    build: ../backend-flask
+    init: true
+    volumes:
+      - ..:/workspaces/cruddur:cached
+    command: sleep infinity
+"#,
+    );
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{
+  "name": "features-compose",
+  "dockerComposeFile": "docker-compose.yml",
+  "service": "app",
+  "workspaceFolder": "/workspaces/cruddur",
+  "features": { "./greeter": { "greeting": "compose says hi" } },
+  "forwardPorts": [4567],
+  "postCreateCommand": "echo config >> /tmp/hook-order",
+  "postStartCommand": "cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &"
+}
+"#,
+    );
+    let offset = 45050;
+    repo.devboot(["up", "--port-offset", &offset.to_string()])
+        .status(0)
+        .stderr_has("compose | ")
+        .stderr_has("installing 1 Feature(s)");
+    assert_serves_feed(4567 + offset);
+    assert!(repo.sh("greet").starts_with("compose says hi from greeter"));
+    assert_eq!(repo.sh("cat /tmp/hook-order"), "feature\nconfig\n");
+    let id = repo.container();
+    let caps = repo.engine_cmd(&["inspect", "--format", "{{json .HostConfig.CapAdd}}", &id]);
+    assert!(caps.contains("SYS_PTRACE"), "{caps}");
+    // Warm: the same container, nothing built or run again.
+    let run = repo.devboot(["up", "--port-offset", &offset.to_string()]);
+    run.status(0);
+    assert!(!run.stderr.contains("installing"), "{}", run.stderr);
+    assert_eq!(repo.container(), id);
+    assert_eq!(repo.count("/tmp/hook-order"), 2);
+    repo.devboot(["down", "--remove"]).status(0);
+    // The service's own image, which Compose built for the Features to go on.
+    let project = repo.compose_project().replace('_', "-");
+    let images = repo.engine_cmd(&[
+        "images",
+        "--format",
+        "{{.Repository}}",
+        "--filter",
+        "reference=devboot-compose-*",
+    ]);
+    for image in images.lines().filter(|i| i.contains(&project)) {
+        repo.engine_cmd(&["rmi", image]);
+    }
+}

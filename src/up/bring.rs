@@ -116,6 +116,7 @@ impl Bringing<'_> {
                 &decision,
                 info.as_ref(),
                 self.output,
+                self.from_image.map(|(_, adds)| adds),
             )?;
             Outcome::new(made, action, result)
         } else {

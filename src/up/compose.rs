@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::config::compose::{self as file, Published};
-use crate::container::{self, LABEL_HASH, LABEL_SPEC};
-use crate::engine::{ContainerInfo, Engine, EngineError};
+use crate::container::{self, FromImage, LABEL_HASH, LABEL_SPEC};
+use crate::engine::{ContainerInfo, Engine, EngineError, ImageConfig};
 use crate::error::{Error, Result};
 use crate::lifecycle::{Output, RunResult};
 use crate::ports::Binding;
@@ -37,6 +37,7 @@ pub(super) fn bring_up(
     decision: &Decision,
     info: Option<&ContainerInfo>,
     output: &Output,
+    from_image: Option<&FromImage>,
 ) -> Result<(Made, Action, RunResult)> {
     if let (Decision::Reuse, Some(info)) = (decision, info) {
         let result = run_by_exec(engine, ws, target, info, output)?;
@@ -46,10 +47,13 @@ pub(super) fn bring_up(
     let published = published_ports(plan);
     check_published(engine, plan, &published)?;
     note_not_published_twice(ws, plan, &published);
-    write_override(target, plan)?;
+    let features_image = target.features.as_ref().map(|f| f.tag.as_str());
+    write_override(target, plan, features_image, from_image)?;
     let mut args = project_args(target, plan);
     args.extend(["up".into(), "-d".into()]);
-    if options.rebuild {
+    // With Features the image is built already (and `--build` would overwrite it with the
+    // service's own).
+    if options.rebuild && features_image.is_none() {
         args.push("--build".into());
     }
     if options.recreate {
@@ -359,9 +363,72 @@ fn run_compose(engine: &Engine, args: &[String], verb: &str, plan: &ComposePlan)
     }))
 }
 
+/// The service's image as Features see it: its `image:` (interpolated), else the name
+/// devboot gives the image Compose builds for it; and whether Compose builds it.
+pub(super) fn service_image(plan: &ComposePlan) -> (String, bool) {
+    let mut image = None;
+    let mut build = false;
+    for doc in file::read_all(&plan.files) {
+        for (name, fields) in file::services(&doc) {
+            if *name != plan.service {
+                continue;
+            }
+            if let Some(i) = fields.get("image").and_then(serde_json::Value::as_str) {
+                image = Some(file::interpolate(i, &plan.vars));
+            }
+            build |= fields.contains_key("build");
+        }
+    }
+    let name = image.unwrap_or_else(|| {
+        format!(
+            "devboot-compose-{}-{}",
+            container::slug(&plan.project),
+            container::slug(&plan.service)
+        )
+    });
+    (name, build)
+}
+
+/// Makes the service's own image there for Features to extend: Compose builds it (under
+/// [`service_image`]'s name) when it has `build`, else it is pulled when missing.
+pub(super) fn ensure_service_image(
+    engine: &Engine,
+    target: &Target,
+    plan: &ComposePlan,
+    rebuild: bool,
+) -> Result<ImageConfig> {
+    let (image, build) = service_image(plan);
+    if !build {
+        if let Some(config) = engine.image_config(&image)? {
+            return Ok(config);
+        }
+        ui::note(&format!("pulling {image}"));
+        engine.call(["pull", image.as_str()]).map_err(|e| match e {
+            EngineError::Failed { stderr, .. } => Error::ImageUnavailable {
+                image: image.clone(),
+                detail: stderr,
+            },
+            e => e.into(),
+        })?;
+    } else if rebuild || engine.image_config(&image)?.is_none() {
+        write_override(target, plan, Some(&image), None)?;
+        let mut args = project_args(target, plan);
+        args.extend(["build".into(), plan.service.clone()]);
+        run_compose(engine, &args, "build", plan)?;
+    }
+    Ok(engine.image_config(&image)?.unwrap_or_default())
+}
+
 /// Writes the override file (JSON, which Compose reads as YAML) into devboot's cache: the
-/// folder 0700 and the file 0600, as the file holds the container's variables.
-fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
+/// folder 0700 and the file 0600, as the file holds the container's variables. `image`
+/// names the service's image (Features: the derived one, or the one Compose builds for
+/// them); `from_image` is what the Features' label adds.
+fn write_override(
+    target: &Target,
+    plan: &ComposePlan,
+    image: Option<&str>,
+    from_image: Option<&FromImage>,
+) -> Result<()> {
     let spec = &target.spec;
     let mut labels: BTreeMap<String, String> = target.id_labels.clone();
     labels.insert(LABEL_HASH.into(), spec.hash());
@@ -375,27 +442,58 @@ fn write_override(target: &Target, plan: &ComposePlan) -> Result<()> {
         "ports": spec.publish,
     });
     let fields = service.as_object_mut().expect("an object");
+    if let Some(image) = image {
+        fields.insert("image".into(), image.into());
+    }
+    let none = FromImage::default();
+    let adds = from_image.unwrap_or(&none);
+    if let Some(metadata) = &adds.metadata {
+        fields["labels"][crate::features::label::LABEL] = metadata.clone().into();
+    }
     if let Some(user) = &spec.user {
         fields.insert("user".into(), user.clone().into());
     }
     if spec.override_command {
         fields.insert(
             "entrypoint".into(),
-            container::keep_alive_entrypoint().into(),
+            container::keep_alive_entrypoint_with(&adds.entrypoints).into(),
         );
+    } else if !adds.entrypoints.is_empty() {
+        ui::warning(&format!(
+            "the Features' entrypoints ({}) do not run: the service keeps its own entrypoint (set `overrideCommand: true` to run them)",
+            adds.entrypoints.join(", ")
+        ));
     }
-    let volumes: Vec<serde_json::Value> = spec.mounts.iter().map(|m| volume(m)).collect();
+    let targets: Vec<Option<String>> = spec
+        .mounts
+        .iter()
+        .map(|m| crate::mount::source_target(m).1)
+        .collect();
+    let volumes: Vec<serde_json::Value> = adds
+        .mounts
+        .iter()
+        .filter(|m| !targets.contains(&crate::mount::source_target(m).1))
+        .chain(&spec.mounts)
+        .map(|m| volume(m))
+        .collect();
     if !volumes.is_empty() {
         fields.insert("volumes".into(), volumes.clone().into());
     }
-    if spec.privileged {
+    if spec.privileged || adds.privileged {
         fields.insert("privileged".into(), true.into());
     }
-    if !spec.cap_add.is_empty() {
-        fields.insert("cap_add".into(), spec.cap_add.clone().into());
+    let union = |own: &[String], added: &[String]| {
+        let mut all = own.to_vec();
+        all.extend(added.iter().filter(|a| !own.contains(a)).cloned());
+        all
+    };
+    let cap_add = union(&spec.cap_add, &adds.cap_add);
+    if !cap_add.is_empty() {
+        fields.insert("cap_add".into(), cap_add.into());
     }
-    if !spec.security_opt.is_empty() {
-        fields.insert("security_opt".into(), spec.security_opt.clone().into());
+    let security_opt = union(&spec.security_opt, &adds.security_opt);
+    if !security_opt.is_empty() {
+        fields.insert("security_opt".into(), security_opt.into());
     }
     let mut doc = serde_json::json!({ "services": { plan.service.clone(): service } });
     // A named volume must be declared; `name` keeps Compose from prefixing the project.

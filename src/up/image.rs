@@ -71,7 +71,10 @@ pub(super) fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> R
     if !rebuild && let Some(config) = engine.image_config(&plan.tag)? {
         return Ok(config);
     }
-    let base = ensure_base(engine, target, &plan.base, rebuild)?;
+    let base = match &target.compose {
+        Some(compose) => super::compose::ensure_service_image(engine, target, compose, rebuild)?,
+        None => ensure_base(engine, target, &plan.base, rebuild)?,
+    };
     super::extend::build(engine, target, plan, &base, rebuild)
 }
 

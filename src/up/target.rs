@@ -246,15 +246,15 @@ impl Target {
             }
         };
 
-        let features = if ws.features.is_empty() {
-            None
-        } else if compose.is_some() {
-            return Err(Error::Unsupported {
-                what: "Dev Container Features with a Docker Compose config".into(),
-                help: "install the tools in the service's Dockerfile, or run `devcontainer up` from the reference CLI for this config".into(),
-            });
-        } else {
-            Some(FeaturesPlan::new(ws, &image, host_env))
+        let features = match &compose {
+            _ if ws.features.is_empty() => None,
+            // The service's own image (built by Compose first when it has `build`).
+            Some(plan) => Some(FeaturesPlan::new(
+                ws,
+                &super::compose::service_image(plan).0,
+                host_env,
+            )),
+            None => Some(FeaturesPlan::new(ws, &image, host_env)),
         };
         let image = features.as_ref().map_or(image, |f| f.tag.clone());
 
