@@ -13,6 +13,15 @@ scripts/engine.sh
 scripts/base-image.sh
 scripts/node-image.sh # + node/npm, for the fullstack template's e2e tests
 scripts/registry.sh --cli >/dev/null # a local OCI registry and the reference CLI, for the Features tests
+# The e2e tests publish fixed host ports below 50000 (each test its own offset). The kernel
+# hands out its ephemeral ports (outgoing connections, port 0 listeners) from 32768 up by
+# default, and one that lands on a test's port fails that test: move them above 50000.
+read -r low high </proc/sys/net/ipv4/ip_local_port_range || low=50000
+if [ "$low" -lt 50000 ]; then
+  { echo "50000 ${high:-60999}" >/proc/sys/net/ipv4/ip_local_port_range; } 2>/dev/null &&
+    note "ephemeral ports moved to 50000-${high:-60999} so they never take a test's port" ||
+    note "ephemeral ports start at $low: a test's fixed port may rarely be taken by one"
+fi
 # Real shells and compose for the env round-trip tests and the Compose e2e test (they
 # skip, saying why, without).
 command -v fish >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 ||

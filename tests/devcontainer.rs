@@ -264,19 +264,17 @@ help: remove it: the devcontainer.json schema does not allow trailing commas (VS
 
 #[test]
 fn ignored_property_is_a_warning_at_its_key() {
-    let run = validate(
-        "{\n  \"image\": \"ubuntu\",\n  \"features\": { \"ghcr.io/devcontainers/features/node:1\": {} }\n}\n",
-    );
+    let run = validate("{\n  \"image\": \"ubuntu\",\n  \"userEnvProbe\": \"loginShell\"\n}\n");
     assert_stderr(
         &run,
         0,
-        r#"warning: `features` is ignored: Dev Container Features are not installed by devboot
+        r#"warning: `userEnvProbe` is ignored: devboot does not read variables from the user's login shell
  --> .devcontainer/devcontainer.json:3:3
   |
-3 |   "features": { "ghcr.io/devcontainers/features/node:1": {} }
-  |   ^^^^^^^^^^
+3 |   "userEnvProbe": "loginShell"
+  |   ^^^^^^^^^^^^^^
   |
-help: install the tools in the Dockerfile or in `onCreateCommand`
+help: set the variables the hooks need in `remoteEnv`
 0 error(s), 1 warning(s)
 "#,
     );

@@ -156,6 +156,16 @@ fn registry_features_install_in_the_reference_order_with_their_dependencies() {
         return;
     };
     let id = repo.container();
+    let label_of = |id: &str| -> serde_json::Value {
+        let text = repo.engine_cmd(&[
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"devcontainer.metadata\"}}",
+            id,
+        ]);
+        serde_json::from_str(text.trim()).unwrap()
+    };
+    let ours = label_of(&id);
     let out = std::process::Command::new(cli)
         .args(["up", "--workspace-folder"])
         .arg(repo.path())
@@ -185,6 +195,8 @@ fn registry_features_install_in_the_reference_order_with_their_dependencies() {
         String::from_utf8_lossy(&out.stderr)
     );
     let theirs = repo.container();
+    // The same label content: the Features in the same order, then the config's own.
+    assert_eq!(label_of(&theirs), ours);
     assert_eq!(
         repo.sh("cat /usr/local/share/order.txt"),
         "first-z plain\nbase-a from-dep\nneeds-a mine\nafter-c plain\n"

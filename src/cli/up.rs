@@ -118,6 +118,14 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     if let Some(note) = &loaded.note {
         ui::note(note);
     }
+    let unusable = config::devcontainer::features::unusable_ids(
+        &loaded.workspace.features,
+        &loaded.workspace.config_file,
+        &loaded.diagnostics,
+    );
+    if !unusable.is_empty() {
+        return Err(Error::Config(crate::diagnostic::Diagnostics(unusable)));
+    }
     for warning in loaded.diagnostics.warnings() {
         ui::diagnostic(warning);
     }

@@ -31,7 +31,7 @@ use crate::config::typed;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::{EnvMap, Format, Mount, Workspace};
 
-mod features;
+pub mod features;
 mod hooks;
 mod image;
 mod options;

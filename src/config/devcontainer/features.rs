@@ -1,5 +1,5 @@
 //! `features` and `overrideFeatureInstallOrder`: the Features a config asks for, read as
-//! written (id and value). What each id names is checked here, so a bad one is an error at
+//! written (id and value). What each id names is checked here, so a bad one is reported at
 //! its key; fetching and installing them is `crate::features`' business, at `up`.
 
 use serde_json::Value;
@@ -34,10 +34,13 @@ pub(super) fn features(
                             Ok(Some(warning)) => {
                                 diagnostics.push(Diagnostic::warning(warning).at(at));
                             }
+                            // A warning here: the config still loads (`config`,
+                            // `validate`, as the reference CLI reads it); `up` refuses it
+                            // (see `unusable_ids`).
                             Err(error) => {
                                 let help = error.help().unwrap_or_default().to_string();
                                 diagnostics
-                                    .push(Diagnostic::error(error.to_string()).at(at).help(help));
+                                    .push(Diagnostic::warning(error.to_string()).at(at).help(help));
                             }
                         }
                         requests.push(request);
@@ -61,4 +64,26 @@ pub(super) fn features(
     }
     let order = fields.strings("overrideFeatureInstallOrder", diagnostics);
     (requests, order)
+}
+
+/// The load's warnings about Feature ids that name nothing devboot can fetch, as errors:
+/// `up` stops on them, at their keys, before anything is made.
+pub fn unusable_ids(
+    requests: &[Request],
+    config_file: &std::path::Path,
+    diagnostics: &Diagnostics,
+) -> Vec<Diagnostic> {
+    let messages: Vec<String> = requests
+        .iter()
+        .filter_map(|r| reference::check_request(r, config_file).err())
+        .map(|e| e.to_string())
+        .collect();
+    diagnostics
+        .warnings()
+        .filter(|d| messages.contains(&d.message))
+        .map(|d| Diagnostic {
+            severity: crate::diagnostic::Severity::Error,
+            ..d.clone()
+        })
+        .collect()
 }
