@@ -4,7 +4,7 @@
 //! registry that alters bytes played by a tiny loopback server; and the digest-keyed cache.
 //! Every test uses its own repositories (named after the run) and its own cache folder.
 
-mod support;
+pub(crate) mod support;
 
 use std::os::unix::fs::PermissionsExt as _;
 
