@@ -52,12 +52,7 @@ impl Workspace {
             .env("XDG_CONFIG_HOME", self.home.path().join("config"))
             .output()
             .unwrap();
-        Run {
-            status: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            dir: self.path().to_path_buf(),
-        }
+        Run::of(&out, self.path())
     }
 
     fn write(&self, rel: &str, text: &str) {
