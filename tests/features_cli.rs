@@ -38,6 +38,13 @@ impl Workspace {
         ws
     }
 
+    /// A workspace whose one Feature is on a loopback port nothing listens on, and its id.
+    fn with_unreachable_feature() -> (Workspace, String) {
+        let tool = format!("127.0.0.1:{}/nowhere/tool:1", closed_port());
+        let config = format!(r#"{{ "image": "debian", "features": {{ "{tool}": {{}} }} }}"#);
+        (Workspace::new(&config), tool)
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -81,40 +88,34 @@ fn layer(metadata: &Value) -> Vec<u8> {
     builder.into_inner().unwrap()
 }
 
-/// Pushes a Feature whose `devcontainer-feature.json` is `metadata` under each of `tags`;
-/// returns the manifest digest.
-fn push_feature(reg: &Registry, repo: &str, tags: &[&str], metadata: &Value) -> String {
-    let layer = layer(metadata);
+/// Pushes Feature `name` of this run (`127.0.0.1:PORT/<run>/cli/<name>`) under each of
+/// `tags`, its `devcontainer-feature.json` saying `version` and `more`; returns the reference
+/// (without a tag) and the manifest digest.
+fn publish(
+    reg: &Registry,
+    name: &str,
+    tags: &[&str],
+    version: &str,
+    more: Value,
+) -> (String, String) {
+    let path = format!("{}/cli/{name}", run_id());
+    let mut metadata = json!({"id": name, "version": version});
+    if let (Value::Object(fields), Value::Object(more)) = (&mut metadata, more) {
+        fields.extend(more);
+    }
+    let layer = layer(&metadata);
     let digests: Vec<String> = tags
         .iter()
-        .map(|tag| push(reg, repo, tag, &layer, "application/vnd.devcontainers"))
+        .map(|tag| push(reg, &path, tag, &layer, "application/vnd.devcontainers"))
         .collect();
-    digests[0].clone()
-}
-
-/// `127.0.0.1:PORT/<run>/cli/<name>`: a repository of this run.
-fn repo(reg: &Registry, name: &str) -> (String, String) {
-    let path = format!("{}/cli/{name}", run_id());
-    (path.clone(), format!("{}/{path}", reg.addr))
+    (format!("{}/{path}", reg.addr), digests[0].clone())
 }
 
 #[test]
 fn features_lock_writes_the_lockfile_says_when_it_is_up_to_date_and_frozen_names_changes() {
     let Some(reg) = registry() else { return };
-    let (path, tool) = repo(reg, "tool");
-    let digest = push_feature(
-        reg,
-        &path,
-        &["1"],
-        &json!({"id": "tool", "version": "1.3.0"}),
-    );
-    let (path2, extra) = repo(reg, "extra");
-    let digest2 = push_feature(
-        reg,
-        &path2,
-        &["2"],
-        &json!({"id": "extra", "version": "2.0.1"}),
-    );
+    let (tool, digest) = publish(reg, "tool", &["1"], "1.3.0", json!({}));
+    let (extra, digest2) = publish(reg, "extra", &["2"], "2.0.1", json!({}));
     let config = |features: &str| {
         format!(r#"{{ "image": "debian", "features": {{ {features}, "./greeter": {{}} }} }}"#)
     };
@@ -169,12 +170,16 @@ fn without_features_lock_and_outdated_say_so_and_write_nothing() {
 #[test]
 fn outdated_shows_current_wanted_and_latest_and_skips_folders() {
     let Some(reg) = registry() else { return };
-    let (path, tool) = repo(reg, "versions");
-    let meta = |version: &str| json!({"id": "versions", "version": version});
-    let old = push_feature(reg, &path, &["1.0.0"], &meta("1.0.0"));
-    push_feature(reg, &path, &["1.2.0", "1.2", "1"], &meta("1.2.0"));
-    push_feature(reg, &path, &["2.0.0", "2", "latest"], &meta("2.0.0"));
-    push_feature(reg, &path, &["2.1.0-rc.1"], &meta("2.1.0-rc.1"));
+    let (tool, old) = publish(reg, "versions", &["1.0.0"], "1.0.0", json!({}));
+    publish(reg, "versions", &["1.2.0", "1.2", "1"], "1.2.0", json!({}));
+    publish(
+        reg,
+        "versions",
+        &["2.0.0", "2", "latest"],
+        "2.0.0",
+        json!({}),
+    );
+    publish(reg, "versions", &["2.1.0-rc.1"], "2.1.0-rc.1", json!({}));
     let ws = Workspace::new(&format!(
         r#"{{ "image": "debian", "features": {{
             "{tool}:1": {{}}, "{tool}:1.0.0": {{}}, "{tool}@{old}": {{}}, "./greeter": {{}} }} }}"#
@@ -223,10 +228,7 @@ fn outdated_shows_current_wanted_and_latest_and_skips_folders() {
 
 #[test]
 fn outdated_names_a_feature_it_cannot_look_up_and_fails() {
-    let tool = format!("127.0.0.1:{}/nowhere/tool:1", closed_port());
-    let ws = Workspace::new(&format!(
-        r#"{{ "image": "debian", "features": {{ "{tool}": {{}} }} }}"#
-    ));
+    let (ws, tool) = Workspace::with_unreachable_feature();
     let run = ws.run(&["features", "outdated"]);
     run.status(1)
         .stderr_has(&format!("error: cannot look up `{tool}`"))
@@ -241,22 +243,10 @@ fn outdated_names_a_feature_it_cannot_look_up_and_fails() {
 #[test]
 fn config_lists_the_resolved_features_in_install_order() {
     let Some(reg) = registry() else { return };
-    let (base_path, base) = repo(reg, "base");
-    let base_digest = push_feature(
-        reg,
-        &base_path,
-        &["1"],
-        &json!({"id": "base", "version": "1.1.0",
-                "options": {"flavor": {"type": "string", "default": "plain"}}}),
-    );
-    let (app_path, app) = repo(reg, "app");
-    push_feature(
-        reg,
-        &app_path,
-        &["1"],
-        &json!({"id": "app", "version": "3.0.0",
-                "dependsOn": {format!("{base}:1"): {"flavor": "spicy"}}}),
-    );
+    let flavor = json!({"options": {"flavor": {"type": "string", "default": "plain"}}});
+    let (base, base_digest) = publish(reg, "base", &["1"], "1.1.0", flavor);
+    let depends = json!({"dependsOn": {format!("{base}:1"): {"flavor": "spicy"}}});
+    let (app, _) = publish(reg, "app", &["1"], "3.0.0", depends);
     let ws = Workspace::new(&format!(
         r#"{{ "image": "debian",
               "features": {{ "{app}:1": {{}}, "./greeter": {{ "greeting": "howdy" }} }} }}"#
@@ -322,13 +312,12 @@ fn config_lists_the_resolved_features_in_install_order() {
 
 #[test]
 fn config_without_the_registry_keeps_the_rest_and_says_why_features_are_missing() {
-    let tool = format!("127.0.0.1:{}/nowhere/tool:1", closed_port());
-    let ws = Workspace::new(&format!(
-        r#"{{ "image": "debian", "features": {{ "{tool}": {{}} }} }}"#
-    ));
+    let (ws, tool) = Workspace::with_unreachable_feature();
     let run = ws.run(&["config", "--json"]);
     run.status(0)
-        .stderr_has("warning: the Features cannot be listed: feature `")
+        .stderr_has(&format!(
+            "warning: the Features cannot be listed: feature `{tool}`"
+        ))
         .stderr_has("cannot reach 127.0.0.1");
     let json = run.json();
     assert_eq!(json["image"]["image"], "debian");
@@ -348,14 +337,9 @@ fn config_without_the_registry_keeps_the_rest_and_says_why_features_are_missing(
 #[test]
 fn validate_features_checks_each_features_options_at_their_place() {
     let Some(reg) = registry() else { return };
-    let (path, spice) = repo(reg, "spice");
-    push_feature(
-        reg,
-        &path,
-        &["1"],
-        &json!({"id": "spice", "version": "1.0.0", "options": {"flavor": {
-            "type": "string", "enum": ["plain", "spicy"], "default": "plain"}}}),
-    );
+    let flavor = json!({"options": {"flavor": {
+        "type": "string", "enum": ["plain", "spicy"], "default": "plain"}}});
+    let (spice, _) = publish(reg, "spice", &["1"], "1.0.0", flavor);
     let config = format!(
         "{{\n  \"image\": \"debian\",\n  \"features\": {{\n    \"{spice}:1\": {{ \"flavor\": \"sweet\" }},\n    \"./greeter\": {{ \"greting\": \"hi\", \"fail\": \"no\" }}\n  }}\n}}\n"
     );
@@ -378,12 +362,11 @@ fn validate_features_checks_each_features_options_at_their_place() {
 
 #[test]
 fn validate_features_says_when_the_features_cannot_be_fetched() {
-    let tool = format!("127.0.0.1:{}/nowhere/tool:1", closed_port());
-    let ws = Workspace::new(&format!(
-        r#"{{ "image": "debian", "features": {{ "{tool}": {{}} }} }}"#
-    ));
+    let (ws, tool) = Workspace::with_unreachable_feature();
     ws.run(&["validate", "--features"])
         .status(2)
-        .stderr_has("error: the Features cannot be checked: feature `")
+        .stderr_has(&format!(
+            "error: the Features cannot be checked: feature `{tool}`"
+        ))
         .stderr_has("cannot reach 127.0.0.1");
 }
