@@ -7,6 +7,7 @@ mod convert;
 mod down;
 mod env;
 mod exec;
+mod features;
 mod init;
 mod logs;
 mod ports;
@@ -124,6 +125,9 @@ enum Command {
     Config(config::ConfigArgs),
     /// Check config files against the official schemas and devboot's own rules.
     Validate(validate::ValidateArgs),
+    /// Pin the config's Dev Container Features in devcontainer-lock.json, or see which
+    /// have newer versions.
+    Features(features::FeaturesArgs),
     /// Write a .gitpod.yml and/or devcontainer.json for this repository from a template.
     Init(init::InitArgs),
     /// List the templates `devboot init` can write.
@@ -175,6 +179,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Ports(args) => ports::run(&args, &global),
         Command::Config(args) => config::run(&args, &global),
         Command::Validate(args) => validate::run(&args, &global),
+        Command::Features(args) => features::run(&args, &global),
         Command::Init(args) => init::run(&args, &global),
         Command::Templates(args) => templates::run(&args, &global),
         Command::Convert(args) => convert::run(&args, &global),

@@ -100,6 +100,16 @@ impl Test {
 }
 
 impl Run {
+    /// What a finished devboot printed, and how it exited; `dir` is its workspace folder.
+    pub fn of(out: &Output, dir: &Path) -> Run {
+        Run {
+            status: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            dir: dir.to_path_buf(),
+        }
+    }
+
     #[track_caller]
     pub fn status(&self, code: i32) -> &Self {
         assert_eq!(

@@ -10,6 +10,7 @@ mod devcontainer;
 mod engine;
 mod env;
 mod features;
+mod features_cli;
 mod features_fetch;
 mod features_registry;
 mod gitpod;

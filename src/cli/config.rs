@@ -1,5 +1,6 @@
 //! `devboot config [--json]`: the resolved workspace, as a summary (every command whole) or
-//! as one JSON object, with the warnings loading it gave.
+//! as one JSON object, with the warnings loading it gave; a config's Features resolved and
+//! in install order (fetched, or from devboot's cache), or a warning saying why not.
 
 use std::fmt::Write as _;
 
@@ -7,7 +8,10 @@ use serde::Serialize;
 
 use crate::cli::Global;
 use crate::config::{self, Loaded};
+use crate::diagnostic::Diagnostic;
 use crate::error::{Result, exit};
+use crate::features::FeatureError;
+use crate::features::order::Plan;
 use crate::ui;
 use crate::workspace::{Command, ImageSource, Workspace};
 
@@ -21,13 +25,20 @@ pub(crate) struct ConfigArgs {
     json: bool,
 }
 
-/// The JSON form: the workspace's own fields, plus the warnings loading it gave.
+/// The JSON form: the workspace's own fields, plus the warnings loading it gave; for a
+/// config with Features, those Features resolved (or why they could not be).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ConfigJson<'a> {
     #[serde(flatten)]
     workspace: &'a Workspace,
     warnings: Vec<WarningJson>,
+    /// The Features in install order, dependencies included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved_features: Option<Vec<crate::cli::features::Resolved>>,
+    /// Why the Features could not be resolved (the rest is still right).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    features_error: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -59,18 +70,65 @@ pub(crate) fn run(args: &ConfigArgs, global: &Global) -> Result<u8> {
     for warning in loaded.diagnostics.warnings() {
         ui::diagnostic(warning);
     }
+    // Only a config with Features pays for resolving them (it may need the network).
+    let features = (!loaded.workspace.features.is_empty())
+        .then(|| resolve_features(&loaded.workspace, &options.host_env));
     if args.json {
+        let mut warnings = warnings_json(&loaded);
+        let (mut resolved_features, mut features_error) = (None, None);
+        match features {
+            Some(Ok(plan)) => {
+                warnings.extend(plan.warnings.iter().map(|message| WarningJson {
+                    message: message.clone(),
+                    position: None,
+                }));
+                resolved_features = Some(crate::cli::features::Resolved::list(&plan));
+            }
+            Some(Err(error)) => features_error = Some(error.to_string()),
+            None => {}
+        }
         let json = ConfigJson {
             workspace: &loaded.workspace,
-            warnings: warnings_json(&loaded),
+            warnings,
+            resolved_features,
+            features_error,
         };
         let mut text = serde_json::to_string_pretty(&json).expect("the model always serializes");
         text.push('\n');
         ui::stdout(&text)?;
     } else {
-        ui::stdout(&summary(&loaded.workspace))?;
+        let mut text = summary(&loaded.workspace);
+        if let Some(Ok(plan)) = &features {
+            text.push_str(&crate::cli::features::summary(plan));
+        }
+        ui::stdout(&text)?;
     }
     Ok(exit::OK)
+}
+
+/// The workspace's Features resolved, their warnings printed; when that fails, a warning
+/// says why and what to do, and `config` goes on without them.
+fn resolve_features(
+    ws: &Workspace,
+    host_env: &crate::workspace::EnvMap,
+) -> std::result::Result<Plan, FeatureError> {
+    let resolved = crate::cli::features::resolve(ws, host_env);
+    match &resolved {
+        Ok(plan) => {
+            for warning in &plan.warnings {
+                ui::warning(warning);
+            }
+        }
+        Err(error) => {
+            let message = format!(
+                "the Features cannot be listed: {error} (in {})",
+                config::source::display_path(&ws.config_file)
+            );
+            let d = crate::cli::features::with_help(Diagnostic::warning(message), error);
+            ui::diagnostic(&d);
+        }
+    }
+    resolved
 }
 
 /// Values of secret-looking variables are never printed.

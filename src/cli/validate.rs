@@ -1,6 +1,9 @@
 //! `devboot validate [PATH...]`: every problem in the given config files (or the discovered
 //! one), from the syntax, the official schema and devboot's own rules. The compose files a
 //! devcontainer.json names are checked with it; a compose file can be given on its own.
+//! With `--features`, a devcontainer.json's Features are fetched (or found in devboot's
+//! cache) and the options it gives each are checked against what the Feature declares;
+//! without it, `validate` never touches the network.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +20,11 @@ pub(crate) struct ValidateArgs {
     /// Which config format to use when the folder has both.
     #[command(flatten)]
     source: crate::cli::SourceFormat,
+    /// Also fetch the config's Dev Container Features (from their registries, or devboot's
+    /// cache) and check the options it gives each against the ones the Feature declares:
+    /// unknown names, wrong types, values its list does not allow.
+    #[arg(long)]
+    features: bool,
     /// Config files to check; default: the workspace's config.
     paths: Vec<PathBuf>,
 }
@@ -67,6 +75,12 @@ pub(crate) fn run(args: &ValidateArgs, global: &Global) -> Result<u8> {
             continue;
         }
         let (mut diagnostics, checked_doc) = check_file(&path, format, &options.host_env);
+        if args.features
+            && let Some((doc, ws)) = &checked_doc
+        {
+            diagnostics.extend(check_features(doc, ws, &options.host_env));
+            sort_by_place(&mut diagnostics);
+        }
         // A Compose config: its compose files are part of it.
         let compose_files = checked_doc
             .map(|(doc, ws)| compose_of(&doc, &ws, &mut diagnostics, &options.host_env))
@@ -217,10 +231,32 @@ fn check_file(
     // port URLs hard-coded for one hosted service, and the IDE extensions devboot skips.
     diagnostics.extend(lint::hard_coded_port_urls(&document, format));
     lint::name_ide_extensions(&document, format, &mut diagnostics);
+    sort_by_place(&mut diagnostics);
+    (diagnostics, workspace.map(|ws| (document, ws)))
+}
+
+fn sort_by_place(diagnostics: &mut Diagnostics) {
     diagnostics
         .0
         .sort_by_key(|d| d.location.as_ref().map_or(0, |l| l.span.start));
-    (diagnostics, workspace.map(|ws| (document, ws)))
+}
+
+/// The problems of the options a config gives its Features, once they are fetched; a
+/// Feature that cannot be fetched or ordered is an error at `features`.
+fn check_features(doc: &Document, ws: &Workspace, host_env: &EnvMap) -> Diagnostics {
+    if ws.features.is_empty() {
+        return Diagnostics::default();
+    }
+    match crate::cli::features::resolve(ws, host_env) {
+        Ok(plan) => lint::feature_options(doc, &plan.features),
+        Err(error) => {
+            let d = Diagnostic::error(format!("the Features cannot be checked: {error}"))
+                .at(doc.key_location("/features"));
+            let mut diagnostics = Diagnostics::default();
+            diagnostics.push(crate::cli::features::with_help(d, &error));
+            diagnostics
+        }
+    }
 }
 
 /// The workspace folder a config file belongs to: the folder holding `.devcontainer/`, or

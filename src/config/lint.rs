@@ -1,7 +1,8 @@
 //! Advice `devboot validate` gives beyond what the schemas and the model check: a value
 //! that hard-codes the URL of a port in Gitpod or Codespaces (here), the same and
-//! `localhost` URLs in a compose file's `environment` (`compose.rs`); and the VS Code
-//! extensions a config lists, named in the warning that says devboot ignores them.
+//! `localhost` URLs in a compose file's `environment` (`compose.rs`); the options given to
+//! Dev Container Features (`features.rs`); and the VS Code extensions a config lists, named
+//! in the warning that says devboot ignores them.
 //!
 //! Configs written for one hosted service build port URLs by hand, e.g.
 //! `https://4567-${GITPOD_WORKSPACE_ID}.${GITPOD_WORKSPACE_CLUSTER_HOST}` (the cruddur
@@ -19,7 +20,9 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::workspace::Format;
 
 mod compose;
+mod features;
 pub use compose::{ComposeUse, compose_environment_urls};
+pub use features::feature_options;
 
 /// A hard-coded port URL found in a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
