@@ -143,9 +143,9 @@ fn features_lock_writes_the_lockfile_says_when_it_is_up_to_date_and_frozen_names
     let run = ws.run(&["features", "lock", "--frozen"]);
     run.status(1)
         .stderr_has(&format!(
-            "devcontainer-lock.json would change (`--frozen`): added {extra}:2"
+            "devcontainer-lock.json would change, and it must not: added {extra}:2"
         ))
-        .stderr_has("help: run `devboot features lock` to update it, and commit it");
+        .stderr_has("help: run `devboot features lock` (or `devboot up --lockfile`) to update it, and commit it");
     assert_eq!(ws.read(LOCKFILE).as_deref(), Some(expected.as_str()));
     ws.run(&["features", "lock"])
         .status(0)

@@ -131,9 +131,8 @@ fn lock(args: &LockArgs, global: &Global) -> Result<u8> {
     let shown = config::source::display_path(&path);
     let existed = path.symlink_metadata().is_ok();
     // `resolve` has read the lockfile already, so an error here is about its content.
-    let written = lockfile::write(&ws.config_file, &lockfile, args.frozen)
-        .map_err(|e| frozen_error(e, args.frozen))
-        .map_err(feature_error(ws))?;
+    let written =
+        lockfile::write(&ws.config_file, &lockfile, args.frozen).map_err(feature_error(ws))?;
     let mut pinned = format!("{} Feature(s) pinned", lockfile.features.len());
     if plan
         .features
@@ -149,19 +148,6 @@ fn lock(args: &LockArgs, global: &Global) -> Result<u8> {
     };
     ui::line(&message);
     Ok(exit::OK)
-}
-
-/// `lockfile::write`'s frozen error speaks of `up --frozen-lockfile`; here the flag is
-/// `--frozen` and this command is what updates the file.
-fn frozen_error(error: FeatureError, frozen: bool) -> FeatureError {
-    match error {
-        FeatureError::Lockfile { path, reason, .. } if frozen => FeatureError::Lockfile {
-            path,
-            reason: reason.replace("`--frozen-lockfile`", "`--frozen`"),
-            help: "run `devboot features lock` to update it, and commit it".into(),
-        },
-        other => other,
-    }
 }
 
 /// One resolved Feature, as `devboot config --json` lists it (in install order).
@@ -271,30 +257,4 @@ pub(crate) fn summary(plan: &Plan) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_frozen_error_names_this_command_and_its_flag() {
-        let error = FeatureError::Lockfile {
-            path: "/w/.devcontainer/devcontainer-lock.json".into(),
-            reason: "devcontainer-lock.json would change (`--frozen-lockfile`): changed a".into(),
-            help: "run `devboot up` without `--frozen-lockfile` to update it".into(),
-        };
-        let FeatureError::Lockfile { reason, help, .. } = frozen_error(error.clone(), true) else {
-            panic!()
-        };
-        assert_eq!(
-            reason,
-            "devcontainer-lock.json would change (`--frozen`): changed a"
-        );
-        assert_eq!(
-            help,
-            "run `devboot features lock` to update it, and commit it"
-        );
-        assert_eq!(frozen_error(error.clone(), false), error);
-    }
 }

@@ -275,7 +275,9 @@ pub fn write(config_file: &Path, lockfile: &Lockfile, frozen: bool) -> Result<bo
     let frozen_error = |reason: String| FeatureError::Lockfile {
         path: path.clone(),
         reason,
-        help: "run `devboot up` without `--frozen-lockfile` to update it, and commit it".into(),
+        help:
+            "run `devboot features lock` (or `devboot up --lockfile`) to update it, and commit it"
+                .into(),
     };
     if old.as_deref().and_then(normalized).as_deref() == Some(text.as_str()) {
         return Ok(false);
@@ -283,7 +285,7 @@ pub fn write(config_file: &Path, lockfile: &Lockfile, frozen: bool) -> Result<bo
     if frozen {
         let Some(old) = old else {
             return Err(frozen_error(format!(
-                "{} does not exist (`--frozen-lockfile`)",
+                "{} does not exist, and it must not change",
                 shown(&path)
             )));
         };
@@ -292,7 +294,7 @@ pub fn write(config_file: &Path, lockfile: &Lockfile, frozen: bool) -> Result<bo
             .flatten()
             .unwrap_or_default();
         return Err(frozen_error(format!(
-            "{} would change (`--frozen-lockfile`): {}",
+            "{} would change, and it must not: {}",
             shown(&path),
             differences(&before, lockfile)
         )));

@@ -176,7 +176,7 @@ fn an_empty_file_is_no_lockfile_and_a_broken_one_is_an_error() {
 fn frozen_reason(config: &Path, lockfile: &Lockfile) -> String {
     match write(config, lockfile, true) {
         Err(FeatureError::Lockfile { reason, help, .. }) => {
-            assert!(help.contains("--frozen-lockfile"), "{help}");
+            assert!(help.contains("devboot features lock"), "{help}");
             reason
         }
         other => panic!("{other:?}"),
@@ -212,7 +212,7 @@ fn written_only_when_the_normalized_json_changes_and_never_when_frozen() {
     let changed = frozen_reason(&config, &moved);
     assert!(
         changed.ends_with(
-            "would change (`--frozen-lockfile`): removed ghcr.io/codspace/dependson/A:2; \
+            "would change, and it must not: removed ghcr.io/codspace/dependson/A:2; \
              changed ghcr.io/codspace/dependson/E"
         ),
         "{changed}"
