@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::metadata::{HOOKS, Metadata};
+use crate::container::FromImage;
 use crate::workspace::{Command, EnvMap, Lane, Phase, Stage, Workspace};
 
 pub const LABEL: &str = "devcontainer.metadata";
@@ -106,26 +107,14 @@ fn pick(entry: &mut Entry, from: &Map<String, Value>, keys: &[&str]) {
     }
 }
 
-/// What an image's entries (all but the config's own) add to its containers.
+/// What an image's entries (all but the config's own) add to its containers: flags,
+/// mounts (`${devcontainerId}` substituted; one per target, the last wins) and entrypoints
+/// for `docker run`, and the hooks.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Adds {
-    pub init: bool,
-    pub privileged: bool,
-    pub cap_add: Vec<String>,
-    pub security_opt: Vec<String>,
-    /// `--mount` values, `${devcontainerId}` substituted; one per target, the last wins.
-    pub mounts: Vec<String>,
-    /// Commands run at every start, before devboot's runner (one per line of the
-    /// keep-alive script, as the reference CLI puts them).
-    pub entrypoints: Vec<String>,
+    pub run: FromImage,
     /// The hooks, as stages, in the order they run (entry by entry, then by hook).
     pub stages: Vec<Stage>,
-}
-
-impl Adds {
-    pub fn is_empty(&self) -> bool {
-        *self == Adds::default()
-    }
 }
 
 /// Merges what the entries add. The config's own entry is not among them: devboot reads
@@ -136,14 +125,14 @@ pub fn adds(entries: &[Entry], devcontainer_id: &str) -> Adds {
     let mut mounts: Vec<(String, String)> = Vec::new();
     for (n, entry) in entries.iter().enumerate() {
         let flag = |key: &str| entry.get(key).and_then(Value::as_bool) == Some(true);
-        adds.init |= flag("init");
-        adds.privileged |= flag("privileged");
-        union(&mut adds.cap_add, entry.get("capAdd"));
-        union(&mut adds.security_opt, entry.get("securityOpt"));
+        adds.run.init |= flag("init");
+        adds.run.privileged |= flag("privileged");
+        union(&mut adds.run.cap_add, entry.get("capAdd"));
+        union(&mut adds.run.security_opt, entry.get("securityOpt"));
         if let Some(Value::String(e)) = entry.get("entrypoint")
             && !e.trim().is_empty()
         {
-            adds.entrypoints.push(substitute(e));
+            adds.run.entrypoints.push(substitute(e));
         }
         for mount in entry
             .get("mounts")
@@ -170,7 +159,7 @@ pub fn adds(entries: &[Entry], devcontainer_id: &str) -> Adds {
             }
         }
     }
-    adds.mounts = mounts.into_iter().map(|(_, v)| v).collect();
+    adds.run.mounts = mounts.into_iter().map(|(_, v)| v).collect();
     adds
 }
 
@@ -287,6 +276,7 @@ mod tests {
                 {"id":"b","init":true,"capAdd":["SYS_PTRACE","NET_ADMIN"],"securityOpt":["seccomp=unconfined"],"entrypoint":"/usr/local/share/x.sh","mounts":["type=volume,source=w,target=/var/lib/docker"]}]"#,
         );
         let a = adds(&e, "ID");
+        let a = &a.run;
         assert!(a.privileged && a.init);
         assert_eq!(a.cap_add, ["SYS_PTRACE", "NET_ADMIN"]);
         assert_eq!(a.security_opt, ["seccomp=unconfined"]);
@@ -295,7 +285,7 @@ mod tests {
         assert_eq!(a.mounts, ["type=volume,source=w,target=/var/lib/docker"]);
         let only_first = adds(&e[..1], "ID");
         assert_eq!(
-            only_first.mounts,
+            only_first.run.mounts,
             ["type=volume,source=v-ID,target=/var/lib/docker"]
         );
     }

@@ -35,13 +35,8 @@ pub(super) fn featured(
     let entries = without_config_entry(label.map(label::parse).unwrap_or_default());
     let adds = label::adds(&entries, &target.devcontainer_id);
     let from_image = FromImage {
-        init: adds.init,
-        privileged: adds.privileged,
-        cap_add: adds.cap_add.clone(),
-        security_opt: adds.security_opt.clone(),
-        mounts: adds.mounts.clone(),
-        entrypoints: adds.entrypoints.clone(),
         metadata: label.map(String::from),
+        ..adds.run.clone()
     };
     (label::with_hooks(ws, &adds), (image, from_image))
 }
