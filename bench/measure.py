@@ -8,22 +8,32 @@ python3 does.
     measure.py up     --id ID --title T --out F --case NAME CMD --prep NAME SH
                       --url NAME URL ... [checks]
     measure.py calls  --shim-dir DIR --engine PATH CMD
+    measure.py steps  --fragment F --logs DIR [--column NAME LABEL ...]
     measure.py profile --data PERF.data --fragment F --case NAME --group LABEL PREFIXES ... CMD
     measure.py report --out F [--strict] --meta K V ... FRAGMENT.json ...
 
 `procs`: a round runs every case once, in the order given (A B C, A B C, ...),
-so drift of the machine hits all of them alike. Time = spawn to exit.
+so drift of the machine hits all of them alike; with --rotate each round
+starts one case later (A B C, B C A, C A B). Time = spawn to exit.
 
 `up`: before each case the untimed `--prep` shell command runs (removing the
 container), then the case's command runs and, once it has returned, the URL
 is polled (a new GET every --poll-ms; see run_up), the same way for every
 case. A sample is "ready": the first 200, the moment a script after `up`
-can go on. When the command returned is kept too.
+can go on. When the command returned is kept too. With --stamp-output each
+line of the command's output goes into its log with the ms it arrived at;
+`steps` then splits those logs into phases (before the build, each build
+step, after it).
+
+`--count-lines KEY FILE REGEX` (procs and up): the lines of FILE matching
+REGEX are counted before and after each run (untimed); the difference is a
+per-case column KEY (e.g. requests in a registry's access log).
 
 Checks decide PASS/FAIL on medians:
   --max-ms CASE MS           median(CASE) < MS
   --max-ratio NUM DEN R      median(NUM) / median(DEN) <= R
   --max-captured CASE N      every number captured from CASE's stderr <= N
+  --max-extra CASE KEY LIMIT every sample of a column (peak MB, a count) < LIMIT
 --ratio and --diff only print median(NUM) / median(DEN) and median(NUM) -
 median(DEN).
 A case named with --optional may fail (its rows are skipped with the reason);
@@ -76,6 +86,11 @@ def run_timed(argv):
     return elapsed, proc.returncode, err.decode("utf-8", "replace")
 
 
+# The last lines of a stamped log (see run_up).
+RETURNED = "[measure.py: the command returned]"
+READY = "[measure.py: the first HTTP 200]"
+
+
 def http_200(host, port, path, timeout=1.0):
     try:
         conn = http.client.HTTPConnection(host, port, timeout=timeout)
@@ -88,7 +103,11 @@ def http_200(host, port, path, timeout=1.0):
         return False
 
 
-def run_up(argv, url, log_path, poll_ms, timeout_s, attempt_s=0.25):
+def stamp(log, t0, text):
+    log.write(f"{(time.perf_counter_ns() - t0) / 1e6:10.1f} | ".encode() + text)
+
+
+def run_up(argv, url, log_path, poll_ms, timeout_s, attempt_s=0.25, stamped=False):
     """Runs argv, then polls url until it answers 200: the moment a script
     that runs `up` and then waits for the backend could go on. Returns
     (ready, returned) in ms from the start.
@@ -100,7 +119,12 @@ def run_up(argv, url, log_path, poll_ms, timeout_s, attempt_s=0.25):
     wait for the neighbour entry too); measured here, that moved the first
     200 of a raw `docker run` by up to half a second. A new GET starts every
     poll_ms in its own thread, each giving up after attempt_s, so one slow
-    request never holds up the next."""
+    request never holds up the next.
+
+    stamped: the output comes through a pipe, each line written to the log
+    with the ms it arrived at, and the moments the command returned and the
+    first 200 came are written last (what `steps` reads). A thread reads the
+    pipe; for a command that runs for seconds that costs nothing measurable."""
     parsed = http.client.urlsplit(url)
     host, port = parsed.hostname, parsed.port or 80
     path = (parsed.path or "/") + ("?" + parsed.query if parsed.query else "")
@@ -108,7 +132,19 @@ def run_up(argv, url, log_path, poll_ms, timeout_s, attempt_s=0.25):
     first_200 = []
     with open(log_path, "wb") as log:
         t0 = time.perf_counter_ns()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE if stamped else log, stderr=subprocess.STDOUT)
+        pump = None
+        if stamped:
+            def copy_lines():
+                try:
+                    for line in proc.stdout:
+                        stamp(log, t0, line)
+                except ValueError:  # the log was closed: the command left something behind
+                    pass
+
+            pump = threading.Thread(target=copy_lines, daemon=True)
+            pump.start()
         # A blocking wait, with a timer for the timeout: Popen.wait(timeout=...) polls
         # with sleeps that grow to 50 ms, which would see a command end up to 50 ms late.
         timed_out = threading.Event()
@@ -122,6 +158,10 @@ def run_up(argv, url, log_path, poll_ms, timeout_s, attempt_s=0.25):
         proc.wait()
         watchdog.cancel()
         returned = (time.perf_counter_ns() - t0) / 1e6
+        if pump:
+            # Something the command left running may hold the pipe open: never wait long.
+            pump.join(timeout=5)
+            log.write(f"{returned:10.1f} | {RETURNED}\n".encode())
         if timed_out.is_set():
             raise CaseFailed(f"the command did not return within {timeout_s}s")
         if proc.returncode != 0:
@@ -143,6 +183,9 @@ def run_up(argv, url, log_path, poll_ms, timeout_s, attempt_s=0.25):
         if threading.active_count() < 64:
             threading.Thread(target=attempt, daemon=True).start()
         time.sleep(poll_ms / 1000)
+    if stamped:
+        with open(log_path, "ab") as log:
+            log.write(f"{min(first_200):10.1f} | {READY}\n".encode())
     return min(first_200), returned
 
 
@@ -268,8 +311,22 @@ def common_args(p):
     p.add_argument("--max-captured", nargs=2, action="append", metavar=("CASE", "N"))
     p.add_argument("--max-extra", nargs=3, action="append", metavar=("CASE", "KEY", "LIMIT"),
                    help="every sample of a measured extra (e.g. peak_rss_mb) under LIMIT")
+    p.add_argument("--count-lines", nargs=3, action="append", default=[],
+                   metavar=("KEY", "FILE", "REGEX"),
+                   help="a column KEY: lines of FILE matching REGEX added during each run")
+    p.add_argument("--rotate", action="store_true",
+                   help="round r runs the cases from the r-th on (A B C, B C A, ...)")
     p.add_argument("--info", action="append", default=[], metavar="NAME",
                    help="a case shown for context (a floor, one engine call), never checked")
+
+
+def count_lines(path, regex):
+    """Lines of the file at path that match regex (0 when it is not there)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return sum(1 for line in f if regex.search(line))
+    except FileNotFoundError:
+        return 0
 
 
 def measure(args, run_one, extra_keys=()):
@@ -280,16 +337,24 @@ def measure(args, run_one, extra_keys=()):
     skipped = dict(args.skip)
     ok_exit = {name: {int(c) for c in codes.split(",")} for name, codes in args.ok_exit}
     capture = {name: re.compile(rx) for name, rx in args.capture}
+    counters = [(key, path, re.compile(rx)) for key, path, rx in args.count_lines]
+    extra_keys = tuple(extra_keys) + tuple(key for key, _, _ in counters)
     samples = {n: [] for n in names}
     extra = {n: {k: [] for k in extra_keys} for n in names}
     captured = {n: [] for n in names}
     errors = []
     for rnd in range(args.warmup + args.rounds):
-        for name in names:
+        # --rotate: round r starts with case r (mod n), so no case is always first after
+        # the same neighbour (for long cases that share a drifting resource: a network).
+        shift = rnd % len(names) if args.rotate else 0
+        for name in names[shift:] + names[:shift]:
             if name in skipped:
                 continue
             try:
+                before = [count_lines(path, rx) for _, path, rx in counters]
                 value, more, stderr = run_one(name, argv[name], rnd, ok_exit.get(name, {0}))
+                for (key, path, rx), was in zip(counters, before):
+                    more = dict(more, **{key: count_lines(path, rx) - was})
             except CaseFailed as failure:
                 reason = str(failure)
                 if name in args.optional:
@@ -333,6 +398,7 @@ def finish(args, samples, extra, captured, skipped, errors, extra_cols=(), meta=
         entry["command"] = dict(args.case)[name]
         cases[name] = entry
     verdict, checks, ratios = evaluate(args, cases, errors)
+    extra_cols = tuple(extra_cols) + tuple((key, key) for key, _, _ in args.count_lines)
     print_table(args.title, args.rounds, cases, ratios, checks, verdict, args.note + errors, extra_cols)
     result = {
         "id": args.id,
@@ -390,6 +456,12 @@ def cmd_procs(args):
     finish(args, *measure(args, run_one))
 
 
+def log_path(logs, name, rnd):
+    """Where case `name`'s output of round rnd (from 0, warm-up rounds included) goes."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
+    return os.path.join(logs, f"{slug}-round{rnd + 1}.log")
+
+
 def cmd_up(args):
     prep = dict(args.prep)
     urls = dict(args.url)
@@ -402,9 +474,10 @@ def cmd_up(args):
             if done.returncode != 0:
                 raise CaseFailed(f"prep failed ({done.returncode})\n{tail(done.stderr)}")
             time.sleep(args.settle)
-        log = os.path.join(args.logs, f"{name.split()[0]}-round{rnd + 1}.log")
+        log = log_path(args.logs, name, rnd)
         try:
-            ready, returned = run_up(argv, urls[name], log, args.poll_ms, args.timeout)
+            ready, returned = run_up(argv, urls[name], log, args.poll_ms, args.timeout,
+                                     stamped=args.stamp_output)
         except CaseFailed as failure:
             with open(log, encoding="utf-8", errors="replace") as f:
                 raise CaseFailed(f"{failure} (log {log})\n{tail(f.read())}") from None
@@ -539,6 +612,130 @@ def cmd_profile(args):
         f.write("\n")
     return 0
 
+STEP = re.compile(r"Step \d+/\d+ : (.*)")
+BUILT = re.compile(r"Successfully built [0-9a-f]+")
+REMOVING = re.compile(r"Removing intermediate container")
+FEATURE_RUN = re.compile(r"/tmp/dev-container-features/([^/ ]+?)(?:_\d+)? .*install\.sh")
+
+
+def read_stamped(path):
+    """(ms, text) per line of a log written by run_up(stamped=True)."""
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            ms, sep, text = line.partition(" | ")
+            if sep:
+                try:
+                    rows.append((float(ms), text.rstrip("\n")))
+                except ValueError:
+                    pass
+    return rows
+
+
+def phases(rows):
+    """One cold up's time split by what the engine's classic builder printed: before the
+    first build step (reading, fetching, staging), each Feature's install script, the
+    layer commits after the RUN steps, the other build steps, the time between two builds
+    (the reference CLI builds twice), after the last build until the command returned,
+    and from then until the first HTTP 200. In ms; they add up to the ready time."""
+    returned = next((t for t, text in rows if text == RETURNED), None)
+    ready = next((t for t, text in rows if text == READY), None)
+    if returned is None or ready is None:
+        return None
+    out = {}
+
+    def add(key, ms):
+        out[key] = out.get(key, 0.0) + ms
+
+    marks = [(i, t, "step", m.group(1)) for i, (t, text) in enumerate(rows)
+             if (m := STEP.search(text))]
+    marks += [(i, t, "built", "") for i, (t, text) in enumerate(rows) if BUILT.search(text)]
+    marks.sort()
+    if not marks:
+        add("before the build", returned)
+    else:
+        add("before the build (read, fetch, stage)", marks[0][1])
+    for n, (i, t, kind, text) in enumerate(marks):
+        end_i, end = (marks[n + 1][0], marks[n + 1][1]) if n + 1 < len(marks) else (None, returned)
+        if kind == "built":
+            add("between builds" if n + 1 < len(marks) else "after the build until up returned",
+                end - t)
+            continue
+        if not text.startswith("RUN "):
+            add("build: other steps (COPY, ENV, LABEL, USER, ...)", end - t)
+            continue
+        inside = rows[i + 1:end_i]
+        removing = next((k for k, (_, x) in enumerate(inside) if REMOVING.search(x)), None)
+        # The script's last line, then the layer's commit, then "Removing intermediate".
+        if removing is None:
+            script_end = end
+        else:
+            script_end = inside[removing - 1][0] if removing > 0 else t
+        feature = FEATURE_RUN.search(text)
+        add(f"build: install {feature.group(1)}" if feature else "build: other RUN steps",
+            script_end - t)
+        add("build: layer commits after RUN steps", end - script_end)
+    add("after up returned until HTTP 200", ready - returned)
+    out["total (ready)"] = ready
+    # What the tool itself decides: all but the Features' own install scripts, which run
+    # the same commands for every tool (here: apt-get from Debian's mirror).
+    out["total without the install scripts"] = ready - sum(
+        ms for key, ms in out.items() if key.startswith("build: install "))
+    return out
+
+
+def cmd_steps(args):
+    """Where each case of a `up --stamp-output` target spent its time, from the logs of
+    its rounds: the median of each phase over the rounds (a phase missing in a round
+    counts 0 there), side by side; added to the target's JSON as `phases`."""
+    with open(args.fragment, encoding="utf-8") as f:
+        fragment = json.load(f)
+    labels = dict(args.column or [])
+    per_case, cached = {}, {}
+    for name, case in fragment["cases"].items():
+        if case.get("skipped") or not case.get("n"):
+            continue
+        runs = []
+        cached[name] = 0
+        for rnd in range(fragment["warmup_rounds"], fragment["warmup_rounds"] + fragment["rounds"]):
+            path = log_path(args.logs, name, rnd)
+            rows = read_stamped(path) if os.path.exists(path) else []
+            # A cold build takes no step from the cache; one that does is shown, not hidden.
+            cached[name] += sum(1 for _, text in rows if "---> Using cache" in text)
+            got = phases(rows)
+            if got:
+                runs.append(got)
+        if runs:
+            keys = {k for run in runs for k in run}
+            per_case[name] = {k: round(statistics.median(run.get(k, 0.0) for run in runs), 1)
+                              for k in keys}
+            per_case[name]["rounds"] = len(runs)
+    if not per_case:
+        print("  (no stamped logs: nothing to split)")
+        return 1
+    order = ["before the build (read, fetch, stage)", "before the build"]
+    order += sorted({k for c in per_case.values() for k in c if k.startswith("build: install ")})
+    order += ["build: other RUN steps", "build: layer commits after RUN steps",
+              "build: other steps (COPY, ENV, LABEL, USER, ...)", "between builds",
+              "after the build until up returned", "after up returned until HTTP 200",
+              "total (ready)", "total without the install scripts"]
+    order = [k for k in order if any(k in c for c in per_case.values())]
+    names = list(per_case)
+    print(f"  {'phase (median of the rounds, s)':<50}"
+          + "".join(f"{labels.get(n, n)[:16]:>17}" for n in names))
+    for key in order:
+        print(f"  {key:<50}" + "".join(
+            f"{per_case[n].get(key, 0.0) / 1000:17.2f}" for n in names))
+    print("  (medians of each phase: the rows need not add up to the total's median)")
+    print("  build steps taken from the cache, all rounds: "
+          + ", ".join(f"{labels.get(n, n)} {c}" for n, c in cached.items()))
+    fragment["phases"] = {"unit": "ms", "source": "each round's output, stamped as it came",
+                          "cases": per_case, "build_steps_from_cache": cached}
+    with open(args.fragment, "w", encoding="utf-8") as f:
+        json.dump(fragment, f, indent=2)
+        f.write("\n")
+    return 0
+
 
 def cmd_report(args):
     fragments = []
@@ -581,6 +778,8 @@ def main():
                     help="seconds of rest after each prep, so dockerd has finished removing")
     up.add_argument("--timeout", type=float, default=120)
     up.add_argument("--logs", required=True)
+    up.add_argument("--stamp-output", action="store_true",
+                    help="each output line into the log with the ms it came at (for `steps`)")
     calls = sub.add_parser("calls")
     calls.add_argument("--shim-dir", required=True, help="where the logging `docker` goes")
     calls.add_argument("--engine", required=True, help="the real engine CLI")
@@ -593,6 +792,11 @@ def main():
                          metavar=("LABEL", "PREFIXES"), help="comma-separated symbol prefixes")
     profile.add_argument("--repeat", type=int, default=5, help="runs to sample")
     profile.add_argument("cmd")
+    steps = sub.add_parser("steps")
+    steps.add_argument("--fragment", required=True, help="the target's JSON, to read and extend")
+    steps.add_argument("--logs", required=True, help="the target's --logs folder")
+    steps.add_argument("--column", nargs=2, action="append", metavar=("NAME", "LABEL"),
+                       help="a short column heading for case NAME")
     report = sub.add_parser("report")
     report.add_argument("--out", required=True)
     report.add_argument("--strict", action="store_true")
@@ -607,6 +811,8 @@ def main():
         sys.exit(cmd_calls(args))
     elif args.command == "profile":
         sys.exit(cmd_profile(args))
+    elif args.command == "steps":
+        sys.exit(cmd_steps(args))
     else:
         sys.exit(cmd_report(args))
 

@@ -29,34 +29,62 @@
 #      socket table is read): 1 port and 40 ports, each < 40 ms and 2 engine
 #      calls; beside them a warm up with no port, and `docker container
 #      inspect` for one call's cost.
+#   7. Dev Container Features, from a registry of the bench's own on loopback
+#      (scripts/registry.sh, in the temp dir; the Features published into it
+#      with the reference CLI, which needs npm also with --no-reference): upstream common-utils (offline options) and
+#      the two Features of bench/fixtures/features, on the Cruddur example
+#      (bench/fixtures/devcontainer-features.json).
+#      7a. cold up until the backend answers HTTP 200: <= 0.8x the reference
+#      CLI's `devcontainer up` of the same file; both name the Features
+#      `localhost:PORT/...`; a devboot row with `ghcr.io/...` ids through
+#      DEVBOOT_REGISTRY_MIRROR shows what the mirror costs (info). Cold: before
+#      every run of every contender, no container and no image built on the
+#      base (all three contenders' go), devboot's fetch cache emptied,
+#      `docker builder prune -af`. The base is devboot/python-flask:bookworm
+#      with a label naming this run, so no image on the engine shares a layer
+#      chain with it: the classic builder takes cached steps from any image.
+#      Rounds rotate (A B C, B C A, ...): apt-get inside common-utils fetches
+#      from Debian's mirror, whose speed drifts. Each round's output is
+#      stamped as it comes and split into phases (before the build, each
+#      Feature's install script, layer commits, ...), kept in
+#      bench/results/logs-7/.
+#      7b. warm up of that workspace: < 100 ms, 2 engine calls and no request
+#      to the registry (its access log), beside the same config without
+#      Features (unchanged) and the reference CLI's warm `devcontainer up`;
+#      rounds rotate here too (the case after the reference CLI is slowed).
 #
 # usage: bench/run.sh [options]
 #   --strict        exit 1 when a target is missed
-#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4,5,6)
-#   --rounds N      rounds for targets 1, 2 and 4 (default 20)
+#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4,5,6,7)
+#   --rounds N      rounds for targets 1, 2, 4, 6 and 7b (default 20)
 #   --up-rounds N   rounds for target 3, at least 5 (default 7)
+#   --feature-rounds N  cold rounds for target 7a, 30-45 s per contender each (default 3)
 #   --no-build      use target/release/devboot as it is
 #   --no-reference  leave out the reference CLI (@devcontainers/cli)
-#   --port-base N   host ports N+1..N+4 for the backends (default 45560)
+#   --port-base N   host ports N+1..N+4 for the backends of targets 3 and 4,
+#                   N+11..N+14 for target 7, N+100.. for target 6 (default 45560)
 # env: BENCH_CORPUS (default /work/shared/corpus), DEVBOOT_CACHE (scripts/lib.sh)
 # exit: 0 when everything was measured (a missed target prints FAIL);
 #       1 with --strict when a target was missed, or when set-up failed
 #       (engine, build, ports; the message says which); 2 when a measurement
 #       failed (a contender's command did not work; the table says which).
-# Results: a table per target on stdout, bench/results/latest.json.
+# Results: a table per target on stdout, bench/results/latest.json; target 7a's
+# stamped output per round in bench/results/logs-7/.
 set -euo pipefail
 # shellcheck source=../scripts/lib.sh source-path=SCRIPTDIR
 . "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
-strict=0 only=1,2,3,4,5,6 rounds=20 up_rounds=7 build=1 reference=1 port_base=45560
+strict=0 only=1,2,3,4,5,6,7 rounds=20 up_rounds=7 feature_rounds=3 build=1 reference=1
+port_base=45560
 while [ $# -gt 0 ]; do
   case "$1" in
     --strict) strict=1; shift ;;
     --only) only="${2:?--only needs a list like 1,3}"; shift 2 ;;
     --rounds) rounds="${2:?--rounds needs a number}"; shift 2 ;;
     --up-rounds) up_rounds="${2:?--up-rounds needs a number}"; shift 2 ;;
+    --feature-rounds) feature_rounds="${2:?--feature-rounds needs a number}"; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-reference) reference=0; shift ;;
     --port-base) port_base="${2:?--port-base needs a number}"; shift 2 ;;
@@ -65,6 +93,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$up_rounds" -ge 5 ] || die "--up-rounds must be at least 5 (medians of fewer say little here)"
+[ "$feature_rounds" -ge 1 ] || die "--feature-rounds must be at least 1"
 wants() { [[ ",$only," == *",$1,"* ]]; }
 
 corpus="${BENCH_CORPUS:-/work/shared/corpus}"
@@ -78,7 +107,7 @@ started_at="$(date -u +%FT%TZ)"
 # Shell-quoted words, for the command strings measure.py splits with shlex.
 q() { printf '%q ' "$@"; }
 
-if wants 3 || wants 4 || wants 5 || wants 6; then
+if wants 3 || wants 4 || wants 5 || wants 6 || wants 7; then
   scripts/engine.sh
   scripts/base-image.sh
 fi
@@ -119,6 +148,9 @@ fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/devboot-bench.XXXXXX")"
 raw_name="devboot-bench-raw-$$"
+# Target 7: the run's own base image (a label on devboot/python-flask:bookworm) and registry.
+run_label="devboot.bench.run=$$-${EPOCHSECONDS:-0}"
+feature_base="" registry_dir=""
 # shellcheck disable=SC2317 # only called by the trap
 cleanup() {
   local status=$? ws id
@@ -131,7 +163,9 @@ cleanup() {
       done
     done
     docker rm -f -v "$raw_name" >/dev/null 2>&1 || true
+    [ -z "$feature_base" ] || bash "$tmp/cold7.sh" --all >/dev/null 2>&1 || true
   fi
+  [ -z "$registry_dir" ] || DEVBOOT_TEST_REGISTRY_DIR="$registry_dir" scripts/registry.sh --stop || true
   rm -rf "$tmp"
   exit "$status"
 }
@@ -415,6 +449,175 @@ if wants 6; then
     --note "behind it is read from the container's socket table (/proc/<pid>/net/tcp{,6})" \
     --note "the < 40 ms targets include the 2 engine calls: compare them with the inspect row"
   fragments+=("$tmp/t6.json")
+fi
+
+if wants 7; then
+  step "target 7: Dev Container Features, cold and warm up"
+  p7_devboot=$((port_base + 11)) p7_mirror=$((port_base + 12)) p7_ref=$((port_base + 13))
+  p7_plain=$((port_base + 14))
+  for port in "$p7_devboot" "$p7_mirror" "$p7_ref" "$p7_plain"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      die "port $port is in use" "pick free ones with --port-base N (target 7 uses N+11..N+14)"
+    fi
+  done
+  common_utils="$corpus/devcontainers-features/src/common-utils"
+  [ -f "$common_utils/devcontainer-feature.json" ] ||
+    die "no upstream common-utils at $common_utils" "set BENCH_CORPUS to the shared corpus"
+
+  # The bench's own registry, stopped by the clean-up; the Features published with the
+  # reference CLI (scripts/registry.sh installs its own copy for that).
+  registry_dir="$tmp/registry"
+  registry_log="$registry_dir/registry.log"
+  access_line='^\S+ - \S+ \[[^]]+\] "[A-Z]+ ' # one per request in the access log
+  publish_log="$tmp/publish.log"
+  registry="$(DEVBOOT_TEST_REGISTRY_DIR="$registry_dir" scripts/registry.sh 2>"$publish_log")" ||
+    { tail_log "$publish_log"; die "scripts/registry.sh could not start a registry"; }
+  reg_port="${registry##*:}"
+  for what in "bench/fixtures/features devboot-bench/features" "$common_utils devcontainers/features"; do
+    # shellcheck disable=SC2086 # two words: folder and namespace
+    DEVBOOT_TEST_REGISTRY_DIR="$registry_dir" scripts/registry.sh --publish $what >>"$publish_log" 2>&1 ||
+      { tail_log "$publish_log"; die "publishing $what into the bench's registry failed"; }
+  done
+  note "registry $registry: bench-hello, bench-tools, common-utils published"
+
+  # The run's base: the same layers, a label of its own (see the header).
+  feature_base="devboot-bench/features-base:$$"
+  printf 'FROM %s\nLABEL %s\n' "$image" "$run_label" |
+    docker build -q -t "$feature_base" - >/dev/null 2>"$tmp/base7.log" ||
+    { tail_log "$tmp/base7.log"; die "could not label $image for target 7"; }
+
+  ws7_devboot="$tmp/ws-f-devboot" ws7_mirror="$tmp/ws-f-mirror" ws7_ref="$tmp/ws-f-ref"
+  ws7_plain="$tmp/ws-f-plain"
+  make_ws7() { # FOLDER REGISTRY PORT [plain]
+    mkdir -p "$1/.devcontainer"
+    cp -R examples/cruddur/. "$1/"
+    sed -e "s|@REGISTRY@|$2|g" -e "s|@IMAGE@|$feature_base|g" -e "s|@PORT@|$3|g" \
+      -e "s|@FRONTEND_URL@|$frontend|g" bench/fixtures/devcontainer-features.json |
+      if [ "${4:-}" = plain ]; then sed '/^  "features": {$/,/^  },$/d'; else cat; fi \
+        >"$1/.devcontainer/devcontainer.json"
+  }
+  make_ws7 "$ws7_devboot" "localhost:$reg_port" "$p7_devboot"
+  make_ws7 "$ws7_mirror" ghcr.io "$p7_mirror"
+  make_ws7 "$ws7_ref" "localhost:$reg_port" "$p7_ref"
+  make_ws7 "$ws7_plain" ghcr.io "$p7_plain" plain
+
+  # The cold state, before every run of every contender.
+  fetch_cache="$XDG_CACHE_HOME/devboot/features"
+  cat >"$tmp/cold7.sh" <<COLD
+# Target 7's cold state (written by bench/run.sh): no container of its Features workspaces,
+# no image built on its base (the classic builder's cache is those images; each contender's
+# go, so none takes steps from another's), devboot's fetch cache empty, BuildKit's build
+# cache pruned (the classic builder keeps none there). --all: the base goes too (the end).
+docker=$(q "$docker_bin") devboot=$(q "$devboot") label=$(q "$run_label") base=$(q "$feature_base")
+for ws in $(q "$ws7_devboot" "$ws7_mirror" "$ws7_ref"); do
+  case "\$ws" in *-ref) ;; *) "\$devboot" down --remove --workspace-folder "\$ws" >/dev/null 2>&1 ;; esac
+  ids=\$("\$docker" ps -a -q --filter "label=devcontainer.local_folder=\$ws")
+  [ -z "\$ids" ] || "\$docker" rm -f -v \$ids >/dev/null
+done
+base_id=\$("\$docker" image inspect -f '{{.Id}}' "\$base")
+built() { "\$docker" images -a -q --no-trunc --filter "label=\$label" | grep -vx "\$base_id" | awk '!seen[\$0]++'; }
+for _ in 1 2 3 4 5; do # newest first: children before their parents
+  ids=\$(built)
+  [ -n "\$ids" ] || break
+  "\$docker" rmi -f \$ids >/dev/null 2>&1
+done
+ids=\$(built)
+[ -z "\$ids" ] || { echo "images built on \$base remain: \$ids" >&2; exit 1; }
+rm -rf $(q "$fetch_cache")
+"\$docker" builder prune -af >/dev/null 2>&1 # the classic builder's deprecation note
+[ "\${1:-}" != --all ] || "\$docker" rmi "\$base" >/dev/null
+COLD
+  cold7="bash $(q "$tmp/cold7.sh")"
+  path7="$path_url"
+  mirror_env="DEVBOOT_REGISTRY_MIRROR=ghcr.io=$registry"
+  devboot7_up=("$devboot" up --workspace-folder "$ws7_devboot")
+  mirror7_up=(env "$mirror_env" "$devboot" up --workspace-folder "$ws7_mirror")
+  ref7_up=("${ref_cli:-devcontainer}" up --workspace-folder "$ws7_ref")
+
+  name_devboot="devboot up (localhost:PORT ids)"
+  name_mirror="devboot up (ghcr.io ids, mirror)"
+  name_ref="devcontainer up (localhost:PORT ids)"
+  mapfile -d '' ref_args < <(ref_case "$name_ref")
+  # The target is against the reference CLI: without it there is nothing to check.
+  ref_check=(--note "no target checked: it is against the reference CLI, which was left out")
+  [ -z "$ref_cli" ] || ref_check=(--max-ratio "$name_devboot" "$name_ref" 0.8)
+  "${measure[@]}" up --id features-cold --out "$tmp/t7a.json" --rounds "$feature_rounds" --warmup 0 \
+    --title "7a. cold up with 3 Features (fetch, build, start) -> first HTTP 200" --poll-ms 5 \
+    --timeout 900 --logs "$tmp/logs7" --stamp-output --rotate \
+    --count-lines requests "$registry_log" "$access_line" \
+    --case "$name_devboot" "$(q "${devboot7_up[@]}")" --prep "$name_devboot" "$cold7" \
+    --url "$name_devboot" "http://127.0.0.1:$p7_devboot$path7" \
+    --case "$name_mirror" "$(q "${mirror7_up[@]}")" --prep "$name_mirror" "$cold7" \
+    --url "$name_mirror" "http://127.0.0.1:$p7_mirror$path7" \
+    --case "$name_ref" "$(q "${ref7_up[@]}")" --prep "$name_ref" "$cold7" \
+    --url "$name_ref" "http://127.0.0.1:$p7_ref$path7" \
+    "${ref_args[@]}" --info "$name_mirror" \
+    --ratio "$name_devboot" "$name_ref" "devboot / reference" \
+    --ratio "$name_mirror" "$name_devboot" "devboot via the mirror / direct" \
+    "${ref_check[@]}" \
+    --note "Features: common-utils (upstream, offline options: apt-get from Debian's mirror)," \
+    --note "bench-hello and bench-tools (bench/fixtures/features), all from a loopback registry" \
+    --note "cold, before every run of every contender (untimed, then 1 s rest): no container," \
+    --note "no image built on the base (a labelled copy of $image, so no cached step from" \
+    --note "other images), devboot's fetch cache ($fetch_cache) removed, 'docker builder prune -af'" \
+    --note "the reference CLI keeps no fetch cache (a new folder per run); it fetches its control" \
+    --note "manifest from containers.dev (unreachable here, fails at once) every 5 minutes" \
+    --note "requests: lines the run added to the registry's access log" \
+    --note "URL polled every 5 ms once the command returned; ready = first 200 for GET $path7" \
+    --note "rounds rotate (A B C, B C A, C A B): Debian's mirror, used by common-utils, drifts"
+  fragments+=("$tmp/t7a.json")
+  printf '\n   where the cold ups spent their time (each round'\''s output, stamped as it came):\n'
+  "${measure[@]}" steps --fragment "$tmp/t7a.json" --logs "$tmp/logs7" \
+    --column "$name_devboot" "devboot" --column "$name_mirror" "devboot, mirror" \
+    --column "$name_ref" "devcontainer" || note "the split failed; targets are unaffected"
+  rm -rf "$results/logs-7"
+  cp -R "$tmp/logs7" "$results/logs-7" && note "the rounds' stamped output: $results/logs-7/"
+
+  step "target 7b: warm up of the Features workspace"
+  # The warm containers come from one more cold up each (the rounds rotate, so the last
+  # one's contender varies): devboot's first, from the cold state, its engine calls logged.
+  bash "$tmp/cold7.sh" || die "could not reset target 7's cold state"
+  printf '\n   one more cold devboot up (as cold as in 7a), its engine calls logged by a\n'
+  printf '   pass-through docker:\n'
+  "${measure[@]}" calls --shim-dir "$tmp/shim7" --engine "$docker_bin" "$(q "${devboot7_up[@]}")" ||
+    die "devboot up (to make a warm Features container) failed"
+  if [ -n "$ref_cli" ] && ! "${ref7_up[@]}" >"$tmp/ref7-setup.log" 2>&1; then
+    tail_log "$tmp/ref7-setup.log" 5
+    ref_skip="devcontainer up (to make a warm container) failed"
+    ref_cli=""
+  fi
+  plain7_up=("$devboot" up --workspace-folder "$ws7_plain")
+  "${plain7_up[@]}" >"$tmp/plain7-setup.log" 2>&1 ||
+    { tail_log "$tmp/plain7-setup.log"; die "devboot up (the same config without Features) failed"; }
+  devboot7_id="$(docker ps -q --filter "label=devcontainer.local_folder=$ws7_devboot" | awk 'NR == 1')"
+  [ -n "$devboot7_id" ] || die "devboot up ran, but no container has the Features workspace's label"
+  name_warm="devboot up -v (warm), 3 Features"
+  name_plain="devboot up -v (warm), no Features"
+  name_ref="devcontainer up (warm), 3 Features"
+  name_inspect="docker container inspect (1 engine call)"
+  mapfile -d '' ref_args < <(ref_case "$name_ref")
+  # Rotated: the reference CLI's warm up leaves the engine busy for a while after it exits
+  # (the case after it measured ~10 ms slower here), so no case always follows it.
+  "${measure[@]}" procs --id features-warm --out "$tmp/t7b.json" --rounds "$rounds" --warmup 2 \
+    --rotate --title "7b. warm up of the Features workspace, whole process" \
+    --count-lines requests "$registry_log" "$access_line" \
+    --case "$name_inspect" "$(q "$docker_bin" container inspect "$devboot7_id")" \
+    --case "$name_plain" "$(q "${plain7_up[@]}" -v)" \
+    --case "$name_warm" "$(q "${devboot7_up[@]}" -v)" \
+    --case "$name_ref" "$(q "${ref7_up[@]}")" \
+    "${ref_args[@]}" --info "$name_inspect" --info "$name_plain" \
+    --capture "$name_plain" 'engine calls: (\d+)' --capture "$name_warm" 'engine calls: (\d+)' \
+    --diff "$name_warm" "$name_plain" "3 Features, beyond none" \
+    --ratio "$name_warm" "$name_ref" "devboot / reference" \
+    --max-ms "$name_warm" 100 --max-captured "$name_warm" 2 \
+    --max-extra "$name_warm" requests 1 \
+    --note "requests: lines each run added to the registry's access log (target: none)" \
+    --note "'no Features': the same devcontainer.json without its features block" \
+    --note "rounds rotate (A B C D, B C D A, ...): the case after the reference CLI is slowed"
+  fragments+=("$tmp/t7b.json")
+  printf '\n   where one warm devboot up spends its time (engine calls logged by a pass-through docker):\n'
+  "${measure[@]}" calls --shim-dir "$tmp/shim7" --engine "$docker_bin" "$(q "${devboot7_up[@]}" -v)" ||
+    note "the breakdown failed; targets are unaffected"
 fi
 
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
