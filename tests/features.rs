@@ -105,6 +105,11 @@ fn a_local_feature_installs_with_its_options_env_flags_mounts_entrypoint_and_hoo
     let entries: serde_json::Value = serde_json::from_str(label.trim()).unwrap();
     assert_eq!(entries[0]["id"], "./greeter", "{entries}");
     assert_eq!(entries[0]["entrypoint"], "/opt/greeter/bin/greeter-init");
+    // As written: the builder did not substitute `${devcontainerId}` in the label.
+    assert_eq!(
+        entries[0]["mounts"][0]["source"],
+        "devboot-test-greeter-${devcontainerId}"
+    );
     assert_eq!(
         entries[1]["postCreateCommand"], "echo config >> /tmp/hook-order",
         "{entries}"

@@ -78,24 +78,24 @@ pub fn content_digest(base_image_id: &str, installs: &[Install], users: &Users) 
 /// one folder per Feature.
 pub fn stage(
     dir: &Path,
-    base: &str,
-    image_user: &str,
+    image: &Image<'_>,
     installs: &[Install],
     users: &Users,
 ) -> std::io::Result<PathBuf> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
-    std::fs::create_dir_all(dir)?;
+    let content = dir.join(CONTENT);
+    std::fs::create_dir_all(&content)?;
     std::fs::write(
-        dir.join("devcontainer-features.builtin.env"),
+        content.join("devcontainer-features.builtin.env"),
         format!(
             "_CONTAINER_USER={}\n_REMOTE_USER={}\n",
             users.container, users.remote
         ),
     )?;
     for install in installs {
-        let to = dir.join(&install.folder_name);
+        let to = content.join(&install.folder_name);
         copy_tree(&install.fetched.folder, &to)?;
         std::fs::write(
             to.join("devcontainer-features.env"),
@@ -107,11 +107,22 @@ pub fn stage(
         )?;
     }
     let dockerfile = dir.join("Dockerfile");
-    std::fs::write(
-        &dockerfile,
-        dockerfile_text(base, image_user, installs, users),
-    )?;
+    std::fs::write(&dockerfile, dockerfile_text(image, installs, users))?;
     Ok(dockerfile)
+}
+
+/// The folder of the staging folder that is copied into the image, whole, in one step.
+const CONTENT: &str = "features";
+
+/// What the derived image is built on and what it is labelled with.
+#[derive(Debug, Clone)]
+pub struct Image<'a> {
+    /// The base image.
+    pub base: &'a str,
+    /// The base image's `USER` (empty: root), set again at the end.
+    pub user: &'a str,
+    /// Labels, in one `LABEL` step.
+    pub labels: &'a [(String, String)],
 }
 
 /// Copies a Feature's folder (regular files and folders; links are not followed, they are
@@ -135,16 +146,12 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 
 /// The Dockerfile: as root, the users' homes appended to the users' file, then per
 /// Feature its `containerEnv` and its install; back to the image's user at the end.
-pub fn dockerfile_text(
-    base: &str,
-    image_user: &str,
-    installs: &[Install],
-    users: &Users,
-) -> String {
+pub fn dockerfile_text(image: &Image<'_>, installs: &[Install], users: &Users) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "FROM {base}");
+    let _ = writeln!(out, "FROM {}", image.base);
     out.push_str("USER root\n");
-    let _ = writeln!(out, "COPY devcontainer-features.builtin.env {IN_IMAGE}/");
+    // One step for every Feature's files (the classic builder commits a layer per step).
+    let _ = writeln!(out, "COPY {CONTENT}/ {IN_IMAGE}/");
     let home = |user: &str| {
         let q = sh_quote(user);
         format!(
@@ -152,12 +159,12 @@ pub fn dockerfile_text(
             user = grep_literal(user)
         )
     };
-    let _ = writeln!(
-        out,
-        "RUN echo \"_CONTAINER_USER_HOME={}\" >> {IN_IMAGE}/devcontainer-features.builtin.env && echo \"_REMOTE_USER_HOME={}\" >> {IN_IMAGE}/devcontainer-features.builtin.env",
+    // The homes go into the users' file in the first Feature's step.
+    let mut homes = Some(format!(
+        "echo \"_CONTAINER_USER_HOME={}\" >> {IN_IMAGE}/devcontainer-features.builtin.env && echo \"_REMOTE_USER_HOME={}\" >> {IN_IMAGE}/devcontainer-features.builtin.env",
         home(&users.container),
         home(&users.remote)
-    );
+    ));
     for install in installs {
         for (name, value) in &install.fetched.metadata.container_env {
             // As the reference CLI writes it: `$` is left alone, so a value may use an
@@ -166,18 +173,37 @@ pub fn dockerfile_text(
             let _ = writeln!(out, "ENV {name}=\"{escaped}\"");
         }
         let folder = &install.folder_name;
-        let _ = writeln!(out, "COPY {folder}/ {IN_IMAGE}/{folder}/");
+        let first = homes.take().map(|h| format!("{h} && ")).unwrap_or_default();
         let _ = writeln!(
             out,
-            "RUN chmod -R 0755 {IN_IMAGE}/{folder} && cd {IN_IMAGE}/{folder} && ./devcontainer-features-install.sh"
+            "RUN {first}chmod -R 0755 {IN_IMAGE}/{folder} && cd {IN_IMAGE}/{folder} && ./devcontainer-features-install.sh"
         );
     }
-    let user = if image_user.is_empty() {
+    if let Some(homes) = homes {
+        let _ = writeln!(out, "RUN {homes}");
+    }
+    let user = if image.user.is_empty() {
         "root"
     } else {
-        image_user
+        image.user
     };
     let _ = writeln!(out, "USER {user}");
+    if !image.labels.is_empty() {
+        // Quoted, with `$` escaped: a label holds JSON such as `${devcontainerId}`, which
+        // the builder would otherwise substitute.
+        let quoted: Vec<String> = image
+            .labels
+            .iter()
+            .map(|(k, v)| {
+                let v = v
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('$', "\\$");
+                format!("{k}=\"{v}\"")
+            })
+            .collect();
+        let _ = writeln!(out, "LABEL {}", quoted.join(" "));
+    }
     out
 }
 
@@ -297,8 +323,11 @@ mod tests {
     #[test]
     fn the_dockerfile_installs_each_feature_in_order_with_its_env_first() {
         let text = dockerfile_text(
-            "devboot/python-flask:bookworm",
-            "",
+            &Image {
+                base: "devboot/python-flask:bookworm",
+                user: "",
+                labels: &[("a.b".into(), r#"{"m":"${x}"}"#.into())],
+            },
             &[
                 install(
                     "node",
@@ -316,24 +345,43 @@ mod tests {
             .iter()
             .position(|l| *l == "ENV PATH=\"/x:${PATH}\"")
             .unwrap();
-        let node_copy = lines
-            .iter()
-            .position(|l| *l == "COPY node_0/ /tmp/dev-container-features/node_0/")
-            .unwrap();
-        let python_copy = lines
-            .iter()
-            .position(|l| l.starts_with("COPY python_1/"))
-            .unwrap();
-        assert!(node_env < node_copy && node_copy < python_copy, "{text}");
+        let run = |folder: &str| {
+            lines
+                .iter()
+                .position(|l| {
+                    l.starts_with("RUN ")
+                        && l.contains(&format!("cd /tmp/dev-container-features/{folder} "))
+                })
+                .unwrap()
+        };
+        assert_eq!(lines[2], "COPY features/ /tmp/dev-container-features/");
+        assert!(
+            node_env < run("node_0") && run("node_0") < run("python_1"),
+            "{text}"
+        );
         assert!(text.contains("ENV Q=\"a\\\"b\""), "{text}");
-        assert_eq!(*lines.last().unwrap(), "USER root");
-        assert!(text.contains("getent passwd 'vscode'"), "{text}");
+        // The homes are found in the first Feature's step.
+        assert!(
+            lines[run("node_0")].contains("getent passwd 'vscode'"),
+            "{text}"
+        );
+        assert_eq!(lines[lines.len() - 2], "USER root");
+        assert_eq!(*lines.last().unwrap(), r#"LABEL a.b="{\"m\":\"\${x}\"}""#);
     }
 
     #[test]
     fn the_image_user_comes_back_at_the_end() {
-        let text = dockerfile_text("b", "app", &[], &users());
+        let text = dockerfile_text(
+            &Image {
+                base: "b",
+                user: "app",
+                labels: &[],
+            },
+            &[],
+            &users(),
+        );
         assert!(text.ends_with("USER app\n"), "{text}");
+        assert!(text.contains("RUN echo \"_CONTAINER_USER_HOME="), "{text}");
     }
 
     #[test]

@@ -105,18 +105,24 @@ pub(super) fn build(
         .join("features")
         .join("build")
         .join(&plan.tag);
-    let dockerfile = build::stage(&dir, &plan.base, &base.user, &installs, &users)
-        .map_err(|e| Error::io("write", &dir, e))?;
-    let metadata = metadata_label(plan, base, &installs);
+    let labels = [
+        (
+            label::LABEL.to_string(),
+            metadata_label(plan, base, &installs),
+        ),
+        (LABEL_CONTENT.to_string(), digest.clone()),
+        folder_label(target),
+    ];
+    let image = build::Image {
+        base: &plan.base,
+        user: &base.user,
+        labels: &labels,
+    };
+    let dockerfile =
+        build::stage(&dir, &image, &installs, &users).map_err(|e| Error::io("write", &dir, e))?;
     let args = vec![
         "build".to_string(),
         "--force-rm".into(),
-        "--label".into(),
-        format!("{}={metadata}", label::LABEL),
-        "--label".into(),
-        format!("{LABEL_CONTENT}={digest}"),
-        "--label".into(),
-        folder_label(target),
         "-f".into(),
         dockerfile.display().to_string(),
         "-t".into(),
@@ -153,10 +159,11 @@ fn own_tag(
     std::fs::create_dir_all(&dir)
         .and_then(|()| std::fs::write(&dockerfile, format!("FROM {image}\n")))
         .map_err(|e| Error::io("write", &dockerfile, e))?;
+    let (key, value) = folder_label(target);
     let args = vec![
         "build".to_string(),
         "--label".into(),
-        folder_label(target),
+        format!("{key}={value}"),
         "-f".into(),
         dockerfile.display().to_string(),
         "-t".into(),
@@ -173,15 +180,13 @@ fn own_tag(
 }
 
 /// The label that says which workspace folder an image was built for.
-fn folder_label(target: &Target) -> String {
-    format!(
-        "{}={}",
-        super::LABEL_IMAGE_FOLDER,
-        target
-            .id_labels
-            .get(crate::container::LABEL_LOCAL_FOLDER)
-            .map_or("", String::as_str)
-    )
+fn folder_label(target: &Target) -> (String, String) {
+    let folder = target
+        .id_labels
+        .get(crate::container::LABEL_LOCAL_FOLDER)
+        .cloned()
+        .unwrap_or_default();
+    (super::LABEL_IMAGE_FOLDER.to_string(), folder)
 }
 
 /// Fetches and orders the Features, says what it warns about, and writes or checks the
