@@ -305,3 +305,46 @@ services:
         repo.engine_cmd(&["rmi", image]);
     }
 }
+
+#[test]
+fn a_tarball_feature_installs_from_its_url() {
+    use crate::features_fetch::support::{Resp, Server};
+    // The test Feature as `devcontainer-feature-greeter.tgz`, served on loopback (plain
+    // HTTP is allowed there only).
+    let tgz = std::process::Command::new("tar")
+        .args(["czf", "-", "-C"])
+        .arg(greeter_fixture())
+        .args(["devcontainer-feature.json", "install.sh"])
+        .output()
+        .unwrap()
+        .stdout;
+    let server = Server::start(move |_, _| Resp::new(200, tgz.clone()));
+    let url = format!(
+        "http://127.0.0.1:{}/devcontainer-feature-greeter.tgz",
+        server.port
+    );
+    let repo = Repo::example();
+    let _volumes = Volumes(&repo);
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        &format!(
+            r#"{{ "name": "features-tarball", "image": "devboot/python-flask:bookworm",
+  "features": {{ "{url}": {{ "greeting": "from a tarball" }} }},
+  "forwardPorts": [4567],
+  "postStartCommand": "cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &" }}
+"#
+        ),
+    );
+    let offset = 45060;
+    repo.devboot(["up", "--port-offset", &offset.to_string(), "--lockfile"])
+        .status(0)
+        .stderr_has("installing 1 Feature(s)");
+    assert_serves_feed(4567 + offset);
+    assert!(repo.sh("greet").starts_with("from a tarball from greeter"));
+    // The lockfile pins the tarball by its sha256, as the reference CLI does.
+    let lock =
+        std::fs::read_to_string(repo.path().join(".devcontainer/devcontainer-lock.json")).unwrap();
+    assert!(lock.contains(&format!("\"resolved\": \"{url}\"")), "{lock}");
+    assert!(lock.contains("\"integrity\": \"sha256:"), "{lock}");
+    assert_eq!(server.hits("GET /devcontainer-feature-greeter.tgz"), 1);
+}

@@ -158,19 +158,14 @@ fn classify_mapped(written: &str, id: &str, config_file: &Path) -> Result<Source
     if !id.contains('/') {
         return Err(short_id_error(written));
     }
-    if id.starts_with("https://") {
+    if id.starts_with("https://") || id.starts_with("http://") {
+        // Plain HTTP only to this machine, as for registries.
+        super::oci::check_scheme(id).map_err(|reason| bad(written, reason, TARBALL_HELP))?;
         let feature_id = tarball_id(id).map_err(|reason| bad(written, reason, TARBALL_HELP))?;
         return Ok(Source::Tarball {
             url: id.to_string(),
             id: feature_id,
         });
-    }
-    if id.starts_with("http://") {
-        return Err(bad(
-            written,
-            "a tarball URL must use https".into(),
-            TARBALL_HELP,
-        ));
     }
     if id.starts_with("./") || id.starts_with("../") || id.starts_with('/') {
         return local(written, id, config_file);
