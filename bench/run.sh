@@ -224,7 +224,7 @@ if wants 1; then
   # Feature), which is not loading; target 7 times Features.
   largest="$(find "$corpus/gitpod-wild" -maxdepth 1 -name '*.gitpod.yml' -printf '%s\t%p\n' \
     2>/dev/null; find "$corpus/devcontainer-wild" -maxdepth 1 -name '*.json' \
-    -exec grep -L '"features"' {} + 2>/dev/null | xargs -r stat -c '%s	%n')"
+    -exec grep -LZ '"features"' {} + 2>/dev/null | xargs -0 -r stat -c '%s	%n')"
   largest="$(sort -rn <<<"$largest" | awk 'NR == 1')" # not head: sort would get SIGPIPE
   [ -n "$largest" ] || die "no corpus files under $corpus" "set BENCH_CORPUS"
   large_bytes="${largest%%$'\t'*}" large_file="${largest#*$'\t'}"

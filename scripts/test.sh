@@ -18,9 +18,11 @@ scripts/registry.sh --cli >/dev/null # a local OCI registry and the reference CL
 # default, and one that lands on a test's port fails that test: move them above 50000.
 read -r low high </proc/sys/net/ipv4/ip_local_port_range || low=50000
 if [ "$low" -lt 50000 ]; then
-  { echo "50000 ${high:-60999}" >/proc/sys/net/ipv4/ip_local_port_range; } 2>/dev/null &&
-    note "ephemeral ports moved to 50000-${high:-60999} so they never take a test's port" ||
+  if { echo "50000 ${high:-60999}" >/proc/sys/net/ipv4/ip_local_port_range; } 2>/dev/null; then
+    note "ephemeral ports moved to 50000-${high:-60999} so they never take a test's port"
+  else
     note "ephemeral ports start at $low: a test's fixed port may rarely be taken by one"
+  fi
 fi
 # Real shells and compose for the env round-trip tests and the Compose e2e test (they
 # skip, saying why, without).
