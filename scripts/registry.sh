@@ -10,6 +10,9 @@
 #            publish the Feature folder (or a collection's src/) DIR as NAMESPACE with the
 #            reference CLI (`devcontainer features publish -r localhost:PORT -n NAMESPACE`);
 #            it speaks plain HTTP only to localhost:PORT, so the features are published there
+#        scripts/registry.sh --as-ghcr CMD [ARG...]
+#            run CMD where ghcr.io is this registry (see as_ghcr below): for the reference
+#            CLI, which has no mirror setting and fetches every installsAfter id from ghcr.io
 #        scripts/registry.sh --stop                 stop it
 #
 # State lives in ${DEVBOOT_TEST_REGISTRY_DIR:-/tmp/devboot-registry}: config.yml, storage/,
@@ -109,6 +112,59 @@ install_cli() {
   note "reference CLI $("$cli" --version) installed in $(elapsed_since "$started")"
 }
 
+# Runs "$@" where ghcr.io is this registry, seen by nothing else on the machine: a private
+# network and mount namespace (unshare) whose /etc/hosts names ghcr.io 127.0.0.1, a second
+# docker-registry on that namespace's 127.0.0.1:443 serving the same storage over TLS, and a
+# certificate for ghcr.io from a throwaway CA the command trusts (NODE_EXTRA_CA_CERTS).
+# The engine is reached through its unix socket, which a network namespace does not hide.
+as_ghcr() {
+  local tls="$dir/ghcr" bin
+  bin="$(find_bin docker-registry)"
+  find_bin ip >/dev/null || apt_install iproute2
+  find_bin openssl >/dev/null || apt_install openssl
+  mkdir -p "$tls"
+  if [ ! -s "$tls/cert.pem" ]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=ghcr.io \
+      -addext subjectAltName=DNS:ghcr.io -keyout "$tls/key.pem" -out "$tls/cert.pem.tmp" \
+      2>"$tls/openssl.log" || { tail_log "$tls/openssl.log"; die "openssl could not make a certificate"; }
+    mv "$tls/cert.pem.tmp" "$tls/cert.pem"
+  fi
+  cat >"$tls/config.yml" <<EOF
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+http:
+  addr: 127.0.0.1:443
+  secret: devboot-test-registry
+  tls:
+    certificate: $tls/cert.pem
+    key: $tls/key.pem
+EOF
+  { grep -v 'ghcr\.io' /etc/hosts || true; echo '127.0.0.1 ghcr.io'; } >"$tls/hosts"
+  exec 9>&- # the command may run for minutes: other callers need not wait
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  unshare --net --mount -- bash -c '
+    set -euo pipefail
+    tls="$1" bin="$2"; shift 2
+    ip link set lo up
+    mount --bind "$tls/hosts" /etc/hosts
+    "$bin" serve "$tls/config.yml" >>"$tls/registry.log" 2>&1 </dev/null &
+    registry=$!
+    trap "kill $registry 2>/dev/null || true" EXIT
+    for ((i = 0; i < 100; i++)); do
+      { exec 3<>/dev/tcp/127.0.0.1/443; } 2>/dev/null && { exec 3>&-; break; }
+      kill -0 "$registry" 2>/dev/null || { echo "the ghcr.io registry exited: $tls/registry.log" >&2; exit 1; }
+      sleep 0.1
+    done
+    NODE_EXTRA_CA_CERTS="$tls/cert.pem" "$@"
+  ' as-ghcr "$tls" "$bin" "$@"
+}
+
 mkdir -p "$dir"
 exec 9>"$dir/lock"
 flock 9
@@ -116,6 +172,12 @@ flock 9
 case "${1:-}" in
   "" | --cli | --publish)
     port="$(running_port || start)"
+    ;;
+  --as-ghcr)
+    shift
+    [ "$#" -gt 0 ] || die "--as-ghcr needs a command"
+    as_ghcr "$@"
+    exit
     ;;
   --stop)
     if [ -s "$dir/state" ] && read -r pid _ <"$dir/state" &&
@@ -129,7 +191,7 @@ case "${1:-}" in
     sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
     exit 0
     ;;
-  *) die "unknown argument '$1'" "usage: $0 [--cli | --publish DIR NAMESPACE | --stop]" ;;
+  *) die "unknown argument '$1'" "usage: $0 [--cli | --publish DIR NAMESPACE | --as-ghcr CMD... | --stop]" ;;
 esac
 
 case "${1:-}" in

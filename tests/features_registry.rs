@@ -7,7 +7,9 @@
 use std::path::Path;
 
 use crate::engine::{Repo, assert_serves_feed};
-use crate::features_fetch::support::{Registry, publish_with_reference_cli, registry, run_id};
+use crate::features_fetch::support::{
+    Registry, as_ghcr, publish_with_reference_cli, registry, run_id,
+};
 
 /// A Feature that appends its name (and its `label` option) to /usr/local/share/order.txt.
 fn order_feature(src: &Path, id: &str, extra: &str) {
@@ -243,7 +245,9 @@ fn copy_tree(from: &Path, to: &Path) {
 #[test]
 fn four_official_features_install_offline_through_the_mirror_and_the_backend_answers() {
     let Some(reg) = registry() else { return };
-    if !publish_official(&["common-utils", "git", "sshd", "python"]) {
+    // oryx is not installed: python names it in installsAfter, which the reference CLI
+    // resolves on the registry even when the config does not use it.
+    if !publish_official(&["common-utils", "git", "sshd", "python", "oryx"]) {
         return;
     }
     let repo = Repo::example();
@@ -304,6 +308,71 @@ fn four_official_features_install_offline_through_the_mirror_and_the_backend_ans
         .lines()
         .count();
     assert_eq!(before, after, "a warm up asked the registry");
+
+    // The reference CLI on the same file, with ghcr.io played by the same registry: the
+    // same packages and tools, the same environment, the same label (so the same Features
+    // in the same order, with the same options).
+    let Some(cli) = reference_cli() else {
+        eprintln!("skipped the reference CLI part: run scripts/registry.sh --cli");
+        return;
+    };
+    let _reference = ReferenceImages(&repo);
+    let ours = Installed::of(&repo);
+    repo.engine_cmd(&["rm", "-f", "-v", &repo.container()]);
+    let out = as_ghcr(&cli)
+        .args(["up", "--workspace-folder"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = Installed::of(&repo);
+    assert_eq!(theirs.label, ours.label);
+    assert_eq!(theirs.packages, ours.packages);
+    assert_eq!(theirs.tools, ours.tools);
+    assert_eq!(theirs.env, ours.env);
+}
+
+/// What a workspace's Features installed, to compare two tools' results.
+struct Installed {
+    /// The container's `devcontainer.metadata` label.
+    label: serde_json::Value,
+    /// `dpkg-query`'s list of packages and versions.
+    packages: String,
+    /// The tools' versions, and whether sshd runs.
+    tools: String,
+    /// The environment a `docker exec` sees, without what differs per container.
+    env: Vec<String>,
+}
+
+impl Installed {
+    fn of(repo: &Repo) -> Installed {
+        let id = repo.container();
+        let label = repo.engine_cmd(&[
+            "inspect",
+            "--format",
+            "{{index .Config.Labels \"devcontainer.metadata\"}}",
+            &id,
+        ]);
+        let env = repo.sh("env");
+        let mut env: Vec<String> = env
+            .lines()
+            .filter(|l| !l.starts_with("HOSTNAME=") && !l.starts_with("DEVBOOT_"))
+            .map(str::to_string)
+            .collect();
+        env.sort();
+        Installed {
+            label: serde_json::from_str(label.trim()).unwrap(),
+            packages: repo.sh("dpkg-query -W -f '${Package} ${Version}\\n'"),
+            tools: repo.sh(
+                "git --version; python3 --version; jq --version; pgrep -x sshd >/dev/null && echo sshd-running",
+            ),
+            env,
+        }
+    }
 }
 
 #[test]
