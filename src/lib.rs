@@ -18,6 +18,7 @@ pub mod env;
 pub mod error;
 pub mod expose;
 pub mod features;
+pub mod gp;
 pub mod lifecycle;
 pub mod mount;
 pub mod ports;

@@ -52,17 +52,33 @@ impl Environment {
 
     /// The URL of a host port here.
     pub fn url(&self, host_port: u16) -> String {
+        let (prefix, suffix) = self.url_parts();
+        format!("{prefix}{host_port}{suffix}")
+    }
+
+    /// What goes before and after the host port in its URL (`gp` makes URLs from them).
+    pub fn url_parts(&self) -> (String, String) {
         match self {
             Environment::Gitpod {
                 workspace_id,
                 cluster_host,
-            } => {
-                format!("https://{host_port}-{workspace_id}.{cluster_host}")
-            }
+            } => ("https://".into(), format!("-{workspace_id}.{cluster_host}")),
             Environment::Codespaces { name, domain } => {
-                format!("https://{name}-{host_port}.{domain}")
+                (format!("https://{name}-"), format!(".{domain}"))
             }
-            Environment::Local => format!("http://localhost:{host_port}"),
+            Environment::Local => ("http://localhost:".into(), String::new()),
+        }
+    }
+
+    /// The workspace's own URL, without a port (`gp url`).
+    pub fn workspace_url(&self) -> String {
+        match self {
+            Environment::Gitpod {
+                workspace_id,
+                cluster_host,
+            } => format!("https://{workspace_id}.{cluster_host}"),
+            Environment::Codespaces { name, .. } => format!("https://{name}.github.dev"),
+            Environment::Local => "http://localhost".into(),
         }
     }
 

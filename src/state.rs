@@ -135,6 +135,33 @@ impl StateDir {
         write(&self.host().join("runner.sh"), runner)
     }
 
+    /// Writes files of the host half (`(path under it, text)`), their folders made first.
+    pub fn write_host_files(&self, files: &[(&str, String)]) -> Result<()> {
+        for (rel, text) in files {
+            let path = self.host().join(rel);
+            if let Some(dir) = path.parent() {
+                make_dir(dir, 0o755)?;
+            }
+            write(&path, text)?;
+        }
+        Ok(())
+    }
+
+    /// What `gp env` recorded in the container (see `gp::env_changes`): untrusted.
+    pub fn gp_env(&self) -> Option<String> {
+        self.door()?.read_small("gp/env")
+    }
+
+    /// Forgets what `gp env` recorded, once the user took it.
+    pub fn forget_gp_env(&self) -> Result<()> {
+        match self.door() {
+            Some(door) => door
+                .remove("gp/env")
+                .map_err(|e| Error::io("remove", door.shown("gp/env"), e)),
+            None => Ok(()),
+        }
+    }
+
     /// Forgets everything: for a new container, nothing has run yet. (`remove_dir_all`
     /// never follows a link it meets inside.)
     pub fn reset(&self) -> Result<()> {

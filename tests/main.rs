@@ -14,6 +14,7 @@ mod features_cli;
 mod features_fetch;
 mod features_registry;
 mod gitpod;
+mod gp;
 mod harness;
 mod in_place;
 mod in_place_container;

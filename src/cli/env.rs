@@ -13,6 +13,8 @@ use crate::env::{self, ShellFormat, Store, Stored};
 use crate::error::{Error, Result, exit};
 use crate::ui;
 
+mod accept;
+
 #[derive(Debug, clap::Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub(crate) struct EnvArgs {
@@ -72,6 +74,14 @@ enum EnvAction {
     List {
         #[arg(long)]
         global: bool,
+    },
+    /// Review the variables `gp env NAME=VALUE` set inside the container, and keep them as
+    /// this workspace's persisted variables. Until then `devboot env` leaves them out, so a
+    /// container cannot put anything into your shell.
+    Accept {
+        /// Accept without asking (they are still printed first).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -134,6 +144,7 @@ pub(crate) fn run(args: &EnvArgs, global: &Global) -> Result<u8> {
             store.save(&store_path)?;
             Ok(exit::OK)
         }
+        Some(EnvAction::Accept { yes }) => accept::run(*yes, global),
         Some(EnvAction::List { global }) => {
             let store = Store::load(&store_path)?;
             let vars = if *global {
@@ -235,6 +246,15 @@ fn print_env(args: &EnvArgs, global: &Global) -> Result<u8> {
             ui::warning(&format!(
                 "left out {} (not a valid variable name for a shell; `--format json` has them)",
                 bad.join(", ")
+            ));
+        }
+    }
+    if let Some(text) = target.state.gp_env() {
+        let (changes, _) = crate::gp::env_changes(&text);
+        if !changes.is_empty() {
+            ui::note(&format!(
+                "`gp env` set {} variable(s) inside the container; they are not in this output until you review them with `devboot env accept`",
+                changes.len()
             ));
         }
     }

@@ -32,6 +32,14 @@
 # (those have ended too), once (a run-once step succeeded), log.
 set -u
 st_state='' st_ppid='' st_session='' st_start=''
+# devboot's gp (Gitpod's CLI for a workspace outside Gitpod), first on every lane's PATH
+# when devboot wrote it into the state folder.
+if [ -x /.devboot/bin/gp ]; then
+  case ":${PATH:-}:" in
+  *:/.devboot/bin:*) ;;
+  *) PATH=/.devboot/bin:${PATH:-/usr/bin:/bin} && export PATH ;;
+  esac
+fi
 
 # Sets st_state, st_ppid, st_session and st_start from /proc/PID/stat, without forking.
 read_stat() {

@@ -164,7 +164,7 @@ impl Bringing<'_> {
         // A new container has run nothing: its state starts empty, and its first plan
         // runs from its own entrypoint, so the tasks start with it (no exec).
         target.state.reset()?;
-        target.state.prepare(lifecycle::RUNNER)?;
+        target.prepare_state()?;
         // Until the container exists, its state folder goes with a failure: the next `up`
         // is a first one again, and `down --remove` has nothing to find.
         let mut unmade = Unmade(Some(&target.state));
@@ -270,7 +270,7 @@ impl Bringing<'_> {
     fn start_ours(&self, info: &ContainerInfo) -> Result<Outcome> {
         let (engine, target) = (self.engine, self.target);
         check_ports(engine, target, Some(info))?;
-        target.state.prepare(lifecycle::RUNNER)?;
+        target.prepare_state()?;
         let before = ContainerFacts {
             id: info.id.clone(),
             created: info.created.clone(),

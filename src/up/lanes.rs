@@ -61,7 +61,7 @@ pub(super) fn run_planned(
     let plan = lifecycle::compose(ws, &facts, seen, exec, &|l| target.lane_env(l), EXEC_PLAN);
     if let Some(plan) = &plan {
         // The runner of this devboot, in case the container was made by an older one.
-        target.state.prepare(lifecycle::RUNNER)?;
+        target.prepare_state()?;
         write_plan(&target.state, plan)?;
         let runner = format!("{MOUNT}/runner.sh");
         let script = format!("{}/plans/{}.sh", MOUNT, plan.name);

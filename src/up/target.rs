@@ -17,7 +17,7 @@ use crate::config::substitute;
 use crate::container::{self, ContainerSpec};
 use crate::engine::{ContainerInfo, Engine, EngineError};
 use crate::error::{Error, Result};
-use crate::lifecycle::ExecContext;
+use crate::lifecycle::{self, ExecContext};
 use crate::ports::{self, Binding, Environment};
 use crate::state::StateDir;
 use crate::workspace::{EnvMap, Format, ImageSource, Lane, Workspace};
@@ -48,6 +48,8 @@ pub struct Target {
     pub features: Option<FeaturesPlan>,
     /// The persisted secrets, `${portUrl:N}` expanded: part of every exec context's env.
     secret_env: EnvMap,
+    /// What `gp` in the container answers from (see `gp`).
+    gp: crate::gp::Facts,
 }
 
 /// A Docker Compose service to bring up (see `up::compose`).
@@ -309,6 +311,21 @@ impl Target {
             features: features_in_spec(ws),
             ..ContainerSpec::default()
         };
+        let gp = crate::gp::Facts::of(&crate::gp::Workspace {
+            id: spec
+                .env
+                .get("GITPOD_WORKSPACE_ID")
+                .map_or(name.as_str(), String::as_str),
+            environment: &environment,
+            bindings: &bindings,
+            port_offset,
+            lanes: lifecycle::shown_lanes(ws)
+                .into_iter()
+                .map(|(shown, id)| (id, shown))
+                .collect(),
+            env: &persisted.values,
+            secret: &|k| persisted.secrets.iter().any(|s| s == k) || crate::env::looks_secret(k),
+        });
         let key = crate::value_digest::DigestKey::load(&crate::dirs::config_dir(host_env))?;
         spec.seal(&key, &secret_env);
         let exec = exec_context(ws, &expand, &secret_env);
@@ -328,7 +345,15 @@ impl Target {
             secret_names: persisted.secrets.clone(),
             features,
             secret_env,
+            gp,
         })
+    }
+
+    /// Writes the container's state folder for a start or an exec: the runner and what
+    /// `gp` answers from.
+    pub fn prepare_state(&self) -> Result<()> {
+        self.state.prepare(lifecycle::RUNNER)?;
+        self.state.write_host_files(&self.gp.files)
     }
 
     /// How commands run in `container`: `${containerEnv:...}` in `remoteEnv`, `remoteUser`

@@ -88,7 +88,7 @@ pub fn publish_with_reference_cli(dir: &Path, namespace: &str) {
 
 /// `cmd` run where ghcr.io is the local registry (`scripts/registry.sh --as-ghcr`: a private
 /// network and mount namespace, TLS with a throwaway CA the command trusts through
-/// NODE_EXTRA_CA_CERTS). For the reference CLI, which has no mirror setting.
+/// `NODE_EXTRA_CA_CERTS`). For the reference CLI, which has no mirror setting.
 pub fn as_ghcr(cmd: &Path) -> Command {
     let mut command = Command::new(script());
     command.arg("--as-ghcr").arg(cmd);

@@ -1,0 +1,200 @@
+//! `gp` in every workspace devboot runs: Gitpod's workspace CLI, for what real `.gitpod.yml`
+//! files call (`sync-await`/`sync-done`, `url`, `ports`, `env`, `open`, `preview`, `tasks`,
+//! `info`), as a POSIX sh script (`gp/gp.sh`) that needs nothing else from the image.
+//!
+//! devboot writes it into the host half of the state folder, which the container sees
+//! read-only at `/.devboot` (so nothing there can change it), as `bin/gp`, with the facts it
+//! answers from under `gp/`: how a port's URL is made here, the port table, the tasks and
+//! the variables of `devboot env` (secrets masked). The runner puts `/.devboot/bin` first on
+//! every lane's PATH. What `gp` records (`gp env NAME=V`, `gp ports expose`) goes to the
+//! container's half, `/.devboot/run/gp/`, which devboot reads as untrusted input.
+
+use std::collections::BTreeMap;
+
+use crate::ports::{Binding, Environment};
+use crate::workspace::{EnvMap, Visibility};
+
+/// The script, as it is written to `/.devboot/bin/gp`.
+pub const SCRIPT: &str = include_str!("gp/gp.sh");
+
+/// What `gp` answers from, rendered as the files it reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// `(path under the host half, text)`.
+    pub files: Vec<(&'static str, String)>,
+}
+
+/// The workspace as `gp` tells it.
+pub struct Workspace<'a> {
+    /// The id `gp info` shows (`GITPOD_WORKSPACE_ID`).
+    pub id: &'a str,
+    pub environment: &'a Environment,
+    pub bindings: &'a [Binding],
+    pub port_offset: u16,
+    /// `(lane id, name)` of each task or hook that runs in the container.
+    pub lanes: Vec<(String, String)>,
+    /// `devboot env`'s variables; `secret` names are shown masked.
+    pub env: &'a EnvMap,
+    pub secret: &'a dyn Fn(&str) -> bool,
+}
+
+impl Facts {
+    pub fn of(ws: &Workspace) -> Facts {
+        let (prefix, suffix) = ws.environment.url_parts();
+        let url = [
+            format!("prefix {prefix}"),
+            format!("suffix {suffix}"),
+            format!("offset {}", ws.port_offset),
+            format!("workspace {}", ws.environment.workspace_url()),
+            format!("id {}", one_line(ws.id)),
+            format!("environment {}", ws.environment.name()),
+        ];
+        let ports = ws.bindings.iter().map(|b| {
+            let name = b.port.label.as_deref().unwrap_or("");
+            let visibility = match b.port.visibility {
+                Visibility::Public => "public",
+                Visibility::Private => "private",
+            };
+            format!(
+                "{} {} {} {} {}",
+                b.port.port,
+                b.port.end,
+                b.host_port,
+                visibility,
+                one_line(name)
+            )
+        });
+        let tasks = ws
+            .lanes
+            .iter()
+            .map(|(id, name)| format!("{id} {}", one_line(name)));
+        let env = ws
+            .env
+            .iter()
+            .filter(|(_, v)| !v.contains('\n'))
+            .map(|(k, v)| {
+                if (ws.secret)(k) {
+                    format!("{k}=********")
+                } else {
+                    format!("{k}={v}")
+                }
+            });
+        Facts {
+            files: vec![
+                ("bin/gp", SCRIPT.to_string()),
+                ("gp/url", lines(url.into_iter())),
+                ("gp/ports", lines(ports)),
+                ("gp/tasks", lines(tasks)),
+                ("gp/env", lines(env)),
+            ],
+        }
+    }
+}
+
+/// Each variable's last change by `gp env`: a value, or `None` to unset it.
+pub type EnvChanges = BTreeMap<String, Option<String>>;
+
+/// What `gp env` recorded in the container (`NAME=VALUE` to set, `-NAME` to unset, in
+/// order), folded: each name's last change (`None`: unset). Untrusted text: a line whose
+/// name is not a variable name is left out and returned as rejected.
+pub fn env_changes(text: &str) -> (EnvChanges, Vec<String>) {
+    let mut changes = BTreeMap::new();
+    let mut rejected = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let (name, value) = match line.strip_prefix('-') {
+            Some(name) => (name, None),
+            None => match line.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_string())),
+                None => ("", None),
+            },
+        };
+        if crate::env::valid_name(name) {
+            changes.insert(name.to_string(), value);
+        } else {
+            rejected.push(line.chars().take(80).collect());
+        }
+    }
+    (changes, rejected)
+}
+
+fn lines(items: impl Iterator<Item = String>) -> String {
+    items.map(|l| l + "\n").collect()
+}
+
+/// A value on one line of a facts file.
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::{OnOpen, Port};
+
+    fn port(port: u16, name: &str) -> Binding {
+        Binding {
+            port: Port {
+                port,
+                end: port,
+                host_port: None,
+                host_ip: None,
+                label: Some(name.into()),
+                description: None,
+                visibility: Visibility::Public,
+                on_open: OnOpen::Notify,
+                protocol: None,
+                publish: true,
+            },
+            host_ip: "0.0.0.0".into(),
+            host_port: port + 100,
+        }
+    }
+
+    #[test]
+    fn env_changes_keep_each_names_last_and_reject_what_is_not_a_name() {
+        let (changes, rejected) = env_changes("A=1\nB=x=y\n-A\nC=\n1X=2\n$(boom)\n-B\nB=3\n");
+        let want: BTreeMap<String, Option<String>> = [
+            ("A".to_string(), None),
+            ("B".into(), Some("3".into())),
+            ("C".into(), Some(String::new())),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(changes, want);
+        assert_eq!(rejected, ["1X=2", "$(boom)"]);
+    }
+
+    #[test]
+    fn the_facts_say_how_urls_are_made_and_mask_secrets() {
+        let env: EnvMap = [
+            ("A".to_string(), "1".to_string()),
+            ("TOKEN".into(), "s".into()),
+        ]
+        .into_iter()
+        .collect();
+        let bindings = [port(4567, "back\nend")];
+        let facts = Facts::of(&Workspace {
+            id: "ws-1",
+            environment: &Environment::Local,
+            bindings: &bindings,
+            port_offset: 100,
+            lanes: vec![("tasks-backend".into(), "backend".into())],
+            env: &env,
+            secret: &|k| k == "TOKEN",
+        });
+        let file = |p: &str| {
+            facts
+                .files
+                .iter()
+                .find(|(path, _)| *path == p)
+                .map(|(_, t)| t.clone())
+                .unwrap()
+        };
+        assert!(file("gp/url").starts_with("prefix http://localhost:\nsuffix \noffset 100\n"));
+        assert!(file("gp/url").contains("workspace http://localhost\n"));
+        assert_eq!(file("gp/ports"), "4567 4567 4667 public back end\n");
+        assert_eq!(file("gp/tasks"), "tasks-backend backend\n");
+        assert_eq!(file("gp/env"), "A=1\nTOKEN=********\n");
+        assert!(file("bin/gp").starts_with("#!/bin/sh"));
+    }
+}
