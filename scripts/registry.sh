@@ -50,6 +50,17 @@ running_port() {
   printf '%s\n' "$port"
 }
 
+# Writes a registry config to $1: the shared storage, an access log, listening on $2, with
+# TLS from the certificate and key in folder $3 when given.
+write_config() {
+  {
+    printf '%s\n' 'version: 0.1' 'log:' '  level: info' '  accesslog:' '    disabled: false' \
+      'storage:' '  filesystem:' "    rootdirectory: $dir/storage" '  delete:' '    enabled: true' \
+      'http:' "  addr: $2" '  secret: devboot-test-registry'
+    [ -z "${3:-}" ] || printf '%s\n' '  tls:' "    certificate: $3/cert.pem" "    key: $3/key.pem"
+  } >"$1"
+}
+
 start() {
   local bin port pid started i
   bin="$(find_bin docker-registry || true)"
@@ -60,22 +71,8 @@ start() {
       "install Debian's docker-registry package by hand"
   fi
   mkdir -p "$dir/storage"
-  cat >"$dir/config.yml" <<EOF
-version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $dir/storage
-  delete:
-    enabled: true
-http:
   # Port 0: the kernel picks a free one; the log says which.
-  addr: 127.0.0.1:0
-  secret: devboot-test-registry
-EOF
+  write_config "$dir/config.yml" 127.0.0.1:0
   step "starting docker-registry (storage $dir/storage)"
   started="$(ms_now)"
   # Its own session, no terminal, and not holding the lock (fd 9): it outlives this script.
@@ -129,22 +126,7 @@ as_ghcr() {
       2>"$tls/openssl.log" || { tail_log "$tls/openssl.log"; die "openssl could not make a certificate"; }
     mv "$tls/cert.pem.tmp" "$tls/cert.pem"
   fi
-  cat >"$tls/config.yml" <<EOF
-version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $dir/storage
-http:
-  addr: 127.0.0.1:443
-  secret: devboot-test-registry
-  tls:
-    certificate: $tls/cert.pem
-    key: $tls/key.pem
-EOF
+  write_config "$tls/config.yml" 127.0.0.1:443 "$tls"
   { grep -v 'ghcr\.io' /etc/hosts || true; echo '127.0.0.1 ghcr.io'; } >"$tls/hosts"
   exec 9>&- # the command may run for minutes: other callers need not wait
   # shellcheck disable=SC2016 # expanded by the inner shell

@@ -66,6 +66,20 @@ fn reference_cli() -> Option<std::path::PathBuf> {
     cli.exists().then_some(cli)
 }
 
+/// The reference CLI's `devcontainer up` of the repository (`cli` runs it), which must work.
+fn reference_up(mut cli: std::process::Command, repo: &Repo) {
+    let out = cli
+        .args(["up", "--workspace-folder"])
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn publish_order_features(reg: &Registry) -> String {
     let ns = format!("{}/order", run_id());
     let src = tempfile::tempdir().unwrap();
@@ -186,16 +200,7 @@ fn registry_features_install_in_the_reference_order_with_their_dependencies() {
     // And the other way round: a container the reference CLI made with the Features (its
     // own build), which devboot drives (the hooks by exec), with the same install order.
     repo.engine_cmd(&["rm", "-f", "-v", &id]);
-    let out = std::process::Command::new(reference_cli().unwrap())
-        .args(["up", "--workspace-folder"])
-        .arg(repo.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    reference_up(std::process::Command::new(reference_cli().unwrap()), &repo);
     let theirs = repo.container();
     // The same label content: the Features in the same order, then the config's own.
     assert_eq!(label_of(&theirs), ours);
@@ -319,16 +324,7 @@ fn four_official_features_install_offline_through_the_mirror_and_the_backend_ans
     let _reference = ReferenceImages(&repo);
     let ours = Installed::of(&repo);
     repo.engine_cmd(&["rm", "-f", "-v", &repo.container()]);
-    let out = as_ghcr(&cli)
-        .args(["up", "--workspace-folder"])
-        .arg(repo.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    reference_up(as_ghcr(&cli), &repo);
     let theirs = Installed::of(&repo);
     assert_eq!(theirs.label, ours.label);
     assert_eq!(theirs.packages, ours.packages);
