@@ -11,6 +11,7 @@ mod features;
 mod init;
 mod logs;
 mod ports;
+mod prebuild;
 mod status;
 mod templates;
 mod trust;
@@ -119,6 +120,9 @@ enum Command {
     Env(env::EnvArgs),
     /// Print the URL of a port in this environment (Gitpod, Codespaces, or localhost).
     Url(url::UrlArgs),
+    /// Run the tasks' init (devcontainer: onCreate and updateContent) once and save the
+    /// result as an image new containers start from, as Gitpod's prebuilds do.
+    Prebuild(prebuild::PrebuildArgs),
     /// List the workspace's ports, or wait for one.
     Ports(ports::PortsArgs),
     /// Print the resolved workspace: what devboot will run, where, with what.
@@ -163,6 +167,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Ports(_) => Some("ports"),
         Command::Env(_) => Some("env"),
         Command::Url(_) => Some("url"),
+        Command::Prebuild(_) => Some("prebuild"),
         _ => None,
     };
     if let Some(command) = drives_engine {
@@ -176,6 +181,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Exec(args) => exec::run(&args, &global),
         Command::Env(args) => env::run(&args, &global),
         Command::Url(args) => url::run(&args, &global),
+        Command::Prebuild(args) => prebuild::run(&args, &global),
         Command::Ports(args) => ports::run(&args, &global),
         Command::Config(args) => config::run(&args, &global),
         Command::Validate(args) => validate::run(&args, &global),

@@ -63,6 +63,11 @@ pub struct ContainerSpec {
     /// image's name is in the spec: not part of the hash.
     #[serde(skip)]
     pub from_image: FromImage,
+    /// The prebuild image a new container starts from instead of `image` (see
+    /// `prebuild`). The config decides the workspace and a prebuild only saves running its
+    /// `init`: not part of the hash.
+    #[serde(skip)]
+    pub prebuild: Option<String>,
 }
 
 /// What an image's `devcontainer.metadata` adds to `docker run`.
@@ -157,6 +162,10 @@ impl ContainerSpec {
             "{LABEL_SPEC}={}",
             serde_json::to_string(self).expect("a spec always serializes")
         ));
+        if let Some(prebuild) = &self.prebuild {
+            args.push("--label".into());
+            args.push(format!("{}={prebuild}", crate::prebuild::LABEL));
+        }
         let from_image = &self.from_image;
         if let Some(metadata) = &from_image.metadata {
             args.push("--label".into());
@@ -208,7 +217,8 @@ impl ContainerSpec {
         // unless the keep-alive loop replaces it. A missing image is devboot's to fetch
         // (with a clear error), not `docker run`'s.
         args.extend(["--pull".into(), "never".into()]);
-        args.extend(["--entrypoint".into(), "/bin/sh".into(), self.image.clone()]);
+        let image = self.prebuild.as_ref().unwrap_or(&self.image);
+        args.extend(["--entrypoint".into(), "/bin/sh".into(), image.clone()]);
         args.extend(["-c".into(), keep_alive(&from_image.entrypoints), "-".into()]);
         if !self.override_command {
             args.extend(command.iter().cloned());

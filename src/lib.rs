@@ -22,6 +22,7 @@ pub mod gp;
 pub mod lifecycle;
 pub mod mount;
 pub mod ports;
+pub mod prebuild;
 pub mod process;
 pub mod state;
 pub mod template;

@@ -34,6 +34,7 @@ mod lanes;
 mod listening;
 mod lock;
 mod overlap;
+mod prebuilt;
 mod published;
 mod target;
 
@@ -67,6 +68,13 @@ pub struct UpOptions {
     pub wait: Option<Duration>,
     /// The user's say on the host commands (`--trust`, and where they are written).
     pub consent: crate::trust::Consent,
+    /// A new container may start from the prebuild of an ancestor commit (see
+    /// `crate::prebuild`), not only from its own commit's.
+    pub prebuild_ancestors: bool,
+    /// Never start from a prebuild.
+    pub no_prebuild: bool,
+    /// A prebuild to pull first (`devboot prebuild --push`), for a new container.
+    pub prebuild_from: Option<String>,
 }
 
 /// What happened to the container.
@@ -125,7 +133,18 @@ pub fn up(
     persisted: &Persisted,
     options: &UpOptions,
 ) -> Result<UpReport> {
-    let mut target = Target::new(ws, host_env, options.port_offset, persisted)?;
+    let target = Target::new(ws, host_env, options.port_offset, persisted)?;
+    up_with(engine, ws, target, host_env, options)
+}
+
+/// Brings the workspace up in `target` (a prebuild's container is one of its own).
+pub fn up_with(
+    engine: &Engine,
+    ws: &Workspace,
+    mut target: Target,
+    host_env: &EnvMap,
+    options: &UpOptions,
+) -> Result<UpReport> {
     if let Some(features) = &mut target.features {
         features.lockfile = options.lockfile;
     }
@@ -158,6 +177,7 @@ pub fn up(
         target: &target,
         output: &output,
         from_image: None,
+        prebuild: None,
     };
     let needs_image_first =
         !target.spec.override_command || options.rebuild || target.features.is_some();

@@ -22,6 +22,7 @@ mod init;
 mod lanes;
 mod leftovers;
 mod ports;
+mod prebuild;
 mod reliability;
 mod schema;
 mod security_mounts;

@@ -45,6 +45,17 @@ pub(crate) struct UpArgs {
     /// Do not wait for ports.
     #[arg(long)]
     no_wait: bool,
+    /// A new container may start from the prebuild of an older commit (the newest one that
+    /// has one) when this commit has none, as Gitpod's incremental prebuilds do.
+    #[arg(long, conflicts_with = "no_prebuild")]
+    prebuild_ancestors: bool,
+    /// Never start a new container from a prebuild (`devboot prebuild`): run init.
+    #[arg(long)]
+    no_prebuild: bool,
+    /// When a new container is made, pull this prebuild (`devboot prebuild --push REF`)
+    /// first and start from it if it was made for this config and commit.
+    #[arg(long, value_name = "REF", conflicts_with = "no_prebuild")]
+    prebuild_from: Option<String>,
     /// Print one JSON object on stdout; everything else goes to stderr.
     #[arg(long)]
     json: bool,
@@ -151,6 +162,9 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
             given: args.trust,
             line: crate::trust::line_of(&loaded.document),
         },
+        prebuild_ancestors: args.prebuild_ancestors,
+        no_prebuild: args.no_prebuild,
+        prebuild_from: args.prebuild_from.clone(),
     };
     if let Some(why) = up::in_place(&loaded.workspace, &options.host_env, args.in_place_flag()) {
         return up::up_in_place(

@@ -352,7 +352,7 @@ fn closest<'a>(unknown: &str, expected: &[&'a str]) -> Option<&'a str> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::path::PathBuf;
 
     use super::*;
@@ -377,7 +377,7 @@ mod tests {
         lower_in(Path::new("/home/me/my-app"), text)
     }
 
-    pub(super) fn workspace(text: &str) -> Workspace {
+    pub(crate) fn workspace(text: &str) -> Workspace {
         let (workspace, diagnostics) = lower_text(text);
         assert!(!diagnostics.has_errors(), "{diagnostics:#?}");
         workspace.expect("a workspace")

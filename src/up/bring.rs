@@ -34,6 +34,8 @@ pub(super) struct Bringing<'a> {
     /// With Features: the derived image (when it was made or looked at already) and what
     /// its label adds to `docker run`.
     pub(super) from_image: Option<&'a (Option<ImageConfig>, FromImage)>,
+    /// The prebuild image a new container starts from (see `crate::prebuild`).
+    pub(super) prebuild: Option<&'a str>,
 }
 
 /// The container `up` ended with, what ran in it, and what the ports need to know.
@@ -95,7 +97,27 @@ impl Bringing<'_> {
             },
             None => *self,
         };
-        this.bring(decision, info, overlap)
+        // A prebuild: a new container starts from it; one made from it (its label says)
+        // never runs what the prebuild ran.
+        let prebuild = match (&decision, &info) {
+            (Decision::Start | Decision::Reuse, Some(info)) => info
+                .label(crate::prebuild::LABEL)
+                .map(|_| (crate::prebuild::after_prebuild(this.ws), None)),
+            (Decision::Create | Decision::Recreate, _) if this.target.compose.is_none() => {
+                super::prebuilt::find(this.engine, this.ws, this.target, this.options)?
+                    .map(|tag| (crate::prebuild::after_prebuild(this.ws), Some(tag)))
+            }
+            _ => None,
+        };
+        match &prebuild {
+            Some((ws, tag)) => Bringing {
+                ws,
+                prebuild: tag.as_deref(),
+                ..this
+            }
+            .bring(decision, info, overlap),
+            None => this.bring(decision, info, overlap),
+        }
     }
 
     /// Does what `decide` said, then waits for the ports.
@@ -186,12 +208,26 @@ impl Bringing<'_> {
         if let Some(Some(plan)) = &boot_plan {
             write_plan(&target.state, plan)?;
         }
-        let id = match create(engine, target, image.as_ref(), from_image, overlap) {
+        let id = match create(
+            engine,
+            target,
+            image.as_ref(),
+            from_image,
+            self.prebuild,
+            overlap,
+        ) {
             Err(Error::Engine(EngineError::Failed { stderr, .. }))
                 if image.is_none() && missing_image(&stderr) =>
             {
                 image = Some(ensure_image(engine, target, false)?);
-                create(engine, target, image.as_ref(), from_image, false)?
+                create(
+                    engine,
+                    target,
+                    image.as_ref(),
+                    from_image,
+                    self.prebuild,
+                    false,
+                )?
             }
             id => id?,
         };

@@ -32,20 +32,23 @@ pub(super) fn create(
     target: &Target,
     image: Option<&ImageConfig>,
     from_image: Option<&FromImage>,
+    prebuild: Option<&str>,
     overlap: bool,
 ) -> Result<Option<String>> {
     let command: Vec<String> = image
         .map(|i| i.entrypoint.iter().chain(&i.cmd).cloned().collect())
         .unwrap_or_default();
-    let (args, env) = match from_image {
-        Some(adds) => {
-            let mut spec = target.spec.clone();
+    let (args, env) = if from_image.is_some() || prebuild.is_some() {
+        let mut spec = target.spec.clone();
+        if let Some(adds) = from_image {
             spec.from_image = adds.clone();
-            spec.run_args(&target.name, &target.id_labels, &command)
         }
-        None => target
+        spec.prebuild = prebuild.map(str::to_string);
+        spec.run_args(&target.name, &target.id_labels, &command)
+    } else {
+        target
             .spec
-            .run_args(&target.name, &target.id_labels, &command),
+            .run_args(&target.name, &target.id_labels, &command)
     };
     if overlap {
         return match overlap::run_beside_lookup(engine, target, &args, &env)? {

@@ -349,6 +349,30 @@ impl Target {
         })
     }
 
+    /// The same workspace's prebuild container (see `crate::prebuild`): a name, labels and
+    /// state folder of its own, so it never meets the workspace's own container.
+    #[must_use]
+    pub fn for_prebuild(mut self, ws: &Workspace) -> Target {
+        let old_mounts = self.state.mount_specs().unwrap_or_default();
+        for (key, value) in &mut self.id_labels {
+            if key.ends_with("config_file") {
+                value.push_str(" (prebuild)");
+            }
+        }
+        self.devcontainer_id = substitute::devcontainer_id(&self.id_labels);
+        self.name =
+            container::container_name(&format!("{}-prebuild", ws.name), &self.devcontainer_id);
+        self.state = StateDir::new(&self.cache_dir, &self.devcontainer_id);
+        if let Ok(new_mounts) = self.state.mount_specs() {
+            for mount in &mut self.spec.mounts {
+                if let Some(at) = old_mounts.iter().position(|m| m == mount) {
+                    mount.clone_from(&new_mounts[at]);
+                }
+            }
+        }
+        self
+    }
+
     /// Writes the container's state folder for a start or an exec: the runner and what
     /// `gp` answers from.
     pub fn prepare_state(&self) -> Result<()> {

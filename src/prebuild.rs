@@ -1,0 +1,321 @@
+//! Prebuilds, as Gitpod has them: what a workspace's first start would spend minutes on
+//! (Gitpod tasks' `before` and `init`; devcontainer `onCreateCommand` and
+//! `updateContentCommand`, as the reference CLI's `--prebuild` runs them) is run once in a
+//! fresh container and saved as an image; a new container then starts from that image and
+//! runs only what a start runs (`before` + `command`; `postCreate`/`postStart`/`postAttach`).
+//!
+//! A prebuild is keyed by the config's digest (the config file and the image it names,
+//! Features and Dockerfile included) and the repository's commit, with a mark when the
+//! working tree had changes; `up` takes the one of its commit, or with
+//! `--prebuild-ancestors` the one of the newest ancestor commit that has one (as Gitpod's
+//! incremental prebuilds do). The image's labels say all that; a container made from one
+//! carries [`LABEL`], so later `up`s never run its `init` either.
+//!
+//! What a prebuild cannot hold: files `init` wrote into the workspace folder, which is
+//! mounted from the host (they are on the host already, in the same folder, but do not travel
+//! with a pushed image), and the variables of `devboot env`, which are left out of the
+//! prebuild's container so that no value is baked into an image that may be shared.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+use crate::container::{hex, slug};
+use crate::workspace::{Phase, Workspace};
+
+/// On a container made from a prebuild: the image it came from.
+pub const LABEL: &str = "dev.devboot.prebuild";
+/// On a prebuild image: the config digest, the commit, and whether the tree had changes.
+pub const LABEL_CONFIG: &str = "dev.devboot.prebuild.config";
+pub const LABEL_COMMIT: &str = "dev.devboot.prebuild.commit";
+pub const LABEL_DIRTY: &str = "dev.devboot.prebuild.dirty";
+
+/// What a prebuild is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    /// Digest of the config file and the image it names (12 hex digits).
+    pub config: String,
+    /// The repository's `HEAD`; `None` outside a git repository.
+    pub commit: Option<String>,
+    /// The working tree had changes.
+    pub dirty: bool,
+}
+
+impl Key {
+    /// The key of `ws` as it is now, whose container runs `image`.
+    pub fn of(ws: &Workspace, image: &str) -> Key {
+        let commit = git(&ws.local_folder, &["rev-parse", "--verify", "-q", "HEAD"]);
+        let dirty = commit.is_some()
+            && git(
+                &ws.local_folder,
+                &["status", "--porcelain", "--untracked-files=no"],
+            )
+            .is_some_and(|s| !s.is_empty());
+        Key {
+            config: config_digest(ws, image),
+            commit,
+            dirty,
+        }
+    }
+
+    /// The image tag of this key's prebuild.
+    pub fn tag(&self, ws: &Workspace) -> String {
+        let commit = self
+            .commit
+            .as_deref()
+            .map_or("nogit", |c| &c[..c.len().min(12)]);
+        let dirty = if self.dirty { "-dirty" } else { "" };
+        format!(
+            "devboot-prebuild-{}:{}-{commit}{dirty}",
+            slug(&ws.name),
+            self.config
+        )
+    }
+
+    /// The image's labels, as `KEY=VALUE`.
+    pub fn labels(&self) -> Vec<String> {
+        vec![
+            format!("{LABEL_CONFIG}={}", self.config),
+            format!("{LABEL_COMMIT}={}", self.commit.as_deref().unwrap_or("")),
+            format!("{LABEL_DIRTY}={}", self.dirty),
+        ]
+    }
+}
+
+/// The digest of the config file and the image it names (12 hex digits).
+pub fn config_digest(ws: &Workspace, image: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(std::fs::read(&ws.config_file).unwrap_or_default());
+    hasher.update([0]);
+    hasher.update(image.as_bytes());
+    hex(&hasher.finalize()[..6])
+}
+
+/// The prebuilds this machine made or fetched, per config digest: one file per digest
+/// under `<cache>/prebuilds/`, a line `TAG COMMIT` per prebuild. A new container looks
+/// here first, so a workspace without prebuilds costs no engine call.
+pub struct Index {
+    dir: PathBuf,
+}
+
+impl Index {
+    pub fn new(cache_dir: &Path) -> Index {
+        Index {
+            dir: cache_dir.join("prebuilds"),
+        }
+    }
+
+    /// `(tag, commit)` of each prebuild recorded for `config`.
+    pub fn entries(&self, config: &str) -> Vec<(String, String)> {
+        std::fs::read_to_string(self.dir.join(config))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let (tag, commit) = l.split_once(' ').unwrap_or((l, ""));
+                (!tag.is_empty()).then(|| (tag.to_string(), commit.to_string()))
+            })
+            .collect()
+    }
+
+    /// Records a prebuild (a tag already there moves to the end).
+    pub fn add(&self, key: &Key, tag: &str) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let mut entries = self.entries(&key.config);
+        entries.retain(|(t, _)| t != tag);
+        entries.push((tag.to_string(), key.commit.clone().unwrap_or_default()));
+        let mut text = String::new();
+        for (t, c) in &entries {
+            text.push_str(t);
+            text.push(' ');
+            text.push_str(c);
+            text.push('\n');
+        }
+        let path = self.dir.join(&key.config);
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(tmp, path)
+    }
+}
+
+/// Runs git in `folder`; its trimmed output when it succeeds.
+fn git(folder: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(folder)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The commits whose prebuild `up` may take, newest first: `HEAD`, then (with `ancestors`)
+/// its ancestors, up to 100.
+pub fn usable_commits(ws: &Workspace, key: &Key, ancestors: bool) -> Vec<String> {
+    let Some(head) = &key.commit else {
+        return Vec::new();
+    };
+    if !ancestors {
+        return vec![head.clone()];
+    }
+    git(&ws.local_folder, &["rev-list", "--max-count=100", "HEAD"]).map_or_else(
+        || vec![head.clone()],
+        |list| list.lines().map(str::to_string).collect(),
+    )
+}
+
+/// Of the prebuild images (`(tag, commit)`), the one of the newest usable commit.
+pub fn choose<'a>(images: &'a [(String, String)], commits: &[String]) -> Option<&'a str> {
+    commits.iter().find_map(|commit| {
+        images
+            .iter()
+            .find(|(_, c)| c == commit)
+            .map(|(tag, _)| tag.as_str())
+    })
+}
+
+/// What a prebuild runs: each Gitpod task's `before` and `init` (not its `command`);
+/// `onCreateCommand` and `updateContentCommand`. No port is published.
+pub fn prebuild_part(ws: &Workspace) -> Workspace {
+    keep(ws, |phase| {
+        matches!(
+            phase,
+            Phase::Before | Phase::Init | Phase::OnCreateCommand | Phase::UpdateContentCommand
+        )
+    })
+    .without_ports()
+}
+
+/// What a container made from a prebuild still runs: everything but `init`,
+/// `onCreateCommand` and `updateContentCommand`.
+pub fn after_prebuild(ws: &Workspace) -> Workspace {
+    keep(ws, |phase| {
+        !matches!(
+            phase,
+            Phase::Init | Phase::OnCreateCommand | Phase::UpdateContentCommand
+        )
+    })
+}
+
+fn keep(ws: &Workspace, wanted: impl Fn(Phase) -> bool) -> Workspace {
+    let mut ws = ws.clone();
+    for stage in &mut ws.stages {
+        for lane in &mut stage.lanes {
+            lane.steps.retain(|s| wanted(s.phase));
+        }
+        stage.lanes.retain(|l| !l.steps.is_empty());
+    }
+    ws.stages.retain(|s| !s.lanes.is_empty());
+    ws
+}
+
+impl Workspace {
+    fn without_ports(mut self) -> Workspace {
+        self.ports.clear();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::{Command as Cmd, Lane, Stage, Step};
+
+    fn lane(name: &str, phases: &[Phase]) -> Lane {
+        Lane {
+            name: name.into(),
+            env: crate::workspace::EnvMap::default(),
+            steps: phases
+                .iter()
+                .map(|&phase| Step {
+                    phase,
+                    command: Cmd::Shell(format!("echo {phase}")),
+                })
+                .collect(),
+        }
+    }
+
+    fn ws(stages: Vec<Stage>) -> Workspace {
+        let mut ws = crate::config::gitpod::tests::workspace("image: x\n");
+        ws.stages = stages;
+        ws
+    }
+
+    fn phases(ws: &Workspace) -> Vec<(String, Vec<Phase>)> {
+        ws.stages
+            .iter()
+            .flat_map(|s| s.lanes.iter())
+            .map(|l| (l.name.clone(), l.steps.iter().map(|s| s.phase).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn a_prebuild_runs_before_and_init_and_a_start_from_it_runs_the_rest() {
+        let gitpod = ws(vec![Stage {
+            name: "tasks".into(),
+            lanes: vec![
+                lane("api", &[Phase::Before, Phase::Init, Phase::Command]),
+                lane("web", &[Phase::Command]),
+            ],
+        }]);
+        assert_eq!(
+            phases(&prebuild_part(&gitpod)),
+            [("api".to_string(), vec![Phase::Before, Phase::Init])]
+        );
+        assert_eq!(
+            phases(&after_prebuild(&gitpod)),
+            [
+                ("api".to_string(), vec![Phase::Before, Phase::Command]),
+                ("web".to_string(), vec![Phase::Command])
+            ]
+        );
+        let hooks = ws(vec![
+            Stage {
+                name: "onCreateCommand".into(),
+                lanes: vec![lane("onCreateCommand", &[Phase::OnCreateCommand])],
+            },
+            Stage {
+                name: "postCreateCommand".into(),
+                lanes: vec![lane("postCreateCommand", &[Phase::PostCreateCommand])],
+            },
+        ]);
+        assert_eq!(
+            phases(&prebuild_part(&hooks)),
+            [("onCreateCommand".to_string(), vec![Phase::OnCreateCommand])]
+        );
+        assert_eq!(
+            phases(&after_prebuild(&hooks)),
+            [(
+                "postCreateCommand".to_string(),
+                vec![Phase::PostCreateCommand]
+            )]
+        );
+    }
+
+    #[test]
+    fn the_newest_usable_commit_with_a_prebuild_wins() {
+        let images = [
+            ("p:old".to_string(), "c3".to_string()),
+            ("p:new".to_string(), "c2".to_string()),
+        ];
+        let commits = ["c1".to_string(), "c2".into(), "c3".into()];
+        assert_eq!(choose(&images, &commits), Some("p:new"));
+        assert_eq!(choose(&images, &commits[..1]), None);
+    }
+
+    #[test]
+    fn the_tag_names_the_config_digest_and_the_commit() {
+        let key = Key {
+            config: "abcdef012345".into(),
+            commit: Some("0123456789abcdef0123".into()),
+            dirty: true,
+        };
+        let ws = ws(Vec::new());
+        assert!(key.tag(&ws).ends_with(":abcdef012345-0123456789ab-dirty"));
+        assert!(key.labels().contains(&format!("{LABEL_DIRTY}=true")));
+    }
+}
