@@ -52,17 +52,22 @@
 #      to the registry (its access log), beside the same config without
 #      Features (unchanged) and the reference CLI's warm `devcontainer up`;
 #      rounds rotate here too (the case after the reference CLI is slowed).
+#   8. prebuilds: cold up (no container) of a workspace whose init takes 20 s, from its
+#      prebuild (`devboot prebuild`, made once before the rounds) until the backend
+#      answers HTTP 200: <= 1.1x a raw `docker run` of the prebuilt image; beside them the
+#      same up with --no-prebuild (init runs), for the ratio.
 #
 # usage: bench/run.sh [options]
 #   --strict        exit 1 when a target is missed
-#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4,5,6,7)
+#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4,5,6,7,8)
 #   --rounds N      rounds for targets 1, 2, 4, 6 and 7b (default 20)
 #   --up-rounds N   rounds for target 3, at least 5 (default 7)
 #   --feature-rounds N  cold rounds for target 7a, 30-45 s per contender each (default 3)
 #   --no-build      use target/release/devboot as it is
 #   --no-reference  leave out the reference CLI (@devcontainers/cli)
 #   --port-base N   host ports N+1..N+4 for the backends of targets 3 and 4,
-#                   N+11..N+14 for target 7, N+100.. for target 6 (default 45560)
+#                   N+11..N+14 for target 7, N+21..N+22 for target 8, N+100.. for
+#                   target 6 (default 45560)
 # env: BENCH_CORPUS (default /work/shared/corpus), DEVBOOT_CACHE (scripts/lib.sh)
 # exit: 0 when everything was measured (a missed target prints FAIL);
 #       1 with --strict when a target was missed, or when set-up failed
@@ -76,7 +81,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
-strict=0 only=1,2,3,4,5,6,7 rounds=20 up_rounds=7 feature_rounds=3 build=1 reference=1
+strict=0 only=1,2,3,4,5,6,7,8 rounds=20 up_rounds=7 feature_rounds=3 build=1 reference=1
 port_base=45560
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -107,7 +112,7 @@ started_at="$(date -u +%FT%TZ)"
 # Shell-quoted words, for the command strings measure.py splits with shlex.
 q() { printf '%q ' "$@"; }
 
-if wants 3 || wants 4 || wants 5 || wants 6 || wants 7; then
+if wants 3 || wants 4 || wants 5 || wants 6 || wants 7 || wants 8; then
   scripts/engine.sh
   scripts/base-image.sh
 fi
@@ -621,6 +626,54 @@ COLD
   printf '\n   where one warm devboot up spends its time (engine calls logged by a pass-through docker):\n'
   "${measure[@]}" calls --shim-dir "$tmp/shim7" --engine "$docker_bin" "$(q "${devboot7_up[@]}" -v)" ||
     note "the breakdown failed; targets are unaffected"
+fi
+
+if wants 8; then
+  step "target 8: cold up from a prebuild (init of 20 s) until the backend answers HTTP 200"
+  p_pb=$((port_base + 21)) p_pb_raw=$((port_base + 22))
+  ws_pb="$tmp/ws-prebuild" ws_pb_raw="$tmp/ws-prebuild-raw"
+  for ws in "$ws_pb" "$ws_pb_raw"; do
+    mkdir -p "$ws"
+    cp -R examples/cruddur/. "$ws/"
+  done
+  cp bench/fixtures/gitpod-prebuild.yml "$ws_pb/.gitpod.yml"
+  git -C "$ws_pb" init -q
+  git -C "$ws_pb" add -A
+  git -C "$ws_pb" -c user.email=bench@devboot -c user.name=bench commit -qm bench
+  "$devboot" prebuild --workspace-folder "$ws_pb" --json >"$tmp/prebuild.json"
+  pb_image="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"])' "$tmp/prebuild.json")"
+  note "prebuild $pb_image made in $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["seconds"], 1))' "$tmp/prebuild.json") s"
+  pb_raw_name="devboot-bench-pb-raw-$$"
+  pb_up=("$devboot" up --workspace-folder "$ws_pb" --port-offset "$((p_pb - 4567))")
+  pb_down="$(q "$devboot" down --remove --workspace-folder "$ws_pb") >/dev/null 2>&1; $(rm_by_label "$ws_pb")"
+  pb_raw=("$docker_bin" run -d --name "$pb_raw_name" -p "127.0.0.1:$p_pb_raw:4567"
+    -v "$ws_pb_raw:/workspace/x" -w /workspace/x/backend-flask
+    "$pb_image" python3 -m flask run --host=0.0.0.0 --port=4567)
+  name_pb="devboot up (from its prebuild)"
+  name_pb_raw="docker run -d (raw, prebuilt image)"
+  name_pb_none="devboot up --no-prebuild (init runs)"
+  "${measure[@]}" up --id prebuild-up --out "$tmp/t8.json" --rounds "$feature_rounds" --warmup 1 \
+    --title "8. cold up from a prebuild -> first HTTP 200 on the backend" --poll-ms 5 \
+    --logs "$tmp/logs8" --timeout 120 \
+    --case "$name_pb" "$(q "${pb_up[@]}")" \
+    --prep "$name_pb" "$pb_down" \
+    --url "$name_pb" "http://127.0.0.1:$p_pb$path_url" \
+    --case "$name_pb_raw" "$(q "${pb_raw[@]}")" \
+    --prep "$name_pb_raw" "$(q "$docker_bin" rm -f -v "$pb_raw_name") >/dev/null 2>&1 || true" \
+    --url "$name_pb_raw" "http://127.0.0.1:$p_pb_raw$path_url" \
+    --case "$name_pb_none" "$(q "${pb_up[@]}" --no-prebuild)" \
+    --prep "$name_pb_none" "$pb_down" \
+    --url "$name_pb_none" "http://127.0.0.1:$p_pb$path_url" \
+    --ratio "$name_pb" "$name_pb_raw" "devboot from prebuild / raw docker" \
+    --ratio "$name_pb_none" "$name_pb" "no prebuild / from prebuild" \
+    --max-ratio "$name_pb" "$name_pb_raw" 1.1 \
+    --note "each contender: its container removed first (untimed, then 1 s rest), devboot's" \
+    --note "with 'devboot down --remove' (a first up: the prebuild is looked up, then docker run)" \
+    --note "init: 'sleep 20', a stand-in for pip/npm installs (no PyPI or npm from containers here)"
+  fragments+=("$tmp/t8.json")
+  bash -c "$pb_down"
+  docker rm -f -v "$pb_raw_name" >/dev/null 2>&1 || true
+  docker rmi -f "$pb_image" >/dev/null 2>&1 || true
 fi
 
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"

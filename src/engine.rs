@@ -385,7 +385,14 @@ impl Engine {
                         command: self.describe(&args),
                         detail: e.to_string(),
                     })?;
-                Ok(list.into_iter().next().map(|i| i.config))
+                // `[""]` is how an image says "no entrypoint" once one was set (a
+                // committed container's): docker runs the command alone.
+                Ok(list.into_iter().next().map(|mut i| {
+                    if i.config.entrypoint.iter().all(String::is_empty) {
+                        i.config.entrypoint.clear();
+                    }
+                    i.config
+                }))
             }
             Err(EngineError::Failed { stderr, .. }) if is_no_such(&stderr) => Ok(None),
             Err(e) => Err(e),

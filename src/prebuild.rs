@@ -118,6 +118,23 @@ impl Index {
             .collect()
     }
 
+    /// Forgets a prebuild, under whichever config it is recorded.
+    pub fn remove(&self, tag: &str) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.lines().any(|l| l.split(' ').next() == Some(tag)) {
+                let kept: String = text
+                    .lines()
+                    .filter(|l| l.split(' ').next() != Some(tag))
+                    .flat_map(|l| [l, "\n"])
+                    .collect();
+                std::fs::write(&path, kept)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Records a prebuild (a tag already there moves to the end).
     pub fn add(&self, key: &Key, tag: &str) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
@@ -136,6 +153,28 @@ impl Index {
         std::fs::write(&tmp, text)?;
         std::fs::rename(tmp, path)
     }
+}
+
+/// The commit `HEAD` names in the repository at `folder`, read from `.git` without running
+/// git (a new container looks it up on every first `up` that has prebuilds); git itself when
+/// `.git` is not a plain folder (a worktree, a submodule) or the ref is not a loose one.
+pub fn head(folder: &Path) -> Option<String> {
+    let git_dir = folder.join(".git");
+    let read = |rel: &str| std::fs::read_to_string(git_dir.join(rel)).ok();
+    let from_files = || -> Option<String> {
+        if !git_dir.is_dir() {
+            return None;
+        }
+        let head = read("HEAD")?;
+        let head = head.trim();
+        let sha = match head.strip_prefix("ref: ") {
+            Some(reference) => read(reference)?,
+            None => head.to_string(),
+        };
+        let sha = sha.trim();
+        (sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then(|| sha.to_string())
+    };
+    from_files().or_else(|| git(folder, &["rev-parse", "--verify", "-q", "HEAD"]))
 }
 
 /// Runs git in `folder`; its trimmed output when it succeeds.
@@ -305,6 +344,22 @@ mod tests {
         let commits = ["c1".to_string(), "c2".into(), "c3".into()];
         assert_eq!(choose(&images, &commits), Some("p:new"));
         assert_eq!(choose(&images, &commits[..1]), None);
+    }
+
+    #[test]
+    fn head_is_read_from_the_git_folder_as_git_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        std::fs::create_dir_all(dir.path().join(".git/refs/heads")).unwrap();
+        std::fs::write(dir.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(dir.path().join(".git/refs/heads/main"), format!("{sha}\n")).unwrap();
+        assert_eq!(head(dir.path()).as_deref(), Some(sha));
+        // Detached.
+        std::fs::write(dir.path().join(".git/HEAD"), format!("{sha}\n")).unwrap();
+        assert_eq!(head(dir.path()).as_deref(), Some(sha));
+        // Not a repository at all.
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(head(empty.path()), None);
     }
 
     #[test]

@@ -197,6 +197,7 @@ const BOOT_PLAN: &str = "next";
 const EXEC_PLAN: &str = "run";
 
 /// What to do with the container.
+#[derive(Clone, Copy)]
 enum Decision {
     Create,
     Recreate,

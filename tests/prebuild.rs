@@ -101,8 +101,13 @@ fn a_prebuilt_workspace_starts_without_init_and_a_new_commit_runs_it() {
     assert_eq!(report["pushed"], shared.as_str());
     assert!(report["sizeBytes"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(init_runs(&repo), 1);
-    // The prebuild's container is gone; only the image stays.
+    // The prebuild's container is gone; only the image stays, and it runs a command as
+    // its base image does (not devboot's keep-alive entrypoint).
     assert!(repo.containers().is_empty());
+    assert_eq!(
+        repo.engine_cmd(&["run", "--rm", &image, "echo", "ok"]),
+        "ok\n"
+    );
 
     // A fresh state: no container. It starts from the prebuild, init does not run.
     let offset = 36100;
@@ -194,4 +199,30 @@ fn a_failing_init_makes_no_prebuild_and_leaves_no_container() {
         .to_string_lossy()
         .to_lowercase();
     assert!(!mine.contains(&slug), "{images}\n{mine}");
+}
+
+#[test]
+fn a_prebuild_removed_from_the_engine_is_noticed_and_init_runs() {
+    let repo = Repo::example();
+    repo.write(".gitpod.yml", &GITPOD.replace("sleep 20; ", ""));
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "one"]);
+    let run = repo.devboot(["prebuild", "--json"]);
+    run.status(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let image = report["image"].as_str().unwrap().to_string();
+    let _images = Images(&repo, vec![image.clone()]);
+    repo.engine_cmd(&["rmi", "-f", &image]);
+    let offset = 36110;
+    repo.devboot(["up", "--port-offset", &offset.to_string()])
+        .status(0)
+        .stderr_has("is gone from the engine; running init as usual");
+    assert_serves_feed(4567 + offset);
+    assert_eq!(init_runs(&repo), 2);
+    // Forgotten: the next new container does not try it again.
+    repo.devboot(["down", "--remove"]).status(0);
+    let up = repo.devboot(["up", "--port-offset", &offset.to_string()]);
+    up.status(0);
+    assert!(!up.stderr.contains("prebuild"), "{}", up.stderr);
 }

@@ -142,6 +142,13 @@ fn commit(
     })?;
     engine.call(["stop", "-t", "5", id])?;
     let json = |v: &[String]| serde_json::to_string(v).expect("strings serialize");
+    // `ENTRYPOINT []` would keep the container's (devboot's keep-alive shell); `[""]` is
+    // docker's "none".
+    let entrypoint = if base.entrypoint.is_empty() {
+        vec![String::new()]
+    } else {
+        base.entrypoint.clone()
+    };
     let user = if base.user.is_empty() {
         "root"
     } else {
@@ -150,7 +157,7 @@ fn commit(
     let mut args = vec![
         "commit".to_string(),
         "--change".into(),
-        format!("ENTRYPOINT {}", json(&base.entrypoint)),
+        format!("ENTRYPOINT {}", json(&entrypoint)),
         "--change".into(),
         format!("CMD {}", json(&base.cmd)),
         "--change".into(),

@@ -109,14 +109,26 @@ impl Bringing<'_> {
             }
             _ => None,
         };
-        match &prebuild {
-            Some((ws, tag)) => Bringing {
-                ws,
-                prebuild: tag.as_deref(),
-                ..this
+        let Some((ws, tag)) = &prebuild else {
+            return this.bring(decision, info, overlap);
+        };
+        let from_prebuild = Bringing {
+            ws,
+            prebuild: tag.as_deref(),
+            ..this
+        };
+        match (from_prebuild.bring(decision, info.clone(), overlap), tag) {
+            // Its image went since it was recorded (`docker rmi`): init runs as usual.
+            (Err(Error::Engine(EngineError::Failed { stderr, .. })), Some(tag))
+                if missing_image(&stderr) =>
+            {
+                ui::note(&format!(
+                    "prebuild {tag} is gone from the engine; running init as usual"
+                ));
+                super::prebuilt::forget(this.target, tag);
+                this.bring(decision, info, overlap)
             }
-            .bring(decision, info, overlap),
-            None => this.bring(decision, info, overlap),
+            (result, _) => result,
         }
     }
 
@@ -135,7 +147,7 @@ impl Bringing<'_> {
                 self.target,
                 plan,
                 self.options,
-                &decision,
+                decision,
                 info.as_ref(),
                 self.output,
                 self.from_image.map(|(_, adds)| adds),

@@ -34,7 +34,7 @@ pub(super) fn bring_up(
     target: &Target,
     plan: &ComposePlan,
     options: &UpOptions,
-    decision: &Decision,
+    decision: Decision,
     info: Option<&ContainerInfo>,
     output: &Output,
     from_image: Option<&FromImage>,

@@ -27,7 +27,11 @@ pub(super) fn find(
     if entries.is_empty() {
         return Ok(None);
     }
-    let key = Key::of(ws, &target.spec.image);
+    let key = Key {
+        config,
+        commit: prebuild::head(&ws.local_folder),
+        dirty: false,
+    };
     let commits = prebuild::usable_commits(ws, &key, options.prebuild_ancestors);
     let candidates: Vec<(String, String)> = if key.commit.is_none() {
         entries.into_iter().filter(|(_, c)| c.is_empty()).collect()
@@ -50,12 +54,7 @@ pub(super) fn find(
         }
         return Ok(None);
     };
-    if engine.image_config(tag)?.is_none() {
-        ui::note(&format!(
-            "prebuild {tag} is gone from the engine; running init as usual"
-        ));
-        return Ok(None);
-    }
+    // Not looked up on the engine: `docker run` says when it is gone (see `bring`).
     ui::note(&format!(
         "starting from prebuild {tag}: init, onCreateCommand and updateContentCommand ran when it was made"
     ));
@@ -96,4 +95,9 @@ fn fetch(
     index
         .add(&key, &tag)
         .map_err(|e| crate::error::Error::io("write", "the prebuild index", e))
+}
+
+/// Forgets a prebuild whose image is gone.
+pub(super) fn forget(target: &Target, tag: &str) {
+    let _ = Index::new(&target.cache_dir).remove(tag);
 }
