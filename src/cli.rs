@@ -2,6 +2,7 @@
 //! `cli/` imports clap; each subcommand file turns its arguments into the plain options the
 //! domain modules take.
 
+mod build;
 mod config;
 mod convert;
 mod down;
@@ -123,6 +124,9 @@ enum Command {
     /// Run the tasks' init (devcontainer: onCreate and updateContent) once and save the
     /// result as an image new containers start from, as Gitpod's prebuilds do.
     Prebuild(prebuild::PrebuildArgs),
+    /// Make the workspace's image (Dockerfile, Features) without a container; tag and push
+    /// it.
+    Build(build::BuildArgs),
     /// List the workspace's ports, or wait for one.
     Ports(ports::PortsArgs),
     /// Print the resolved workspace: what devboot will run, where, with what.
@@ -168,6 +172,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Env(_) => Some("env"),
         Command::Url(_) => Some("url"),
         Command::Prebuild(_) => Some("prebuild"),
+        Command::Build(_) => Some("build"),
         _ => None,
     };
     if let Some(command) = drives_engine {
@@ -182,6 +187,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Env(args) => env::run(&args, &global),
         Command::Url(args) => url::run(&args, &global),
         Command::Prebuild(args) => prebuild::run(&args, &global),
+        Command::Build(args) => build::run(&args, &global),
         Command::Ports(args) => ports::run(&args, &global),
         Command::Config(args) => config::run(&args, &global),
         Command::Validate(args) => validate::run(&args, &global),

@@ -137,6 +137,12 @@ pub fn up(
     up_with(engine, ws, target, host_env, options)
 }
 
+/// Makes the image a new container of `target` would run (pulls it, builds its
+/// Dockerfile, installs its Features), as `devboot build` does; `rebuild` builds again.
+pub fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<()> {
+    image::ensure_image(engine, target, rebuild).map(drop)
+}
+
 /// Brings the workspace up in `target` (a prebuild's container is one of its own).
 pub fn up_with(
     engine: &Engine,

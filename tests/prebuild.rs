@@ -226,3 +226,32 @@ fn a_prebuild_removed_from_the_engine_is_noticed_and_init_runs() {
     up.status(0);
     assert!(!up.stderr.contains("prebuild"), "{}", up.stderr);
 }
+
+#[test]
+fn build_makes_tags_and_pushes_the_image_a_dockerfile_config_names() {
+    let Some(reg) = registry() else { return };
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "build": { "dockerfile": "../backend-flask/Dockerfile", "context": "../backend-flask" } }"#,
+    );
+    let shared = format!("{}/{}/built:1", reg.addr, run_id());
+    let _images = Images(&repo, vec![shared.clone()]);
+    let run = repo.devboot(["build", "--image-name", &shared, "--push", "--json"]);
+    run.status(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["outcome"], "success");
+    let names = report["imageName"].as_array().unwrap();
+    assert!(names.iter().any(|n| n == shared.as_str()), "{report}");
+    // No container was made; the image is in the registry: gone here, pulled back, it runs
+    // the app's files.
+    assert!(repo.containers().is_empty());
+    repo.engine_cmd(&["rmi", "-f", &shared]);
+    repo.engine_cmd(&["pull", &shared]);
+    let listing = repo.engine_cmd(&["run", "--rm", &shared, "sh", "-c", "ls"]);
+    assert!(listing.contains("app.py"), "{listing}");
+    // The image `up` then makes its container from is that one, not built again.
+    let up = repo.devboot(["up", "--no-wait"]);
+    up.status(0);
+    assert!(!up.stderr.contains("Step 1/"), "{}", up.stderr);
+}
