@@ -494,5 +494,9 @@ fn is_daemon_down(stderr: &str) -> bool {
 
 fn is_no_such(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
-    s.contains("no such") || s.contains("not found") || s.contains("does not exist")
+    // podman says "image not known" where docker says "No such image".
+    s.contains("no such")
+        || s.contains("not found")
+        || s.contains("does not exist")
+        || s.contains("not known")
 }

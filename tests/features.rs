@@ -348,3 +348,42 @@ fn a_tarball_feature_installs_from_its_url() {
     assert!(lock.contains("\"integrity\": \"sha256:"), "{lock}");
     assert_eq!(server.hits("GET /devcontainer-feature-greeter.tgz"), 1);
 }
+
+#[test]
+fn a_local_feature_installs_on_podman() {
+    if let Some(reason) = crate::up::podman_unavailable() {
+        eprintln!("SKIPPED a_local_feature_installs_on_podman: {reason}");
+        return;
+    }
+    let repo = Repo::example_on("podman");
+    let _volumes = Volumes(&repo);
+    add_greeter(&repo, "greeter");
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        &config(r#"{ "greeting": "howdy" }"#),
+    );
+    let offset = 45070;
+    let up = ["up", "--engine", "podman", "--port-offset", "45070"];
+    let run = repo.devboot(up);
+    run.status(0);
+    // Built here, or taken from the image another run built with the same Feature.
+    assert!(
+        run.stderr.contains("installing 1 Feature(s)")
+            || run.stderr.contains("the same Features were installed on this image before"),
+        "{}",
+        run.stderr
+    );
+    assert_serves_feed(4567 + offset);
+    assert_eq!(
+        repo.sh("greet").trim(),
+        "howdy from greeter (container user root, remote user root, home /root)"
+    );
+    assert_eq!(repo.sh("cat /tmp/hook-order"), "feature\nconfig\n");
+    assert_eq!(repo.count("/tmp/greeter-entrypoint"), 1);
+    // Warm: the image is found (podman says "image not known" of a missing one).
+    let warm = repo.devboot(up);
+    warm.status(0);
+    assert!(!warm.stderr.contains("installing"), "{}", warm.stderr);
+    repo.devboot(["down", "--engine", "podman", "--remove"])
+        .status(0);
+}
