@@ -1,5 +1,5 @@
 //! Prebuilds, as Gitpod has them: what a workspace's first start would spend minutes on
-//! (Gitpod tasks' `before` and `init`; devcontainer `onCreateCommand` and
+//! (Gitpod tasks' `before`, `init` and `prebuild`; devcontainer `onCreateCommand` and
 //! `updateContentCommand`, as the reference CLI's `--prebuild` runs them) is run once in a
 //! fresh container and saved as an image; a new container then starts from that image and
 //! runs only what a start runs (`before` + `command`; `postCreate`/`postStart`/`postAttach`).
@@ -17,12 +17,11 @@
 //! prebuild's container so that no value is baked into an image that may be shared.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
 use crate::container::{hex, slug};
-use crate::workspace::{Phase, Workspace};
+use crate::workspace::{Command, Lane, Phase, Stage, Step, Workspace};
 
 /// On a container made from a prebuild: the image it came from.
 pub const LABEL: &str = "dev.devboot.prebuild";
@@ -179,7 +178,7 @@ pub fn head(folder: &Path) -> Option<String> {
 
 /// Runs git in `folder`; its trimmed output when it succeeds.
 fn git(folder: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
+    let out = std::process::Command::new("git")
         .arg("-C")
         .arg(folder)
         .args(args)
@@ -217,16 +216,59 @@ pub fn choose<'a>(images: &'a [(String, String)], commits: &[String]) -> Option<
     })
 }
 
-/// What a prebuild runs: each Gitpod task's `before` and `init` (not its `command`);
-/// `onCreateCommand` and `updateContentCommand`. No port is published.
+/// What a prebuild runs: each Gitpod task's `before`, `init` and `prebuild` (not its
+/// `command`); `onCreateCommand` and `updateContentCommand`. No port is published.
 pub fn prebuild_part(ws: &Workspace) -> Workspace {
-    keep(ws, |phase| {
+    let mut part = keep(ws, |phase| {
         matches!(
             phase,
             Phase::Before | Phase::Init | Phase::OnCreateCommand | Phase::UpdateContentCommand
         )
     })
-    .without_ports()
+    .without_ports();
+    // A task's `prebuild` runs after its `init` succeeded, in the same shell (so what
+    // `before` exported holds): part of the init step, as one step is recorded once. A
+    // task with only a `prebuild` is a lane of its own.
+    for (name, command) in &ws.prebuild_commands {
+        let step = Step {
+            phase: Phase::Init,
+            command: Command::Shell(command.clone()),
+        };
+        if part.stages.iter().all(|s| s.name != "tasks") {
+            part.stages.push(Stage {
+                name: "tasks".into(),
+                lanes: Vec::new(),
+            });
+        }
+        let Some(tasks) = part.stages.iter_mut().find(|s| s.name == "tasks") else {
+            continue;
+        };
+        let lane = tasks.lanes.iter_mut().find(|l| l.name == *name);
+        let init = lane.and_then(|l| l.steps.iter_mut().find(|s| s.phase == Phase::Init));
+        if let Some(Step {
+            command: Command::Shell(text),
+            ..
+        }) = init
+        {
+            *text = format!("{{\n{text}\n}} && {{\n{command}\n}}");
+            continue;
+        }
+        match tasks.lanes.iter_mut().find(|l| l.name == *name) {
+            Some(lane) => lane.steps.push(step),
+            None => tasks.lanes.push(Lane {
+                name: name.clone(),
+                env: ws
+                    .stages
+                    .iter()
+                    .flat_map(|s| &s.lanes)
+                    .find(|l| l.name == *name)
+                    .map(|l| l.env.clone())
+                    .unwrap_or_default(),
+                steps: vec![step],
+            }),
+        }
+    }
+    part
 }
 
 /// What a container made from a prebuild still runs: everything but `init`,
@@ -262,7 +304,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::{Command as Cmd, Lane, Stage, Step};
+    use crate::workspace::Command as Cmd;
 
     fn lane(name: &str, phases: &[Phase]) -> Lane {
         Lane {
@@ -332,6 +374,28 @@ mod tests {
                 "postCreateCommand".to_string(),
                 vec![Phase::PostCreateCommand]
             )]
+        );
+    }
+
+    #[test]
+    fn a_tasks_prebuild_runs_after_its_init_and_only_in_a_prebuild() {
+        let ws = crate::config::gitpod::tests::workspace(
+            "image: x\ntasks:\n  - name: api\n    init: make deps\n    prebuild: make cache\n    command: make run\n  - name: warm\n    prebuild: make warm\n",
+        );
+        assert_eq!(
+            phases(&ws),
+            [("api".to_string(), vec![Phase::Init, Phase::Command])]
+        );
+        let part = prebuild_part(&ws);
+        let api = &part.stages[0].lanes[0];
+        let commands: Vec<String> = api.steps.iter().map(|s| s.command.to_string()).collect();
+        assert_eq!(commands, ["{\nmake deps\n} && {\nmake cache\n}"]);
+        assert_eq!(part.stages[0].lanes[1].name, "warm");
+        assert!(
+            after_prebuild(&ws).stages[0].lanes[0]
+                .steps
+                .iter()
+                .all(|s| s.phase == Phase::Command)
         );
     }
 

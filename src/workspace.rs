@@ -56,6 +56,10 @@ pub struct Workspace {
     /// What runs, in order: stages run one after another; the lanes of a stage run in
     /// parallel; the steps of a lane run one after another.
     pub stages: Vec<Stage>,
+    /// Gitpod tasks' `prebuild` commands, as (task name, command): only a prebuild runs
+    /// them, after the task's `init` (see `crate::prebuild`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prebuild_commands: Vec<(String, String)>,
     pub ports: Vec<Port>,
     pub options: ContainerOptions,
     /// Dev Container Features to install into the image (devcontainer `features`), in the
@@ -343,6 +347,7 @@ pub(crate) mod tests {
             container_env: EnvMap::new(),
             remote_env: EnvMap::new(),
             stages: Vec::new(),
+            prebuild_commands: Vec::new(),
             ports: Vec::new(),
             options: ContainerOptions::default(),
             features: Vec::new(),

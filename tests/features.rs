@@ -369,7 +369,9 @@ fn a_local_feature_installs_on_podman() {
     // Built here, or taken from the image another run built with the same Feature.
     assert!(
         run.stderr.contains("installing 1 Feature(s)")
-            || run.stderr.contains("the same Features were installed on this image before"),
+            || run
+                .stderr
+                .contains("the same Features were installed on this image before"),
         "{}",
         run.stderr
     );

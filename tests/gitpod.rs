@@ -251,19 +251,17 @@ help: devboot looked for .gitpod.Dockerfile; the path is relative to the reposit
 #[test]
 fn validate_reports_every_problem_and_warnings_do_not_fail() {
     let run = validate(
-        "tasks:\n  - prebuild: make\n    command: make run\nports:\n  - port: abc\n  - port: 0\n",
+        "tasks:\n  - openMode: tab-after\n    command: make run\nports:\n  - port: abc\n  - port: 0\n",
     );
     assert_stderr(
         &run,
         2,
         "\
-warning: tasks[0].prebuild: ignored, it runs only in Gitpod prebuilds; devboot does not run it
+warning: tasks[0].openMode: ignored, it places the task's terminal in Gitpod's IDE
  --> .gitpod.yml:2:5
   |
-2 |   - prebuild: make
+2 |   - openMode: tab-after
   |     ^^^^^^^^
-  |
-help: move the commands to `init` if they should run when the container is created
 error: ports[0].port: \"abc\" is not a port number
  --> .gitpod.yml:5:11
   |

@@ -16,6 +16,7 @@ ports:
 tasks:
   - name: backend
     init: sleep 20; echo x >> /root/init-count; echo x >> init-runs
+    prebuild: echo p >> prebuild-runs
     command: cd backend-flask && python3 -m flask run --host=0.0.0.0 --port=4567
 ";
 
@@ -101,6 +102,14 @@ fn a_prebuilt_workspace_starts_without_init_and_a_new_commit_runs_it() {
     assert_eq!(report["pushed"], shared.as_str());
     assert!(report["sizeBytes"].as_u64().unwrap() > 0, "{report}");
     assert_eq!(init_runs(&repo), 1);
+    // The task's `prebuild` ran, after its init, in the prebuild only.
+    let prebuild_runs = || {
+        std::fs::read_to_string(repo.path().join("prebuild-runs"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    assert_eq!(prebuild_runs(), 1);
     // The prebuild's container is gone; only the image stays, and it runs a command as
     // its base image does (not devboot's keep-alive entrypoint).
     assert!(repo.containers().is_empty());
@@ -147,6 +156,11 @@ fn a_prebuilt_workspace_starts_without_init_and_a_new_commit_runs_it() {
     up.status(0).stderr_has("no prebuild for this commit");
     assert_serves_feed(4567 + offset);
     assert_eq!(init_runs(&repo), 2);
+    assert_eq!(
+        prebuild_runs(),
+        1,
+        "a workspace start never runs `prebuild`"
+    );
     repo.devboot(["down", "--remove"]).status(0);
 
     // Unless the prebuild of an ancestor may be used.

@@ -1,6 +1,7 @@
-//! `devboot prebuild`: run what a Gitpod prebuild runs (each task's `before` and `init`;
-//! devcontainer `onCreateCommand` and `updateContentCommand`) in a fresh container and save
-//! the result as an image a new container starts from (see `crate::prebuild`).
+//! `devboot prebuild`: run what a Gitpod prebuild runs (each task's `before`, `init` and
+//! `prebuild`; devcontainer `onCreateCommand` and `updateContentCommand`) in a fresh
+//! container and save the result as an image a new container starts from (see
+//! `crate::prebuild`).
 
 use std::time::Instant;
 

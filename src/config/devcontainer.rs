@@ -231,6 +231,7 @@ pub fn lower(
         container_env,
         remote_env,
         stages,
+        prebuild_commands: Vec::new(),
         ports,
         options,
         features,

@@ -121,7 +121,8 @@ pub fn lower(
         workspace_root.unwrap_or_else(|| repo_root.clone()),
     );
 
-    let stages = tasks::lower(doc, raw.tasks.as_deref().unwrap_or_default(), diagnostics);
+    let (stages, prebuild_commands) =
+        tasks::lower(doc, raw.tasks.as_deref().unwrap_or_default(), diagnostics);
     let ports = ports::lower(doc, raw.ports.as_deref().unwrap_or_default(), diagnostics);
 
     if diagnostics.errors().count() > errors_before {
@@ -142,6 +143,7 @@ pub fn lower(
         container_env,
         remote_env: EnvMap::new(),
         stages,
+        prebuild_commands,
         ports,
         options: ContainerOptions {
             // Gitpod's supervisor is PID 1 and keeps the workspace alive whatever the image's

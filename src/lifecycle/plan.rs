@@ -299,6 +299,7 @@ mod tests {
             container_env: EnvMap::new(),
             remote_env: EnvMap::new(),
             stages,
+            prebuild_commands: Vec::new(),
             ports: Vec::new(),
             options: ContainerOptions::default(),
             features: Vec::new(),

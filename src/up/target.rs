@@ -565,6 +565,7 @@ mod tests {
                 container_env: EnvMap::new(),
                 remote_env: EnvMap::new(),
                 stages: Vec::new(),
+                prebuild_commands: Vec::new(),
                 ports: Vec::new(),
                 options: crate::workspace::ContainerOptions::default(),
                 features: Vec::new(),

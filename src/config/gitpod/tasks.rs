@@ -3,8 +3,10 @@
 //! terminal at once).
 //!
 //! As in Gitpod: an unnamed task is `Gitpod Task <n>` (numbered from 1), a blank phase is no
-//! phase, and a task `env` value that is not a string is passed as its JSON text. `prebuild`,
-//! `openIn` and `openMode` are warnings: they mean something only in Gitpod. The border: when
+//! phase, and a task `env` value that is not a string is passed as its JSON text. A task's
+//! `prebuild` runs only in prebuilds (`devboot prebuild`, after its `init`), so it is kept
+//! apart from the steps. `openIn` and `openMode` are warnings: they mean something only in
+//! Gitpod's IDE. The border: when
 //! each phase runs is `lifecycle.rs`'s, by the [`Phase`]'s timing.
 
 use serde_json::Value;
@@ -18,25 +20,23 @@ use crate::workspace::{Command, Lane, Phase, Stage, Step};
 
 /// The `tasks` list as one stage, `tasks`, of one lane per task (none when no task has
 /// anything to run). Each entry is read on its own so one bad task does not hide the next.
-pub(super) fn lower(doc: &Document, tasks: &[Value], diagnostics: &mut Diagnostics) -> Vec<Stage> {
+pub(super) fn lower(
+    doc: &Document,
+    tasks: &[Value],
+    diagnostics: &mut Diagnostics,
+) -> (Vec<Stage>, Vec<(String, String)>) {
     let mut lanes = Vec::new();
+    let mut prebuilds = Vec::new();
     for (i, value) in tasks.iter().enumerate() {
         let pointer = format!("/tasks/{i}");
         let Some(task) = read::<RawTask>(doc, &pointer, value, diagnostics) else {
             continue;
         };
-        if task.prebuild.is_some() {
-            diagnostics.push(
-                ignored(
-                    doc,
-                    &format!("{pointer}/prebuild"),
-                    "it runs only in Gitpod prebuilds; devboot does not run it",
-                )
-                .help(
-                    "move the commands to `init` if they should run when the container is created",
-                ),
-            );
-        }
+        let prebuild = task
+            .prebuild
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string);
         for (field, set) in [
             ("openIn", task.open_in.is_some()),
             ("openMode", task.open_mode.is_some()),
@@ -64,6 +64,17 @@ pub(super) fn lower(doc: &Document, tasks: &[Value], diagnostics: &mut Diagnosti
             })
         })
         .collect();
+        let name = task
+            .name
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| format!("Gitpod Task {}", i + 1));
+        if let Some(command) = prebuild {
+            prebuilds.push((name.clone(), command));
+        }
+        if steps.is_empty() && prebuilds.last().is_some_and(|(n, _)| *n == name) {
+            // Only a `prebuild`: it runs in prebuilds, nothing runs at a start.
+            continue;
+        }
         if steps.is_empty() {
             diagnostics.push(
                 Diagnostic::warning(format!(
@@ -75,10 +86,6 @@ pub(super) fn lower(doc: &Document, tasks: &[Value], diagnostics: &mut Diagnosti
             );
             continue;
         }
-        let name = task
-            .name
-            .filter(|n| !n.trim().is_empty())
-            .unwrap_or_else(|| format!("Gitpod Task {}", i + 1));
         let env = task
             .env
             .unwrap_or_default()
@@ -87,14 +94,15 @@ pub(super) fn lower(doc: &Document, tasks: &[Value], diagnostics: &mut Diagnosti
             .collect();
         lanes.push(Lane { name, env, steps });
     }
-    if lanes.is_empty() {
+    let stages = if lanes.is_empty() {
         Vec::new()
     } else {
         vec![Stage {
             name: "tasks".into(),
             lanes,
         }]
-    }
+    };
+    (stages, prebuilds)
 }
 
 /// A task `env` value as Gitpod passes it: a string as it is, anything else as JSON text
@@ -167,14 +175,14 @@ mod tests {
 
     #[test]
     fn a_task_with_nothing_to_run_is_skipped_with_a_warning() {
-        let (ws, d) = lower_text("tasks:\n  - name: idle\n    prebuild: make\n");
+        let (ws, d) = lower_text("tasks:\n  - name: idle\n    openMode: tab-after\n");
         assert!(ws.unwrap().stages.is_empty());
         assert_eq!(
             problems(&d),
             [
                 problem(
                     "warning",
-                    "tasks[0].prebuild: ignored, it runs only in Gitpod prebuilds; devboot does not run it",
+                    "tasks[0].openMode: ignored, it places the task's terminal in Gitpod's IDE",
                     "3:5"
                 ),
                 problem(
@@ -184,5 +192,17 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn a_task_with_only_a_prebuild_runs_in_prebuilds_alone_without_a_warning() {
+        let (ws, d) = lower_text("tasks:\n  - name: warm\n    prebuild: make warm\n");
+        let ws = ws.unwrap();
+        assert!(ws.stages.is_empty());
+        assert_eq!(
+            ws.prebuild_commands,
+            [("warm".to_string(), "make warm".to_string())]
+        );
+        assert!(problems(&d).is_empty(), "{:?}", problems(&d));
     }
 }
