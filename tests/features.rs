@@ -366,15 +366,7 @@ fn a_local_feature_installs_on_podman() {
     let up = ["up", "--engine", "podman", "--port-offset", "45070"];
     let run = repo.devboot(up);
     run.status(0);
-    // Built here, or taken from the image another run built with the same Feature.
-    assert!(
-        run.stderr.contains("installing 1 Feature(s)")
-            || run
-                .stderr
-                .contains("the same Features were installed on this image before"),
-        "{}",
-        run.stderr
-    );
+    built_or_reused(&run, 1);
     assert_serves_feed(4567 + offset);
     assert_eq!(
         repo.sh("greet").trim(),
@@ -388,4 +380,18 @@ fn a_local_feature_installs_on_podman() {
     assert!(!warm.stderr.contains("installing"), "{}", warm.stderr);
     repo.devboot(["down", "--engine", "podman", "--remove"])
         .status(0);
+}
+
+/// `up` installed `n` Features, or (when another run built the same Features on the same
+/// image) took the image that has them.
+#[track_caller]
+pub fn built_or_reused(run: &crate::harness::Run, n: usize) {
+    assert!(
+        run.stderr.contains(&format!("installing {n} Feature(s)"))
+            || run
+                .stderr
+                .contains("the same Features were installed on this image before"),
+        "{}",
+        run.stderr
+    );
 }

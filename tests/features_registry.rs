@@ -280,16 +280,7 @@ fn four_official_features_install_offline_through_the_mirror_and_the_backend_ans
         &[("DEVBOOT_REGISTRY_MIRROR", &mirror)],
     );
     run.status(0).stderr_has("`sshd` is a deprecated short id");
-    // Built here, or (when another checkout built the same Features on the same image)
-    // taken from the image that has them.
-    assert!(
-        run.stderr.contains("installing 4 Feature(s)")
-            || run
-                .stderr
-                .contains("the same Features were installed on this image before"),
-        "{}",
-        run.stderr
-    );
+    crate::features::built_or_reused(&run, 4);
     assert_serves_feed(4567 + offset);
     let tools = repo.sh("git --version; python3 --version; jq --version; pgrep -x sshd >/dev/null && echo sshd-running");
     assert!(tools.contains("git version 2."), "{tools}");
