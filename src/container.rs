@@ -68,6 +68,11 @@ pub struct ContainerSpec {
     /// `init`: not part of the hash.
     #[serde(skip)]
     pub prebuild: Option<String>,
+    /// Variables `gp env` set inside an earlier container of the workspace: a new
+    /// container gets them (as Gitpod gives them to the next workspace) under `env`, which
+    /// wins. They never make a new container: not part of the hash.
+    #[serde(skip)]
+    pub gp_env: EnvMap,
 }
 
 /// What an image's `devcontainer.metadata` adds to `docker run`.
@@ -171,7 +176,19 @@ impl ContainerSpec {
             args.push("--label".into());
             args.push(format!("{}={metadata}", crate::features::label::LABEL));
         }
-        let child_env = crate::engine::pass_env(&mut args, &self.env, &[]);
+        let with_gp;
+        let env = if self.gp_env.is_empty() {
+            &self.env
+        } else {
+            with_gp = self
+                .gp_env
+                .iter()
+                .chain(&self.env)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<EnvMap>();
+            &with_gp
+        };
+        let child_env = crate::engine::pass_env(&mut args, env, &[]);
         let targets: Vec<Option<String>> = self
             .mounts
             .iter()

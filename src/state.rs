@@ -152,6 +152,21 @@ impl StateDir {
         self.door()?.read_small("gp/env")
     }
 
+    /// Keeps what `gp env` recorded across a new container (written back after
+    /// [`StateDir::reset`]), until the user accepts or the workspace is removed.
+    pub fn keep_gp_env(&self, text: &str) -> Result<()> {
+        let door = self.door().ok_or_else(|| {
+            Error::io(
+                "open",
+                self.run(),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            )
+        })?;
+        door.make_dir("gp", 0o777);
+        door.write_file("gp/env", format!("{text}\n").as_bytes())
+            .map_err(|e| Error::io("write", door.shown("gp/env"), e))
+    }
+
     /// Forgets what `gp env` recorded, once the user took it.
     pub fn forget_gp_env(&self) -> Result<()> {
         match self.door() {

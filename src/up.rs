@@ -154,6 +154,14 @@ pub fn up_with(
     if let Some(features) = &mut target.features {
         features.lockfile = options.lockfile;
     }
+    // What `gp env` set in an earlier container, for a new one (never a reason to make one).
+    if let Some(text) = target.state.gp_env() {
+        let (changes, _) = crate::gp::env_changes(&text);
+        target.spec.gp_env = changes
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect();
+    }
     let target = target;
     if runs_inside_its_own_gitpod(ws, host_env) {
         return Ok(in_gitpod(engine, ws, &target, host_env));

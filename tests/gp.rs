@@ -121,6 +121,19 @@ fn gp_orders_tasks_and_answers_url_ports_and_env_in_a_devboot_container() {
     );
     // On the host, what the container set stays out of `devboot env` until accepted.
     repo.sh(&format!("{gp} env GITPOD_IP=10.0.0.1"));
+    // Setting one never makes a new container; a new one gets them, as Gitpod gives them
+    // to the next workspace (the host's own value wins).
+    let warm = repo.devboot(["up", "--port-offset", &offset.to_string(), "--json"]);
+    assert_eq!(warm.json()["action"], "reused", "{}", warm.stderr);
+    repo.devboot(["up", "--port-offset", &offset.to_string(), "--recreate"])
+        .status(0);
+    let inside = repo.sh("env");
+    assert!(
+        inside.contains("GITPOD_IP=10.0.0.1\n") && inside.contains("PLAIN=one\n"),
+        "{inside}"
+    );
+    assert!(!inside.contains("GREETING="), "{inside}");
+    assert_serves_feed(4567 + offset);
     let env = repo.devboot(["env"]);
     env.status(0)
         .stderr_has("`gp env` set 3 variable(s) inside the container");
