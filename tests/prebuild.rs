@@ -2,7 +2,8 @@
 //! pushed to the local registry); `up` in a fresh state starts from the prebuild without
 //! running `init` (counted in a file `init` appends to in the workspace folder) and
 //! serves; after the prebuild image is removed, `up --prebuild-from` pulls it back; a new
-//! commit runs `init` again unless `--prebuild-ancestors`. Port offsets 36100–36110.
+//! commit runs `init` again unless `--prebuild-ancestors`; the same on podman. Port offsets
+//! 36100–36120.
 
 use std::process::Command;
 
@@ -268,4 +269,35 @@ fn build_makes_tags_and_pushes_the_image_a_dockerfile_config_names() {
     let up = repo.devboot(["up", "--no-wait"]);
     up.status(0);
     assert!(!up.stderr.contains("Step 1/"), "{}", up.stderr);
+}
+
+#[test]
+fn a_prebuild_works_on_podman() {
+    if let Some(reason) = crate::up::podman_unavailable() {
+        eprintln!("SKIPPED a_prebuild_works_on_podman: {reason}");
+        return;
+    }
+    let repo = Repo::example_on("podman");
+    repo.write(".gitpod.yml", &GITPOD.replace("sleep 20; ", ""));
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "one"]);
+    let run = repo.devboot(["prebuild", "--engine", "podman", "--json"]);
+    run.status(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let _images = Images(&repo, vec![report["image"].as_str().unwrap().to_string()]);
+    let offset = 36120;
+    repo.devboot([
+        "up",
+        "--engine",
+        "podman",
+        "--port-offset",
+        &offset.to_string(),
+    ])
+    .status(0)
+    .stderr_has("starting from prebuild");
+    assert_serves_feed(4567 + offset);
+    assert_eq!(init_runs(&repo), 1);
+    repo.devboot(["down", "--engine", "podman", "--remove"])
+        .status(0);
 }
