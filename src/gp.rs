@@ -117,6 +117,47 @@ pub fn env_changes(text: &str) -> (EnvChanges, Vec<String>) {
     (changes, rejected)
 }
 
+/// What `gp ports expose` / `gp ports visibility` asked for one port in the container.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortAsked {
+    /// `expose`, or any `visibility` (which Gitpod applies to an exposed port).
+    pub expose: bool,
+    /// The last `visibility` asked.
+    pub visibility: Option<Visibility>,
+}
+
+/// The port requests `gp` recorded (`expose N`, `visibility N:public|private`), folded per
+/// port; untrusted text: what is not such a line is returned as rejected.
+pub fn port_requests(text: &str) -> (BTreeMap<u16, PortAsked>, Vec<String>) {
+    let mut asked: BTreeMap<u16, PortAsked> = BTreeMap::new();
+    let mut rejected = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let parsed = match line.split_once(' ') {
+            Some(("expose", port)) => crate::workspace::Port::number(port).map(|p| (p, None)),
+            Some(("visibility", value)) => value.split_once(':').and_then(|(port, vis)| {
+                let vis = match vis {
+                    "public" => Visibility::Public,
+                    "private" => Visibility::Private,
+                    _ => return None,
+                };
+                crate::workspace::Port::number(port).map(|p| (p, Some(vis)))
+            }),
+            _ => None,
+        };
+        match parsed {
+            Some((port, visibility)) => {
+                let entry = asked.entry(port).or_default();
+                entry.expose = true;
+                if visibility.is_some() {
+                    entry.visibility = visibility;
+                }
+            }
+            None => rejected.push(line.chars().take(80).collect()),
+        }
+    }
+    (asked, rejected)
+}
+
 fn lines(items: impl Iterator<Item = String>) -> String {
     items.map(|l| l + "\n").collect()
 }
@@ -144,6 +185,7 @@ mod tests {
                 on_open: OnOpen::Notify,
                 protocol: None,
                 publish: true,
+                awaited: true,
             },
             host_ip: "0.0.0.0".into(),
             host_port: port + 100,
@@ -162,6 +204,29 @@ mod tests {
         .collect();
         assert_eq!(changes, want);
         assert_eq!(rejected, ["1X=2", "$(boom)"]);
+    }
+
+    #[test]
+    fn port_requests_fold_per_port_and_reject_the_rest() {
+        let (asked, rejected) = port_requests(
+            "expose 5000\nvisibility 4567:public\nvisibility 4567:private\nvisibility 5000:public\nexpose 0\nvisibility 80:open\nrm -rf /\n",
+        );
+        assert_eq!(
+            asked[&4567],
+            PortAsked {
+                expose: true,
+                visibility: Some(Visibility::Private)
+            }
+        );
+        assert_eq!(
+            asked[&5000],
+            PortAsked {
+                expose: true,
+                visibility: Some(Visibility::Public)
+            }
+        );
+        assert_eq!(asked.len(), 2);
+        assert_eq!(rejected, ["expose 0", "visibility 80:open", "rm -rf /"]);
     }
 
     #[test]

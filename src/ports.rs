@@ -360,6 +360,7 @@ mod tests {
             on_open: OnOpen::Notify,
             protocol: None,
             publish: true,
+            awaited: true,
         }
     }
 

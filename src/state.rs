@@ -152,9 +152,28 @@ impl StateDir {
         self.door()?.read_small("gp/env")
     }
 
-    /// Keeps what `gp env` recorded across a new container (written back after
-    /// [`StateDir::reset`]), until the user accepts or the workspace is removed.
-    pub fn keep_gp_env(&self, text: &str) -> Result<()> {
+    /// What `gp ports expose`/`visibility` recorded in the container: untrusted.
+    pub fn gp_port_requests(&self) -> Option<String> {
+        self.door()?.read_small("gp/requests")
+    }
+
+    /// What `gp` recorded that outlives a container (`gp env`, `gp ports`), to be written
+    /// back after [`StateDir::reset`] with [`StateDir::restore_gp_records`].
+    pub fn gp_records(&self) -> Vec<(&'static str, String)> {
+        let Some(door) = self.door() else {
+            return Vec::new();
+        };
+        ["gp/env", "gp/requests"]
+            .into_iter()
+            .filter_map(|rel| door.read_small(rel).map(|text| (rel, text)))
+            .collect()
+    }
+
+    /// Writes back what [`StateDir::gp_records`] read, into a new container's state.
+    pub fn restore_gp_records(&self, records: &[(&str, String)]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
         let door = self.door().ok_or_else(|| {
             Error::io(
                 "open",
@@ -163,8 +182,11 @@ impl StateDir {
             )
         })?;
         door.make_dir("gp", 0o777);
-        door.write_file("gp/env", format!("{text}\n").as_bytes())
-            .map_err(|e| Error::io("write", door.shown("gp/env"), e))
+        for (rel, text) in records {
+            door.write_file(rel, format!("{text}\n").as_bytes())
+                .map_err(|e| Error::io("write", door.shown(rel), e))?;
+        }
+        Ok(())
     }
 
     /// Forgets what `gp env` recorded, once the user took it.

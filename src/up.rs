@@ -34,6 +34,7 @@ mod lanes;
 mod listening;
 mod lock;
 mod overlap;
+mod ports_asked;
 mod prebuilt;
 mod published;
 mod target;
@@ -134,6 +135,13 @@ pub fn up(
     options: &UpOptions,
 ) -> Result<UpReport> {
     let target = Target::new(ws, host_env, options.port_offset, persisted)?;
+    // Ports `gp ports` asked for in an earlier container change what is published.
+    if let Some(asked) = target.state.gp_port_requests()
+        && let Some(with_asked) = ports_asked::apply(ws, &asked)
+    {
+        let target = Target::new(&with_asked, host_env, options.port_offset, persisted)?;
+        return up_with(engine, &with_asked, target, host_env, options);
+    }
     up_with(engine, ws, target, host_env, options)
 }
 

@@ -250,6 +250,10 @@ pub struct Port {
     pub protocol: Option<Protocol>,
     /// False for `ignore-completely` / `onAutoForward: ignore`: known but not published.
     pub publish: bool,
+    /// Whether `up` waits for it to be served: not for a port `gp ports expose` asked for
+    /// (it may never be).
+    #[serde(skip)]
+    pub awaited: bool,
 }
 
 impl Port {

@@ -35,6 +35,7 @@ tasks:
       gp url > /tmp/ws-url
       gp tasks list > /tmp/tasks.out
       gp frobnicate 2> /tmp/unknown.err; echo $? > /tmp/unknown.rc
+      sleep infinity
 "#;
 
 /// Waits until `file` exists in the container (what a task writes when it gets there).
@@ -158,6 +159,30 @@ fn gp_orders_tasks_and_answers_url_ports_and_env_in_a_devboot_container() {
         env.stdout
     );
     assert!(!env.stderr.contains("gp env"), "{}", env.stderr);
+    // `gp ports`: expose and private apply at the next up (a new container); public
+    // never from inside (published on loopback, with a note).
+    repo.sh(&format!(
+        "{gp} ports expose 5000; {gp} ports visibility 4567:private; {gp} ports visibility 5000:public"
+    ));
+    let listed = repo.sh(&format!("{gp} ports list"));
+    assert!(
+        listed.contains("asked with gp ports") && listed.contains("expose 5000"),
+        "{listed}"
+    );
+    let up = repo.devboot(["up", "--port-offset", &offset.to_string()]);
+    up.status(0)
+        .stderr_has("recreating")
+        .stderr_has("a container cannot open a port to the network");
+    let published = repo.engine_cmd(&["port", &repo.container()]);
+    assert!(
+        published.contains(&format!("4567/tcp -> 127.0.0.1:{}", 4567 + offset))
+            && published.contains(&format!("5000/tcp -> 127.0.0.1:{}", 5000 + offset)),
+        "{published}"
+    );
+    assert_serves_feed(4567 + offset);
+    // Applied once: the next up keeps the container.
+    let warm = repo.devboot(["up", "--port-offset", &offset.to_string(), "--json"]);
+    assert_eq!(warm.json()["action"], "reused", "{}", warm.stderr);
     // The script and its facts cannot be changed from inside.
     assert!(
         repo.sh(&format!("echo x >> {gp} && echo changed"))
@@ -177,6 +202,7 @@ fn port(number: u16) -> Port {
         on_open: OnOpen::Notify,
         protocol: None,
         publish: true,
+        awaited: true,
     }
 }
 

@@ -99,6 +99,10 @@ cmd_ports() {
       [ "$end" = "$port" ] || shown=$port-$end
       printf '%-7s %-13s %-10s %-40s %s\n' "$shown" "$status" "$visibility" "$(url_of "$port")" "$name"
     done <"$facts/ports"
+    if [ -s "$out/requests" ]; then
+      echo "asked with gp ports (the next \`devboot up\` applies expose and private; public only from the config):"
+      sed 's/^/  /' "$out/requests"
+    fi
     ;;
   await)
     [ $# -eq 1 ] || usage_error "accepts 1 arg(s), received $#"
@@ -110,7 +114,10 @@ cmd_ports() {
     [ $# -eq 1 ] || usage_error "accepts 1 arg(s), received $#"
     mkdir -p "$out" 2>/dev/null
     printf '%s %s\n' "$sub" "$1" >>"$out/requests" || exit 1
-    echo "gp: recorded; devboot publishes ports at the next \`devboot up\` (ports in .gitpod.yml take effect at once)"
+    case $sub:$1 in
+    visibility:*:public) echo "gp: recorded, but a container cannot make a port public: set its visibility in the config" ;;
+    *) echo "gp: recorded; the next \`devboot up\` publishes it on the host's loopback (with a new container: a running one's ports cannot change)" ;;
+    esac
     ;;
   *)
     echo "gp ports: unknown subcommand \"$sub\"; supported: list, await, expose, visibility" >&2

@@ -197,12 +197,10 @@ impl Bringing<'_> {
         }
         // A new container has run nothing: its state starts empty, and its first plan
         // runs from its own entrypoint, so the tasks start with it (no exec).
-        let gp_env = target.state.gp_env();
+        let gp_records = target.state.gp_records();
         target.state.reset()?;
         target.prepare_state()?;
-        if let Some(text) = &gp_env {
-            target.state.keep_gp_env(text)?;
-        }
+        target.state.restore_gp_records(&gp_records)?;
         // Until the container exists, its state folder goes with a failure: the next `up`
         // is a first one again, and `down --remove` has nothing to find.
         let mut unmade = Unmade(Some(&target.state));

@@ -146,6 +146,7 @@ pub(super) fn service_bindings(
                 on_open: OnOpen::Notify,
                 protocol: None,
                 publish: false,
+                awaited: true,
             },
             host_ip,
             host_port,

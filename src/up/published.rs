@@ -134,7 +134,7 @@ impl PortWait<'_> {
             let state = match deadline {
                 _ if self.unpublished.contains(&binding.port.port) => "not published",
                 Some(_) if answered.contains(&binding.host_port) => "ready",
-                Some(deadline) if !binding.port.is_range() && asked => {
+                Some(deadline) if !binding.port.is_range() && asked && binding.port.awaited => {
                     self.wait_one(binding, deadline, wait, tail, output)?;
                     "ready"
                 }

@@ -119,6 +119,7 @@ fn new_port(port: u16, end: u16) -> Port {
         on_open: OnOpen::Notify,
         protocol: None,
         publish: true,
+        awaited: true,
     }
 }
 

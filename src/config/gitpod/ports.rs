@@ -74,6 +74,7 @@ pub(super) fn lower(doc: &Document, ports: &[Value], diagnostics: &mut Diagnosti
                 Some(RawVisibility::Public) => Visibility::Public,
             },
             publish: on_open != OnOpen::Ignore,
+            awaited: true,
             on_open,
             protocol: raw.protocol.map(|p| match p {
                 RawProtocol::Http => Protocol::Http,
