@@ -10,6 +10,7 @@
 //! container's half, `/.devboot/run/gp/`, which devboot reads as untrusted input.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::ports::{Binding, Environment};
 use crate::workspace::{EnvMap, Visibility};
@@ -89,6 +90,40 @@ impl Facts {
             ],
         }
     }
+}
+
+/// A `sh` script that writes `gp` and its facts under the user's `~/.devboot` in a
+/// container devboot drives by `docker exec` (another tool's: no state folder of devboot's),
+/// unless the same ones are there already.
+pub fn install_script(facts: &Facts) -> String {
+    const END: &str = "__DEVBOOT_GP_END__";
+    let stamp = crate::container::hex(
+        &<sha2::Sha256 as sha2::Digest>::digest(
+            facts
+                .files
+                .iter()
+                .flat_map(|(p, t)| [p.as_bytes(), t.as_bytes()].concat())
+                .collect::<Vec<u8>>(),
+        )[..8],
+    );
+    let mut script = format!(
+        "set -e\nd=\"${{HOME:-/root}}/.devboot\"\n\
+         [ \"$(cat \"$d/gp/stamp\" 2>/dev/null)\" = {stamp} ] && exit 0\n\
+         mkdir -p \"$d/bin\" \"$d/gp\" \"$d/run-gp\"\n"
+    );
+    for (rel, text) in &facts.files {
+        let text = if text.is_empty() || text.ends_with('\n') {
+            text.clone()
+        } else {
+            format!("{text}\n")
+        };
+        let _ = write!(
+            script,
+            "cat > \"$d/{rel}.tmp\" <<'{END}'\n{text}{END}\nchmod 755 \"$d/{rel}.tmp\"\nmv \"$d/{rel}.tmp\" \"$d/{rel}\"\n"
+        );
+    }
+    let _ = writeln!(script, "printf '%s' {stamp} > \"$d/gp/stamp\"");
+    script
 }
 
 /// Each variable's last change by `gp env`: a value, or `None` to unset it.

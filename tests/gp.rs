@@ -441,3 +441,28 @@ fn every_gp_call_of_the_corpus_is_recognised() {
         files.len()
     );
 }
+
+#[test]
+fn gp_works_in_a_container_another_tool_made() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{
+  "image": "devboot/python-flask:bookworm",
+  "forwardPorts": [4567],
+  "postStartCommand": "command -v gp > /tmp/which; gp sync-done 'x y'; gp sync-await 'x y' > /tmp/sync; gp url 4567 > /tmp/url; gp tasks list > /tmp/tasks"
+}
+"#,
+    );
+    let id = repo.run_as_the_reference_cli_would();
+    repo.devboot(["up", "--no-wait"])
+        .status(0)
+        .stderr_has("made by another tool");
+    assert_eq!(repo.container(), id);
+    assert!(wait_file(&repo, "/tmp/which").ends_with("/.devboot/bin/gp\n"));
+    assert_eq!(wait_file(&repo, "/tmp/sync"), "x y done\n");
+    let url = repo.devboot(["url", "4567"]);
+    assert_eq!(wait_file(&repo, "/tmp/url"), url.stdout);
+    let tasks = wait_file(&repo, "/tmp/tasks");
+    assert!(tasks.contains("postStartCommand"), "{tasks}");
+}

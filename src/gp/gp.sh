@@ -5,7 +5,8 @@
 # the facts it answers from (/.devboot/gp/), and puts it first on the tasks' PATH. POSIX sh:
 # it needs nothing else from the image.
 #
-# Facts (written by devboot on the host; read-only here):
+# Facts (written by devboot on the host; read-only here; under ~/.devboot/gp in a container
+# devboot drives by exec):
 #   /.devboot/gp/url     "prefix P", "suffix S", "offset N", "workspace U", "id I",
 #                        "environment E": the URL of host port N is P N S
 #   /.devboot/gp/ports   "PORT END HOSTPORT VISIBILITY NAME..." per published port
@@ -14,9 +15,15 @@
 # What gp writes goes to /.devboot/run/gp/ (the container's half, which devboot reads as
 # untrusted input): env (the variables set here), requests (ports to expose).
 set -u
-# Elsewhere only for devboot's own tests of this script on the host.
+# In a container devboot made, under its state folder; in one it drives by `docker exec`
+# (another tool's), under ~/.devboot. Elsewhere only for devboot's tests of this script.
+home_dir=${HOME:-/root}/.devboot
 facts=${DEVBOOT_GP_FACTS:-/.devboot/gp}
 out=${DEVBOOT_GP_OUT:-/.devboot/run/gp}
+lanes=/.devboot/run/lanes
+if [ -z "${DEVBOOT_GP_FACTS:-}" ] && [ ! -r "$facts/url" ] && [ -r "$home_dir/gp/url" ]; then
+  facts=$home_dir/gp out=$home_dir/run-gp lanes=$home_dir/lanes
+fi
 sync_dir=${DEVBOOT_GP_SYNC_DIR:-/tmp}
 supported='sync-done NAME, sync-await NAME, url [PORT], ports list|await PORT|expose PORT|visibility PORT:VIS, await-port PORT, env [-e] [NAME=VALUE...] [-u NAME], open FILE, preview URL, tasks list, info'
 
@@ -200,7 +207,7 @@ cmd_tasks() {
   printf '%-30s %s\n' NAME STATE
   while read -r lane name; do
     [ -n "$lane" ] || continue
-    dir=/.devboot/run/lanes/$lane
+    dir=$lanes/$lane
     state='not started'
     if [ -f "$dir/exit" ]; then
       state="ended (exit $(cat "$dir/exit"))"

@@ -33,13 +33,16 @@
 set -u
 st_state='' st_ppid='' st_session='' st_start=''
 # devboot's gp (Gitpod's CLI for a workspace outside Gitpod), first on every lane's PATH
-# when devboot wrote it into the state folder.
-if [ -x /.devboot/bin/gp ]; then
+# when devboot wrote it into the state folder, or (a container devboot drives by exec)
+# under ~/.devboot.
+for gp_bin in /.devboot/bin "${HOME:-/root}/.devboot/bin"; do
+  [ -x "$gp_bin/gp" ] || continue
   case ":${PATH:-}:" in
-  *:/.devboot/bin:*) ;;
-  *) PATH=/.devboot/bin:${PATH:-/usr/bin:/bin} && export PATH ;;
+  *:"$gp_bin":*) ;;
+  *) PATH=$gp_bin:${PATH:-/usr/bin:/bin} && export PATH ;;
   esac
-fi
+  break
+done
 
 # Sets st_state, st_ppid, st_session and st_start from /proc/PID/stat, without forking.
 read_stat() {

@@ -92,6 +92,7 @@ pub(super) fn run_by_exec(
         user: exec.user.as_deref(),
     };
     let seen = lifecycle::observe_with(&shell, &resolved)?;
+    install_gp(&shell, target, &exec);
     let lanes = ExecLanes {
         shell: &shell,
         ws: &resolved,
@@ -99,6 +100,28 @@ pub(super) fn run_by_exec(
         exec: &exec,
     };
     lanes.run(target, &seen, output)
+}
+
+/// Writes `gp` and its facts under the exec user's `~/.devboot` (a container another tool
+/// made has no state folder of devboot's), so the lanes find it as in devboot's own. One
+/// engine call, which writes nothing when they are there already; a container where it
+/// cannot be written runs its lanes without `gp` (a warning says so).
+fn install_gp(shell: &lifecycle::Shell, target: &Target, exec: &ExecContext) {
+    let script = crate::gp::install_script(target.gp_facts());
+    let argv = ["sh".to_string(), "-c".into(), script];
+    let out = shell
+        .command(&argv, &crate::workspace::EnvMap::new(), None, &[])
+        .stdin(std::process::Stdio::null())
+        .output();
+    let failed = match &out {
+        Ok(out) if out.status.success() => return,
+        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        Err(e) => e.to_string(),
+    };
+    crate::ui::warning(&format!(
+        "could not write `gp` into the container (as {}): its tasks run without it: {failed}",
+        exec.user.as_deref().unwrap_or("its user")
+    ));
 }
 
 /// The workspace's lanes as the exec way runs them: in a container, or here (in place).

@@ -373,6 +373,11 @@ impl Target {
         self
     }
 
+    /// What `gp` in the container answers from.
+    pub fn gp_facts(&self) -> &crate::gp::Facts {
+        &self.gp
+    }
+
     /// Writes the container's state folder for a start or an exec: the runner and what
     /// `gp` answers from.
     pub fn prepare_state(&self) -> Result<()> {
