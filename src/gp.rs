@@ -205,22 +205,14 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workspace::{OnOpen, Port};
+    use crate::workspace::Port;
 
     fn port(port: u16, name: &str) -> Binding {
         Binding {
             port: Port {
-                port,
-                end: port,
-                host_port: None,
-                host_ip: None,
                 label: Some(name.into()),
-                description: None,
                 visibility: Visibility::Public,
-                on_open: OnOpen::Notify,
-                protocol: None,
-                publish: true,
-                awaited: true,
+                ..Port::plain(port)
             },
             host_ip: "0.0.0.0".into(),
             host_port: port + 100,

@@ -85,6 +85,17 @@ impl StateDir {
     }
 
     /// The door to the container's half; `None` before [`StateDir::prepare`].
+    /// The container's half, which must be there (just made).
+    fn open_door(&self) -> Result<Door> {
+        self.door().ok_or_else(|| {
+            Error::io(
+                "open",
+                self.run(),
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            )
+        })
+    }
+
     fn door(&self) -> Option<Door> {
         Door::open(&self.run())
     }
@@ -120,13 +131,7 @@ impl StateDir {
             make_dir(&dir, 0o755)?;
         }
         make_dir(&self.run(), 0o777)?;
-        let door = self.door().ok_or_else(|| {
-            Error::io(
-                "open",
-                self.run(),
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            )
-        })?;
+        let door = self.open_door()?;
         door.make_dir("lanes", 0o777);
         door.make_dir("plans", 0o777);
         if let Some(text) = &self.workspace {
@@ -174,13 +179,7 @@ impl StateDir {
         if records.is_empty() {
             return Ok(());
         }
-        let door = self.door().ok_or_else(|| {
-            Error::io(
-                "open",
-                self.run(),
-                std::io::Error::from(std::io::ErrorKind::NotFound),
-            )
-        })?;
+        let door = self.open_door()?;
         door.make_dir("gp", 0o777);
         for (rel, text) in records {
             door.write_file(rel, format!("{text}\n").as_bytes())

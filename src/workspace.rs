@@ -257,6 +257,23 @@ pub struct Port {
 }
 
 impl Port {
+    /// A single port, published, private, as a config says it with nothing else.
+    pub fn plain(port: u16) -> Port {
+        Port {
+            port,
+            end: port,
+            host_port: None,
+            host_ip: None,
+            label: None,
+            description: None,
+            visibility: Visibility::Private,
+            on_open: OnOpen::Notify,
+            protocol: None,
+            publish: true,
+            awaited: true,
+        }
+    }
+
     /// A port number written as text: digits only, 1 to 65535.
     pub fn number(text: &str) -> Option<u16> {
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use devboot::gp::{Facts, Workspace};
 use devboot::ports::{self, Environment};
-use devboot::workspace::{EnvMap, OnOpen, Port, Visibility};
+use devboot::workspace::{EnvMap, Port, Visibility};
 
 use crate::engine::{Repo, assert_serves_feed};
 use crate::harness::shared_dir;
@@ -192,17 +192,8 @@ fn gp_orders_tasks_and_answers_url_ports_and_env_in_a_devboot_container() {
 
 fn port(number: u16) -> Port {
     Port {
-        port: number,
-        end: number,
-        host_port: None,
-        host_ip: None,
-        label: None,
-        description: None,
         visibility: Visibility::Public,
-        on_open: OnOpen::Notify,
-        protocol: None,
-        publish: true,
-        awaited: true,
+        ..Port::plain(number)
     }
 }
 

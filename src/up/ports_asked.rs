@@ -38,17 +38,9 @@ pub(super) fn apply(ws: &Workspace, asked: &str) -> Option<Workspace> {
                 port.publish = true;
             }
             None => with.ports.push(Port {
-                port: number,
-                end: number,
-                host_port: None,
-                host_ip: None,
-                label: None,
-                description: None,
-                visibility: Visibility::Private,
                 on_open: OnOpen::Silent,
-                protocol: None,
-                publish: true,
                 awaited: false,
+                ..Port::plain(number)
             }),
         }
     }
