@@ -20,7 +20,7 @@ use super::{Fields, Kind, read};
 use crate::config::source::Document;
 use crate::config::typed::display_pointer;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::workspace::{OnOpen, Port, Visibility};
+use crate::workspace::{Port, Visibility};
 
 mod attributes;
 
@@ -109,17 +109,8 @@ fn overlaps(p: &Port, port: u16, end: u16) -> bool {
 
 fn new_port(port: u16, end: u16) -> Port {
     Port {
-        port,
         end,
-        host_port: None,
-        host_ip: None,
-        label: None,
-        description: None,
-        visibility: Visibility::Private,
-        on_open: OnOpen::Notify,
-        protocol: None,
-        publish: true,
-        awaited: true,
+        ..Port::plain(port)
     }
 }
 
@@ -333,6 +324,7 @@ pub(crate) fn port_range(text: &str) -> Option<(u16, u16)> {
 mod tests {
     use super::super::tests::{lower_err, lower_ok};
     use super::*;
+    use crate::workspace::OnOpen;
 
     /// (port, end, host port, host ip, visibility, on open, publish) of each port.
     type Shape = (
