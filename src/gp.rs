@@ -129,6 +129,15 @@ pub fn install_script(facts: &Facts) -> String {
 /// Each variable's last change by `gp env`: a value, or `None` to unset it.
 pub type EnvChanges = BTreeMap<String, Option<String>>;
 
+/// The values `gp env` set (what it unset is left out): what a new container gets.
+pub fn set_values(text: &str) -> EnvMap {
+    env_changes(text)
+        .0
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
+}
+
 /// What `gp env` recorded in the container (`NAME=VALUE` to set, `-NAME` to unset, in
 /// order), folded: each name's last change (`None`: unset). Untrusted text: a line whose
 /// name is not a variable name is left out and returned as rejected.

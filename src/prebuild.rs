@@ -155,23 +155,19 @@ impl Index {
 }
 
 /// The commit `HEAD` names in the repository at `folder`, read from `.git` without running
-/// git (a new container looks it up on every first `up` that has prebuilds); git itself when
-/// `.git` is not a plain folder (a worktree, a submodule) or the ref is not a loose one.
+/// git (a new container looks it up on every first `up` that has prebuilds), through the
+/// door to container-writable places (the workspace folder is one: a link or a FIFO there
+/// is refused, not followed); git itself when `.git` is not a plain folder (a worktree, a
+/// submodule) or the ref is not a loose one.
 pub fn head(folder: &Path) -> Option<String> {
-    let git_dir = folder.join(".git");
-    let read = |rel: &str| std::fs::read_to_string(git_dir.join(rel)).ok();
     let from_files = || -> Option<String> {
-        if !git_dir.is_dir() {
-            return None;
-        }
-        let head = read("HEAD")?;
-        let head = head.trim();
+        let door = crate::boundary::Door::open(folder)?;
+        let head = door.read_small(".git/HEAD")?;
         let sha = match head.strip_prefix("ref: ") {
-            Some(reference) => read(reference)?,
-            None => head.to_string(),
+            Some(reference) => door.read_small(&format!(".git/{reference}"))?,
+            None => head,
         };
-        let sha = sha.trim();
-        (sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then(|| sha.to_string())
+        (sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())).then_some(sha)
     };
     from_files().or_else(|| git(folder, &["rev-parse", "--verify", "-q", "HEAD"]))
 }
@@ -193,15 +189,12 @@ fn git(folder: &Path, args: &[&str]) -> Option<String> {
 
 /// The commits whose prebuild `up` may take, newest first: `HEAD`, then (with `ancestors`)
 /// its ancestors, up to 100.
-pub fn usable_commits(ws: &Workspace, key: &Key, ancestors: bool) -> Vec<String> {
-    let Some(head) = &key.commit else {
-        return Vec::new();
-    };
+pub fn usable_commits(folder: &Path, head: &str, ancestors: bool) -> Vec<String> {
     if !ancestors {
-        return vec![head.clone()];
+        return vec![head.to_string()];
     }
-    git(&ws.local_folder, &["rev-list", "--max-count=100", "HEAD"]).map_or_else(
-        || vec![head.clone()],
+    git(folder, &["rev-list", "--max-count=100", "HEAD"]).map_or_else(
+        || vec![head.to_string()],
         |list| list.lines().map(str::to_string).collect(),
     )
 }

@@ -84,7 +84,6 @@ impl StateDir {
         self.path.join("run")
     }
 
-    /// The door to the container's half; `None` before [`StateDir::prepare`].
     /// The container's half, which must be there (just made).
     fn open_door(&self) -> Result<Door> {
         self.door().ok_or_else(|| {
@@ -96,6 +95,7 @@ impl StateDir {
         })
     }
 
+    /// The door to the container's half; `None` before [`StateDir::prepare`].
     fn door(&self) -> Option<Door> {
         Door::open(&self.run())
     }

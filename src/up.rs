@@ -47,7 +47,9 @@ pub use in_place::{
 };
 pub use lock::{forget, lock};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
-pub use target::{BuildPlan, ComposePlan, FeaturesPlan, Persisted, Target, persisted_env};
+pub use target::{
+    BuildPlan, ComposePlan, FeaturesPlan, Persisted, Target, persisted_env, state_dir,
+};
 
 /// The label of an image devboot built: the workspace folder it was built for.
 pub const LABEL_IMAGE_FOLDER: &str = "devboot.local_folder";
@@ -134,14 +136,12 @@ pub fn up(
     persisted: &Persisted,
     options: &UpOptions,
 ) -> Result<UpReport> {
-    let target = Target::new(ws, host_env, options.port_offset, persisted)?;
     // Ports `gp ports` asked for in an earlier container change what is published.
-    if let Some(asked) = target.state.gp_port_requests()
-        && let Some(with_asked) = ports_asked::apply(ws, &asked)
-    {
-        let target = Target::new(&with_asked, host_env, options.port_offset, persisted)?;
-        return up_with(engine, &with_asked, target, host_env, options);
-    }
+    let with_asked = target::state_dir(ws, host_env)
+        .gp_port_requests()
+        .and_then(|asked| ports_asked::apply(ws, &asked));
+    let ws = with_asked.as_ref().unwrap_or(ws);
+    let target = Target::new(ws, host_env, options.port_offset, persisted)?;
     up_with(engine, ws, target, host_env, options)
 }
 
@@ -161,14 +161,6 @@ pub fn up_with(
 ) -> Result<UpReport> {
     if let Some(features) = &mut target.features {
         features.lockfile = options.lockfile;
-    }
-    // What `gp env` set in an earlier container, for a new one (never a reason to make one).
-    if let Some(text) = target.state.gp_env() {
-        let (changes, _) = crate::gp::env_changes(&text);
-        target.spec.gp_env = changes
-            .into_iter()
-            .filter_map(|(name, value)| Some((name, value?)))
-            .collect();
     }
     let target = target;
     if runs_inside_its_own_gitpod(ws, host_env) {

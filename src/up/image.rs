@@ -38,12 +38,20 @@ pub(super) fn create(
     let command: Vec<String> = image
         .map(|i| i.entrypoint.iter().chain(&i.cmd).cloned().collect())
         .unwrap_or_default();
-    let (args, env) = if from_image.is_some() || prebuild.is_some() {
+    // What `gp env` set in an earlier container, for this new one (never a reason to make
+    // one, so read only here).
+    let gp_env = target
+        .state
+        .gp_env()
+        .map(|text| crate::gp::set_values(&text))
+        .unwrap_or_default();
+    let (args, env) = if from_image.is_some() || prebuild.is_some() || !gp_env.is_empty() {
         let mut spec = target.spec.clone();
         if let Some(adds) = from_image {
             spec.from_image = adds.clone();
         }
         spec.prebuild = prebuild.map(str::to_string);
+        spec.gp_env = gp_env;
         spec.run_args(&target.name, &target.id_labels, &command)
     } else {
         target

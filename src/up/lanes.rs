@@ -108,20 +108,12 @@ pub(super) fn run_by_exec(
 /// cannot be written runs its lanes without `gp` (a warning says so).
 fn install_gp(shell: &lifecycle::Shell, target: &Target, exec: &ExecContext) {
     let script = crate::gp::install_script(target.gp_facts());
-    let argv = ["sh".to_string(), "-c".into(), script];
-    let out = shell
-        .command(&argv, &crate::workspace::EnvMap::new(), None, &[])
-        .stdin(std::process::Stdio::null())
-        .output();
-    let failed = match &out {
-        Ok(out) if out.status.success() => return,
-        Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        Err(e) => e.to_string(),
-    };
-    crate::ui::warning(&format!(
-        "could not write `gp` into the container (as {}): its tasks run without it: {failed}",
-        exec.user.as_deref().unwrap_or("its user")
-    ));
+    if let Err(failed) = shell.capture(&["sh", "-c", &script]) {
+        crate::ui::warning(&format!(
+            "could not write `gp` into the container (as {}): its tasks run without it: {failed}",
+            exec.user.as_deref().unwrap_or("its user")
+        ));
+    }
 }
 
 /// The workspace's lanes as the exec way runs them: in a container, or here (in place).

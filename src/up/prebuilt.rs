@@ -23,31 +23,20 @@ pub(super) fn find(
     if let Some(reference) = &options.prebuild_from {
         fetch(engine, ws, &index, &config, reference)?;
     }
-    let entries = index.entries(&config);
+    let mut entries = index.entries(&config);
     if entries.is_empty() {
         return Ok(None);
     }
-    let key = Key {
-        config,
-        commit: prebuild::head(&ws.local_folder),
-        dirty: false,
+    // Newest commit first; of one commit, the newest prebuild. Outside git, the prebuilds
+    // made outside git (recorded with no commit).
+    entries.reverse();
+    let head = prebuild::head(&ws.local_folder);
+    let commits = match &head {
+        Some(head) => prebuild::usable_commits(&ws.local_folder, head, options.prebuild_ancestors),
+        None => vec![String::new()],
     };
-    let commits = prebuild::usable_commits(ws, &key, options.prebuild_ancestors);
-    let candidates: Vec<(String, String)> = if key.commit.is_none() {
-        entries.into_iter().filter(|(_, c)| c.is_empty()).collect()
-    } else {
-        entries
-    };
-    // Newest commit first; of one commit, the newest prebuild.
-    let mut newest_first = candidates;
-    newest_first.reverse();
-    let chosen = if key.commit.is_none() {
-        newest_first.first().map(|(t, _)| t.as_str())
-    } else {
-        prebuild::choose(&newest_first, &commits)
-    };
-    let Some(tag) = chosen else {
-        if key.commit.is_some() && !options.prebuild_ancestors {
+    let Some(tag) = prebuild::choose(&entries, &commits) else {
+        if head.is_some() && !options.prebuild_ancestors {
             ui::note(
                 "no prebuild for this commit (`--prebuild-ancestors` would take an older commit's)",
             );

@@ -137,6 +137,15 @@ pub struct Persisted {
     pub secrets: Vec<String>,
 }
 
+/// The state folder of the workspace's container (see `crate::state`).
+pub fn state_dir(ws: &Workspace, host_env: &EnvMap) -> StateDir {
+    let id_labels = substitute::id_labels(&ws.local_folder, &ws.config_file);
+    StateDir::new(
+        &crate::dirs::cache_dir(host_env),
+        &substitute::devcontainer_id(&id_labels),
+    )
+}
+
 /// Reads the persisted variables of a workspace folder.
 pub fn persisted_env(host_env: &EnvMap, folder: &std::path::Path) -> Result<Persisted> {
     let path = crate::env::Store::path(&crate::dirs::config_dir(host_env));
@@ -277,7 +286,7 @@ impl Target {
             });
         }
         let cache_dir = crate::dirs::cache_dir(host_env);
-        let state = StateDir::new(&cache_dir, &devcontainer_id)
+        let state = state_dir(ws, host_env)
             .for_workspace(super::in_place::workspace_file_text(&ws.folder, ws));
         // A Compose service mounts the sources itself, and its lanes are driven the exec
         // way (its entrypoint is the service's own).

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 use crate::cli::Global;
-use crate::config;
+use crate::config::{self, LoadOptions};
 use crate::env::{self, Store, Stored};
 use crate::error::{Error, Result, exit};
 use crate::gp::EnvChanges;
@@ -15,13 +15,10 @@ use crate::ui;
 
 /// The changes `gp env` recorded in this workspace's container (see `gp::env_changes`),
 /// with the state folder they came from; `None` when there are none.
-pub(super) fn pending(global: &Global) -> Result<Option<(EnvChanges, crate::state::StateDir)>> {
-    let options = global.load_options()?;
-    let loaded = config::load(&options)?;
-    let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
-    let (target, _) =
-        crate::up::existing_target(&loaded.workspace, &options.host_env, &persisted, None, None)?;
-    let Some(text) = target.state.gp_env() else {
+fn pending(options: &LoadOptions) -> Result<Option<(EnvChanges, crate::state::StateDir)>> {
+    let loaded = config::load(options)?;
+    let state = crate::up::state_dir(&loaded.workspace, &options.host_env);
+    let Some(text) = state.gp_env() else {
         return Ok(None);
     };
     let (changes, rejected) = crate::gp::env_changes(&text);
@@ -30,11 +27,12 @@ pub(super) fn pending(global: &Global) -> Result<Option<(EnvChanges, crate::stat
             "left out a line `gp env` recorded that sets no variable: {line}"
         ));
     }
-    Ok((!changes.is_empty()).then_some((changes, target.state)))
+    Ok((!changes.is_empty()).then_some((changes, state)))
 }
 
 pub(super) fn run(yes: bool, global: &Global) -> Result<u8> {
-    let Some((changes, state)) = pending(global)? else {
+    let options = global.load_options()?;
+    let Some((changes, state)) = pending(&options)? else {
         ui::note("nothing to accept: `gp env` set no variable in this workspace's container");
         return Ok(exit::OK);
     };
@@ -70,7 +68,6 @@ pub(super) fn run(yes: bool, global: &Global) -> Result<u8> {
             return Ok(exit::OK);
         }
     }
-    let options = global.load_options()?;
     let store_path = Store::path(&crate::dirs::config_dir(&options.host_env));
     let mut store = Store::load(&store_path)?;
     let scope = store.scope_mut(Some(options.workspace_folder.as_path()));
