@@ -616,6 +616,8 @@ STEP = re.compile(r"Step \d+/\d+ : (.*)")
 BUILT = re.compile(r"Successfully built [0-9a-f]+")
 REMOVING = re.compile(r"Removing intermediate container")
 FEATURE_RUN = re.compile(r"/tmp/dev-container-features/([^/ ]+?)(?:_\d+)? .*install\.sh")
+# devboot installs every Feature in one RUN step; its wrapper prints this line first.
+BANNER = re.compile(r"devboot: installing Feature ([^ ]+?)(?:_\d+)?$")
 
 
 def read_stamped(path):
@@ -672,8 +674,16 @@ def phases(rows):
         else:
             script_end = inside[removing - 1][0] if removing > 0 else t
         feature = FEATURE_RUN.search(text)
-        add(f"build: install {feature.group(1)}" if feature else "build: other RUN steps",
-            script_end - t)
+        banners = [(bt, m.group(1)) for bt, x in inside if (m := BANNER.search(x))]
+        if feature or not banners:
+            add(f"build: install {feature.group(1)}" if feature else "build: other RUN steps",
+                script_end - t)
+        else:
+            # One step for all: each Feature from its banner to the next one's.
+            add("build: other RUN steps", banners[0][0] - t)
+            for k, (bt, name) in enumerate(banners):
+                until = banners[k + 1][0] if k + 1 < len(banners) else script_end
+                add(f"build: install {name}", until - bt)
         add("build: layer commits after RUN steps", end - script_end)
     add("after up returned until HTTP 200", ready - returned)
     out["total (ready)"] = ready
