@@ -28,6 +28,8 @@ fi
 # skip, saying why, without).
 command -v fish >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 ||
   apt_install fish docker-compose || note "fish/docker-compose not installed; their checks will skip"
+# git: the dotfiles and prebuild tests make repositories (CI's clone usually brings it).
+command -v git >/dev/null 2>&1 || apt_install git || die "git is needed by the tests and could not be installed"
 # podman is optional: its smoke test says why it skips when podman cannot run here.
 scripts/podman.sh || note "podman is not usable here; the podman smoke test will skip"
 

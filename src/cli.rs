@@ -243,10 +243,14 @@ impl Global {
         source: SourceFormat,
     ) -> Result<(MaybeExisting, LoadOptions)> {
         let options = self.load_options_for(source)?;
-        let loaded = crate::config::load(&options)?;
+        let mut loaded = crate::config::load(&options)?;
         let engine = self.engine(&options.host_env)?;
         let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;
         let target = crate::up::Target::new(&loaded.workspace, &options.host_env, 0, &persisted)?;
+        // A container `up` gave dotfiles to has their lane too (status, logs).
+        if let Some(ws) = crate::dotfiles::recorded(&loaded.workspace, &target.state) {
+            loaded.workspace = ws;
+        }
         let info = target.find(&engine)?;
         Ok((
             MaybeExisting {
@@ -291,11 +295,15 @@ impl Global {
                 help: Some("pass an existing folder to --workspace-folder".into()),
             });
         }
+        // The settings file's registry mirror reaches every command as the variable would.
+        let mut host_env = host_env();
+        crate::settings::load(&host_env, &crate::settings::Flags::default())?
+            .apply_to_env(&mut host_env);
         Ok(LoadOptions {
             workspace_folder: crate::config::substitute::normalize(&folder),
             config: self.config.clone(),
             format: self.format.map(Format::from),
-            host_env: host_env(),
+            host_env,
         })
     }
 }

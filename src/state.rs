@@ -152,6 +152,12 @@ impl StateDir {
         Ok(())
     }
 
+    /// A path in the host half (read-only in the container), for what devboot copies there
+    /// whole (the dotfiles).
+    pub fn host_path(&self, rel: &str) -> PathBuf {
+        self.host().join(rel)
+    }
+
     /// What `gp env` recorded in the container (see `gp::env_changes`): untrusted.
     pub fn gp_env(&self) -> Option<String> {
         self.door()?.read_small("gp/env")

@@ -78,6 +78,8 @@ pub struct UpOptions {
     pub no_prebuild: bool,
     /// A prebuild to pull first (`devboot prebuild --push`), for a new container.
     pub prebuild_from: Option<String>,
+    /// The user's dotfiles, installed once into every new container.
+    pub dotfiles: Option<crate::dotfiles::Dotfiles>,
 }
 
 /// What happened to the container.
@@ -141,8 +143,43 @@ pub fn up(
         .gp_port_requests()
         .and_then(|asked| ports_asked::apply(ws, &asked));
     let ws = with_asked.as_ref().unwrap_or(ws);
-    let target = Target::new(ws, host_env, options.port_offset, persisted)?;
-    up_with(engine, ws, target, host_env, options)
+    // The user's dotfiles: a stage of their own, from a copy the host makes.
+    let with_dotfiles = options.dotfiles.as_ref().map(|d| d.with_stage(ws));
+    let ws = with_dotfiles.as_ref().unwrap_or(ws);
+    let mut target = Target::new(ws, host_env, options.port_offset, persisted)?;
+    target.dotfiles.clone_from(&options.dotfiles);
+    let state = target.state.clone();
+    let report = up_with(engine, ws, target, host_env, options)?;
+    warn_if_dotfiles_failed(ws, &state, &report);
+    Ok(report)
+}
+
+/// The dotfiles' install never fails `up`: when it did not work this time, a warning says
+/// so and where its output is.
+fn warn_if_dotfiles_failed(ws: &Workspace, state: &crate::state::StateDir, report: &UpReport) {
+    let Some(lane) = report
+        .tasks
+        .iter()
+        .find(|l| l.stage == crate::dotfiles::NAME && l.ran)
+    else {
+        return;
+    };
+    let Some(id) = lifecycle::lane_ids(ws).remove(&lane.name) else {
+        return;
+    };
+    let tail = state.log_tail(&id, 40);
+    if let Some(failed) = tail
+        .iter()
+        .rev()
+        .find(|l| l.contains(crate::dotfiles::FAILED))
+    {
+        crate::ui::warning(&format!(
+            "{}; the workspace is up without them. Its output: `devboot logs {}` (in the container: {})",
+            failed.trim_start_matches("devboot: ").trim(),
+            crate::dotfiles::NAME,
+            lane.log
+        ));
+    }
 }
 
 /// Makes the image a new container of `target` would run (pulls it, builds its

@@ -167,6 +167,9 @@ pub enum Phase {
     OnCreateCommand,
     UpdateContentCommand,
     PostCreateCommand,
+    /// The user's dotfiles (`crate::dotfiles`): not in any config, installed by devboot
+    /// after `postCreateCommand` as the reference CLI does (and before Gitpod's tasks).
+    Dotfiles,
     PostStartCommand,
     PostAttachCommand,
     // .gitpod.yml task phases, in the order a task terminal runs them.
@@ -199,6 +202,7 @@ impl Phase {
             Phase::OnCreateCommand
             | Phase::UpdateContentCommand
             | Phase::PostCreateCommand
+            | Phase::Dotfiles
             | Phase::Init => Timing::OncePerContainer,
             Phase::PostStartCommand | Phase::Before => Timing::EveryStart,
             Phase::PostAttachCommand => Timing::EveryUp,
@@ -213,6 +217,7 @@ impl Phase {
             Phase::OnCreateCommand => "onCreateCommand",
             Phase::UpdateContentCommand => "updateContentCommand",
             Phase::PostCreateCommand => "postCreateCommand",
+            Phase::Dotfiles => "dotfiles",
             Phase::PostStartCommand => "postStartCommand",
             Phase::PostAttachCommand => "postAttachCommand",
             Phase::Before => "before",

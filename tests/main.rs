@@ -7,6 +7,7 @@ mod boundary;
 mod compose;
 mod convert;
 mod devcontainer;
+mod dotfiles;
 mod engine;
 mod env;
 mod features;

@@ -23,6 +23,11 @@ pub(crate) struct ConfigArgs {
     /// Print one JSON object on stdout (field names documented in the README).
     #[arg(long)]
     json: bool,
+    /// Show your own settings instead (dotfiles, registry mirror, wait timeout): each
+    /// effective value and where it came from (a flag, the environment, your settings file
+    /// or devboot's default).
+    #[arg(long)]
+    settings: bool,
 }
 
 /// The JSON form: the workspace's own fields, plus the warnings loading it gave; for a
@@ -49,6 +54,19 @@ pub(crate) struct WarningJson {
 }
 
 pub(crate) fn run(args: &ConfigArgs, global: &Global) -> Result<u8> {
+    if args.settings {
+        let settings =
+            crate::settings::load(&crate::cli::host_env(), &crate::settings::Flags::default())?;
+        let text = if args.json {
+            let mut text = serde_json::to_string_pretty(&settings).expect("the settings serialize");
+            text.push('\n');
+            text
+        } else {
+            crate::settings::describe(&settings)
+        };
+        ui::stdout(&text)?;
+        return Ok(exit::OK);
+    }
     let options = global.load_options_for(args.source)?;
     let mut loaded = config::load(&options)?;
     let persisted = crate::up::persisted_env(&options.host_env, &options.workspace_folder)?;

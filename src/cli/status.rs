@@ -47,6 +47,9 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
     let engine = global.engine(&options.host_env)?;
     let (target, info) =
         up::existing_target(ws, &options.host_env, &persisted, Some(&engine), None)?;
+    // A container `up` gave dotfiles to has their lane too.
+    let with_dotfiles = crate::dotfiles::recorded(ws, &target.state);
+    let ws = with_dotfiles.as_ref().unwrap_or(ws);
     let container_env = info.as_ref().map(crate::engine::ContainerInfo::env);
     ui::set_secrets(crate::env::secret_values(
         ws,

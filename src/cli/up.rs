@@ -39,9 +39,10 @@ pub(crate) struct UpArgs {
     /// Publish every port at host port + N.
     #[arg(long, value_name = "N", default_value_t = 0)]
     port_offset: u16,
-    /// Seconds to wait for every port to answer.
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
-    wait_timeout: u64,
+    /// Seconds to wait for every port to answer [default: 60, or `wait-timeout` in your
+    /// settings file].
+    #[arg(long, value_name = "SECS")]
+    wait_timeout: Option<u64>,
     /// Do not wait for ports.
     #[arg(long)]
     no_wait: bool,
@@ -71,6 +72,19 @@ pub(crate) struct UpArgs {
     /// workspace.
     #[arg(long)]
     no_in_place: bool,
+    /// Your dotfiles, installed once into every new container: a git URL, `owner/repo` on
+    /// GitHub, or a local folder (also `[dotfiles] repository` in your settings file).
+    #[arg(long, value_name = "URL|DIR")]
+    dotfiles_repository: Option<String>,
+    /// What installs them: a script in the repository or a shell command run in it
+    /// [default: the first of install.sh, install, bootstrap.sh, bootstrap,
+    /// script/bootstrap, setup.sh, setup, script/setup; else the dot-files are linked into
+    /// the home folder].
+    #[arg(long, value_name = "COMMAND")]
+    dotfiles_install_command: Option<String>,
+    /// Where the dotfiles go in the container [default: ~/dotfiles].
+    #[arg(long, value_name = "PATH")]
+    dotfiles_target_path: Option<String>,
 }
 
 impl UpArgs {
@@ -140,6 +154,15 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     for warning in loaded.diagnostics.warnings() {
         ui::diagnostic(warning);
     }
+    let settings = crate::settings::load(
+        &options.host_env,
+        &crate::settings::Flags {
+            wait_timeout: args.wait_timeout,
+            dotfiles_repository: args.dotfiles_repository.clone(),
+            dotfiles_install_command: args.dotfiles_install_command.clone(),
+            dotfiles_target_path: args.dotfiles_target_path.clone(),
+        },
+    )?;
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
     ui::set_secrets(crate::env::secret_values(
         &loaded.workspace,
@@ -157,7 +180,7 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         recreate: args.recreate,
         no_recreate: args.no_recreate,
         port_offset: args.port_offset,
-        wait: (!args.no_wait).then(|| Duration::from_secs(args.wait_timeout)),
+        wait: (!args.no_wait).then(|| Duration::from_secs(settings.wait_timeout.value)),
         consent: crate::trust::Consent {
             given: args.trust,
             line: crate::trust::line_of(&loaded.document),
@@ -165,6 +188,7 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         prebuild_ancestors: args.prebuild_ancestors,
         no_prebuild: args.no_prebuild,
         prebuild_from: args.prebuild_from.clone(),
+        dotfiles: settings.dotfiles(),
     };
     if let Some(why) = up::in_place(&loaded.workspace, &options.host_env, args.in_place_flag()) {
         return up::up_in_place(

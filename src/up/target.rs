@@ -50,6 +50,10 @@ pub struct Target {
     secret_env: EnvMap,
     /// What `gp` in the container answers from (see `gp`).
     gp: crate::gp::Facts,
+    /// The user's dotfiles, copied into a new container's state folder (see `dotfiles`).
+    pub dotfiles: Option<crate::dotfiles::Dotfiles>,
+    /// The host environment, for fetching the dotfiles (`~` in a folder's path).
+    host_env: EnvMap,
 }
 
 /// A Docker Compose service to bring up (see `up::compose`).
@@ -355,6 +359,8 @@ impl Target {
             features,
             secret_env,
             gp,
+            dotfiles: None,
+            host_env: host_env.clone(),
         })
     }
 
@@ -391,7 +397,26 @@ impl Target {
     /// `gp` answers from.
     pub fn prepare_state(&self) -> Result<()> {
         self.state.prepare(lifecycle::RUNNER)?;
-        self.state.write_host_files(&self.gp.files)
+        self.state.write_host_files(&self.gp.files)?;
+        self.copy_dotfiles();
+        Ok(())
+    }
+
+    /// The dotfiles' copy for the container's lane, made once per state folder (a new
+    /// container starts with a new one); a failure is a warning, and the lane says so.
+    fn copy_dotfiles(&self) {
+        let Some(dotfiles) = &self.dotfiles else {
+            return;
+        };
+        let to = self.state.host_path(crate::dotfiles::IN_STATE);
+        if to.exists() {
+            return;
+        }
+        if let Err(err) = dotfiles.fetch(&to, &self.host_env) {
+            crate::ui::warning(&format!(
+                "the dotfiles are not installed in this container: {err}"
+            ));
+        }
     }
 
     /// How commands run in `container`: `${containerEnv:...}` in `remoteEnv`, `remoteUser`

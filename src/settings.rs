@@ -1,0 +1,352 @@
+//! The user's own settings (`$XDG_CONFIG_HOME/devboot/config.toml`, else
+//! `~/.config/devboot/config.toml`): defaults that hold for every workspace of this user —
+//! dotfiles, the registry mirror, how long `up` waits for ports. A flag wins over an
+//! environment variable, which wins over the file, which wins over devboot's default;
+//! `devboot config --settings` shows each effective value and where it came from.
+//!
+//! ```toml
+//! wait-timeout = 120
+//! registry-mirror = "ghcr.io=127.0.0.1:5000"
+//!
+//! [dotfiles]
+//! repository = "https://github.com/me/dotfiles"   # or a local folder, or `me/dotfiles`
+//! install-command = "install.sh"                  # else the first usual script found
+//! target-path = "~/dotfiles"
+//! ```
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::source::{Location, SourceFile, Span};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::error::{Error, Result};
+use crate::workspace::EnvMap;
+
+/// The file as written; every key optional, an unknown key an error (a typo would
+/// otherwise be silently ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct File {
+    wait_timeout: Option<u64>,
+    registry_mirror: Option<String>,
+    dotfiles: Option<DotfilesFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct DotfilesFile {
+    repository: Option<String>,
+    install_command: Option<String>,
+    target_path: Option<String>,
+}
+
+/// Where an effective value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "name")]
+pub enum Source {
+    /// A command-line flag (its name).
+    Flag(String),
+    /// An environment variable (its name).
+    Env(String),
+    /// The settings file (its path).
+    File(String),
+    /// devboot's own default.
+    Default,
+}
+
+/// One effective value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// The effective settings.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// The settings file, whether or not it exists.
+    pub file: PathBuf,
+    /// Seconds `up` waits for every port.
+    pub wait_timeout: Setting<u64>,
+    /// `DEVBOOT_REGISTRY_MIRROR`'s value (see `features::oci::mirror`), if any.
+    pub registry_mirror: Setting<Option<String>>,
+    pub dotfiles_repository: Setting<Option<String>>,
+    pub dotfiles_install_command: Setting<Option<String>>,
+    pub dotfiles_target_path: Setting<String>,
+}
+
+/// What was given on the command line (`None`: not given).
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub wait_timeout: Option<u64>,
+    pub dotfiles_repository: Option<String>,
+    pub dotfiles_install_command: Option<String>,
+    pub dotfiles_target_path: Option<String>,
+}
+
+/// `up`'s wait when neither a flag nor the file says.
+pub const DEFAULT_WAIT_SECS: u64 = 60;
+/// Where dotfiles go when nothing says.
+pub const DEFAULT_DOTFILES_TARGET: &str = "~/dotfiles";
+/// The variable that names the registry mirror.
+pub const MIRROR_VAR: &str = "DEVBOOT_REGISTRY_MIRROR";
+
+/// The settings file's path.
+pub fn path(host_env: &EnvMap) -> PathBuf {
+    crate::dirs::config_dir(host_env).join("config.toml")
+}
+
+/// Reads the settings file (none is fine) and lays the flags and the environment over it.
+pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
+    let file_path = path(host_env);
+    let file = read(&file_path)?;
+    let from_file = Source::File(crate::config::source::display_path(&file_path));
+    let pick =
+        |flag: Option<(&str, String)>, file_value: Option<String>| -> Option<Setting<String>> {
+            match (flag, file_value) {
+                (Some((name, value)), _) => Some(Setting {
+                    value,
+                    source: Source::Flag(name.into()),
+                }),
+                (None, Some(value)) => Some(Setting {
+                    value,
+                    source: from_file.clone(),
+                }),
+                (None, None) => None,
+            }
+        };
+    let optional = |s: Option<Setting<String>>| match s {
+        Some(s) => Setting {
+            value: Some(s.value),
+            source: s.source,
+        },
+        None => Setting {
+            value: None,
+            source: Source::Default,
+        },
+    };
+    let dotfiles = file.dotfiles.unwrap_or_default();
+    let wait_timeout = match (flags.wait_timeout, file.wait_timeout) {
+        (Some(secs), _) => Setting {
+            value: secs,
+            source: Source::Flag("--wait-timeout".into()),
+        },
+        (None, Some(secs)) => Setting {
+            value: secs,
+            source: from_file.clone(),
+        },
+        (None, None) => Setting {
+            value: DEFAULT_WAIT_SECS,
+            source: Source::Default,
+        },
+    };
+    let registry_mirror = match host_env.get(MIRROR_VAR) {
+        Some(value) => Setting {
+            value: Some(value.clone()),
+            source: Source::Env(MIRROR_VAR.into()),
+        },
+        None => optional(pick(None, file.registry_mirror)),
+    };
+    let flag = |name: &'static str, value: &Option<String>| value.clone().map(|v| (name, v));
+    Ok(Settings {
+        wait_timeout,
+        registry_mirror,
+        dotfiles_repository: optional(pick(
+            flag("--dotfiles-repository", &flags.dotfiles_repository),
+            dotfiles.repository,
+        )),
+        dotfiles_install_command: optional(pick(
+            flag(
+                "--dotfiles-install-command",
+                &flags.dotfiles_install_command,
+            ),
+            dotfiles.install_command,
+        )),
+        dotfiles_target_path: pick(
+            flag("--dotfiles-target-path", &flags.dotfiles_target_path),
+            dotfiles.target_path,
+        )
+        .unwrap_or(Setting {
+            value: DEFAULT_DOTFILES_TARGET.into(),
+            source: Source::Default,
+        }),
+        file: file_path,
+    })
+}
+
+impl Settings {
+    /// The host environment with the file's registry mirror in it when the environment
+    /// names none (the Features code reads the mirror from there).
+    pub fn apply_to_env(&self, host_env: &mut EnvMap) {
+        if let Some(mirror) = &self.registry_mirror.value {
+            host_env
+                .entry(MIRROR_VAR.into())
+                .or_insert_with(|| mirror.clone());
+        }
+    }
+
+    /// The dotfiles to install into every new container, if any.
+    pub fn dotfiles(&self) -> Option<crate::dotfiles::Dotfiles> {
+        let repository = self.dotfiles_repository.value.as_deref()?;
+        Some(crate::dotfiles::Dotfiles::new(
+            repository,
+            self.dotfiles_install_command.value.clone(),
+            self.dotfiles_target_path.value.clone(),
+        ))
+    }
+}
+
+/// The file's content; a missing file is empty settings, a bad one an error at its line
+/// and column.
+fn read(path: &Path) -> Result<File> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(File::default()),
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    toml::from_str(&text).map_err(|err| {
+        let file: Arc<SourceFile> = SourceFile::new(path, text.clone());
+        let mut diagnostic = Diagnostic::error(err.message().to_string()).help(
+            "fix or remove the line; `devboot config --settings` lists the keys devboot reads",
+        );
+        if let Some(range) = err.span() {
+            diagnostic = diagnostic.at(Location::new(&file, Span::new(range.start, range.end)));
+        }
+        Error::Config(Diagnostics(vec![diagnostic]))
+    })
+}
+
+/// The settings as lines for people: `name = value   (where from)`.
+pub fn describe(settings: &Settings) -> String {
+    fn source(s: &Source) -> String {
+        match s {
+            Source::Flag(name) => format!("flag {name}"),
+            Source::Env(name) => format!("environment {name}"),
+            Source::File(path) => format!("file {path}"),
+            Source::Default => "default".into(),
+        }
+    }
+    fn shown(value: Option<&str>) -> String {
+        value.map_or_else(|| "(not set)".into(), |v| format!("{v:?}"))
+    }
+    let rows = [
+        (
+            "wait-timeout",
+            settings.wait_timeout.value.to_string(),
+            &settings.wait_timeout.source,
+        ),
+        (
+            "registry-mirror",
+            shown(settings.registry_mirror.value.as_deref()),
+            &settings.registry_mirror.source,
+        ),
+        (
+            "dotfiles.repository",
+            shown(settings.dotfiles_repository.value.as_deref()),
+            &settings.dotfiles_repository.source,
+        ),
+        (
+            "dotfiles.install-command",
+            shown(settings.dotfiles_install_command.value.as_deref()),
+            &settings.dotfiles_install_command.source,
+        ),
+        (
+            "dotfiles.target-path",
+            format!("{:?}", settings.dotfiles_target_path.value),
+            &settings.dotfiles_target_path.source,
+        ),
+    ];
+    let mut out = format!(
+        "settings file: {}{}\n",
+        crate::config::source::display_path(&settings.file),
+        if settings.file.exists() {
+            ""
+        } else {
+            " (none yet)"
+        }
+    );
+    for (name, value, from) in rows {
+        let _ = writeln!(out, "  {name:<26} {value:<40} {}", source(from));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with(dir: &Path, extra: &[(&str, &str)]) -> EnvMap {
+        let mut env = EnvMap::from([("XDG_CONFIG_HOME".into(), dir.display().to_string())]);
+        for (k, v) in extra {
+            env.insert((*k).into(), (*v).into());
+        }
+        env
+    }
+
+    fn write(dir: &Path, text: &str) {
+        std::fs::create_dir_all(dir.join("devboot")).unwrap();
+        std::fs::write(dir.join("devboot/config.toml"), text).unwrap();
+    }
+
+    #[test]
+    fn no_file_gives_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = load(&env_with(dir.path(), &[]), &Flags::default()).unwrap();
+        assert_eq!(s.wait_timeout.value, DEFAULT_WAIT_SECS);
+        assert_eq!(s.wait_timeout.source, Source::Default);
+        assert_eq!(s.dotfiles_target_path.value, "~/dotfiles");
+        assert!(s.dotfiles().is_none());
+    }
+
+    #[test]
+    fn a_flag_wins_over_the_environment_which_wins_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "wait-timeout = 5\nregistry-mirror = \"ghcr.io=127.0.0.1:1\"\n[dotfiles]\nrepository = \"/tmp/dots\"\n",
+        );
+        let env = env_with(dir.path(), &[(MIRROR_VAR, "ghcr.io=127.0.0.1:2")]);
+        let flags = Flags {
+            wait_timeout: Some(9),
+            ..Flags::default()
+        };
+        let s = load(&env, &flags).unwrap();
+        assert_eq!(s.wait_timeout.value, 9);
+        assert_eq!(s.wait_timeout.source, Source::Flag("--wait-timeout".into()));
+        assert_eq!(
+            s.registry_mirror.value.as_deref(),
+            Some("ghcr.io=127.0.0.1:2")
+        );
+        assert_eq!(s.dotfiles_repository.value.as_deref(), Some("/tmp/dots"));
+        assert!(matches!(s.dotfiles_repository.source, Source::File(_)));
+        let s = load(&env_with(dir.path(), &[]), &Flags::default()).unwrap();
+        assert_eq!(s.wait_timeout.value, 5);
+        let mut env = EnvMap::new();
+        s.apply_to_env(&mut env);
+        assert_eq!(env[MIRROR_VAR], "ghcr.io=127.0.0.1:1");
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_at_its_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "wait-timeout = 5\n[dotfiles]\nrepo = \"x\"\n");
+        let Err(Error::Config(d)) = load(&env_with(dir.path(), &[]), &Flags::default()) else {
+            panic!("not a config error");
+        };
+        let first = &d.0[0];
+        assert!(
+            first.message.contains("unknown field `repo`"),
+            "{}",
+            first.message
+        );
+        assert!(
+            first.position().unwrap().ends_with("config.toml:3:1"),
+            "{:?}",
+            first.position()
+        );
+    }
+}
