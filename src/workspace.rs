@@ -67,6 +67,40 @@ pub struct Workspace {
     pub features: Vec<crate::features::Request>,
     /// `overrideFeatureInstallOrder`: Feature ids to install first, in this order.
     pub feature_install_order: Vec<String>,
+    /// devcontainer `userEnvProbe`: whose shell profile the commands in the container see.
+    #[serde(skip_serializing_if = "Probe::is_none")]
+    pub user_env_probe: Probe,
+}
+
+/// How the environment the user's shell profile sets (nvm, pyenv, a PATH in `.bashrc`) is
+/// read for the commands devboot runs in the container: once per container start, by the
+/// user's login shell started with these flags (devcontainer `userEnvProbe`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Probe {
+    /// Not read (`.gitpod.yml`, or `userEnvProbe: none`).
+    #[default]
+    None,
+    LoginShell,
+    InteractiveShell,
+    /// The spec's default for devcontainer.json.
+    LoginInteractiveShell,
+}
+
+impl Probe {
+    pub fn is_none(&self) -> bool {
+        *self == Probe::None
+    }
+
+    /// The shell's flags, or `None` for no probe.
+    pub fn flags(self) -> Option<&'static str> {
+        match self {
+            Probe::None => None,
+            Probe::LoginShell => Some("-l"),
+            Probe::InteractiveShell => Some("-i"),
+            Probe::LoginInteractiveShell => Some("-li"),
+        }
+    }
 }
 
 /// Where the container image comes from.
@@ -378,6 +412,7 @@ pub(crate) mod tests {
             options: ContainerOptions::default(),
             features: Vec::new(),
             feature_install_order: Vec::new(),
+            user_env_probe: Probe::None,
         }
     }
 }

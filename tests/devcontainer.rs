@@ -264,17 +264,15 @@ help: remove it: the devcontainer.json schema does not allow trailing commas (VS
 
 #[test]
 fn ignored_property_is_a_warning_at_its_key() {
-    let run = validate("{\n  \"image\": \"ubuntu\",\n  \"userEnvProbe\": \"loginShell\"\n}\n");
+    let run = validate("{\n  \"image\": \"ubuntu\",\n  \"devPort\": 8000\n}\n");
     assert_stderr(
         &run,
         0,
-        r#"warning: `userEnvProbe` is ignored: devboot does not read variables from the user's login shell
+        r#"warning: `devPort` is ignored: legacy VS Code setting, not used by devboot
  --> .devcontainer/devcontainer.json:3:3
   |
-3 |   "userEnvProbe": "loginShell"
-  |   ^^^^^^^^^^^^^^
-  |
-help: set the variables the hooks need in `remoteEnv`
+3 |   "devPort": 8000
+  |   ^^^^^^^^^
 0 error(s), 1 warning(s)
 "#,
     );

@@ -31,3 +31,4 @@ mod security_secrets;
 mod terminal;
 mod trust;
 mod up;
+mod user_env_probe;

@@ -33,9 +33,32 @@ pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
     if let Some(user) = &exec.user {
         argv.extend(["-u".into(), user.clone()]);
     }
+    // What the user's shell profile sets, under devboot's own variables (in devboot's
+    // containers, whose runner reads it once per start).
+    let probe = exec
+        .probe
+        .flags()
+        .filter(|_| info.mounts_at(crate::state::MOUNT));
+    if probe.is_some() {
+        let keep: Vec<&str> = exec.env.keys().map(String::as_str).collect();
+        argv.extend(["-e".into(), format!("DEVBOOT_KEEP={}", keep.join(" "))]);
+    }
     // Secrets by name only: their values are in no argument list (`ps`).
     let env = crate::engine::pass_env(&mut argv, &exec.env, &target.secret_names);
     argv.push(info.id.clone());
+    if let Some(flags) = probe {
+        argv.extend([
+            "sh".into(),
+            "-c".into(),
+            format!(
+                "sh {}/runner.sh probe {flags} {file}; {}; . {file} 2>/dev/null; exec \"$@\"",
+                crate::state::MOUNT,
+                crate::lifecycle::PROBE_READER,
+                file = crate::lifecycle::PROBE_FILE
+            ),
+            "devboot-exec".into(),
+        ]);
+    }
     argv.extend(args.command.iter().cloned());
     let status = engine.command(&argv).envs(env).status().map_err(|source| {
         crate::engine::EngineError::Spawn {

@@ -236,6 +236,10 @@ pub fn lower(
         options,
         features,
         feature_install_order,
+        // The spec's default: commands see what the user's login shell sets.
+        user_env_probe: fields
+            .get("userEnvProbe", diagnostics)
+            .unwrap_or(crate::workspace::Probe::LoginInteractiveShell),
     };
     (diagnostics.errors().count() == errors_before).then_some(workspace)
 }

@@ -154,6 +154,7 @@ pub fn lower(
         },
         features: Vec::new(),
         feature_install_order: Vec::new(),
+        user_env_probe: crate::workspace::Probe::None,
     })
 }
 

@@ -4,6 +4,7 @@
 //! `docker exec -d`). The plan writes the reference CLI's markers once the container's
 //! timestamps are in the state folder, and a result file devboot waits for.
 
+use super::{PROBE_FILE, PROBE_READER};
 use std::fmt::Write as _;
 
 use super::{
@@ -111,12 +112,16 @@ pub fn fresh() -> Observed {
 /// The line that starts a lane: the runner's `launch`, called in a subshell that exports
 /// the lane's variables (a fork, no exec: the lane starts sooner). A variable name the
 /// shell cannot export goes through `env` and a runner of its own instead.
-fn launch_line(env: &EnvMap, dir: &str, argv: &[String], long: bool) -> String {
+fn launch_line(env: &EnvMap, dir: &str, argv: &[String], long: bool, probed: bool) -> String {
     let q = |s: &str| shell_words::quote(s).into_owned();
     let mut line = String::new();
     let exportable = env.keys().all(|k| is_shell_name(k));
     if exportable {
         line.push('(');
+        // What the user's shell profile set, under the lane's own variables.
+        if probed {
+            let _ = write!(line, ". {PROBE_FILE} 2>/dev/null; ");
+        }
         if !env.is_empty() {
             line.push_str("export");
             for (k, v) in env {
@@ -184,6 +189,14 @@ pub fn compose(
          cd {} || finish 'failed cd'\n",
         q(&exec.folder)
     );
+    // The user's shell profile, read once per container start, before any lane.
+    let probed = exec.probe.flags().is_some_and(|flags| {
+        let _ = writeln!(
+            script,
+            "{PROBE_READER}\nsh \"$R\" probe {flags} {PROBE_FILE}"
+        );
+        true
+    });
     let mut index = 0;
     let mut stages = Vec::new();
     for stage in &ws.stages {
@@ -221,7 +234,7 @@ pub fn compose(
                 done_here: Some(format!("sh {MOUNT}/runner.sh initialized {marker}")),
             };
             let argv = lane_argv(stage, lane, plan.with_init, &init);
-            script.push_str(&launch_line(&env, &dir, &argv, long_running(lane)));
+            script.push_str(&launch_line(&env, &dir, &argv, long_running(lane), probed));
             lanes.push(Planned {
                 id: plan.id.clone(),
                 name: lane.name.clone(),
@@ -304,6 +317,7 @@ mod tests {
             options: ContainerOptions::default(),
             features: Vec::new(),
             feature_install_order: Vec::new(),
+            user_env_probe: crate::workspace::Probe::None,
         }
     }
 
@@ -312,6 +326,7 @@ mod tests {
             user: None,
             folder: "/workspaces/w".into(),
             env: [("A".into(), "it's".into())].into(),
+            probe: crate::workspace::Probe::None,
         }
     }
 
@@ -406,16 +421,16 @@ mod tests {
         let argv = ["true".to_string()];
         let plain: EnvMap = [("A_1".into(), "x".into())].into();
         assert_eq!(
-            launch_line(&plain, "/d", &argv, false),
+            launch_line(&plain, "/d", &argv, false, false),
             "(export 'A_1=x'; launch /d true)\n"
         );
         assert_eq!(
-            launch_line(&EnvMap::new(), "/d", &argv, true),
+            launch_line(&EnvMap::new(), "/d", &argv, true, false),
             "(DEVBOOT_LONG=1; launch /d true)\n"
         );
         let dotted: EnvMap = [("a.b".into(), "x".into())].into();
         assert_eq!(
-            launch_line(&dotted, "/d", &argv, false),
+            launch_line(&dotted, "/d", &argv, false, false),
             "env 'a.b=x' sh \"$R\" start /d true\n"
         );
     }

@@ -18,6 +18,9 @@
 #   mark FILE WHICH STATE       write a reference CLI marker (WHICH=created|started) once
 #                               devboot has put the container's timestamps in STATE/stamps
 #   stop DIR                    end every process of a lane (TERM, then KILL)
+#   probe FLAGS FILE            once per container start: the environment the user's shell
+#                               sets when started with FLAGS (-l, -i, -li: userEnvProbe),
+#                               written to FILE as lines `__devboot_probed NAME 'VALUE'`
 # For a container another tool made (no state folder devboot can read):
 #   run DIR MODE ARGV...        start, then stream the log until `wait` would return
 #   status ROOT MARKER...       one line per lane under ROOT, then one per marker file
@@ -272,6 +275,30 @@ stop)
     [ $found = 0 ] && exit 0
     sleep 0.2
   done
+  ;;
+probe)
+  flags=$1 file=$2
+  now=$(current_boot)
+  [ "$(sed -n '1s/^# boot //p' "$file" 2> /dev/null)" = "$now" ] && exit 0
+  shell=$(getent passwd "$(id -un 2> /dev/null)" 2> /dev/null | cut -d: -f7)
+  [ -x "${shell:-/nonexistent}" ] || shell=$(command -v bash || command -v sh)
+  raw=$file.raw.$$
+  # The shell's own output (a profile that prints) goes nowhere: only what it exports,
+  # read by `cat` from its own environment. 10 s at most, as the reference CLI waits.
+  if command -v timeout > /dev/null 2>&1; then limit='timeout 10'; else limit=''; fi
+  # shellcheck disable=SC2086,SC2016 # the flags and the limit are words; $1 is the probe's
+  $limit "$shell" $flags -c 'cat /proc/self/environ > "$1"' probe "$raw" < /dev/null > /dev/null 2>&1
+  {
+    printf '# boot %s\n' "$now"
+    if [ -s "$raw" ]; then
+      # NUL-separated NAME=VALUE records to sh words; the shell's own bookkeeping is left out.
+      sed -z -n -e '/^\(PWD\|OLDPWD\|SHLVL\|_\|DEVBOOT_[A-Z_]*\)=/d' -e "s/'/'\\\\''/g" \
+        -e "s/^\([A-Za-z_][A-Za-z0-9_]*\)=\(.*\)$/__devboot_probed \1 '\2'/p" "$raw" | tr '\0' '\n'
+    else
+      echo "# the probe ($shell $flags) gave nothing"
+    fi
+  } > "$file.$$" && mv -f "$file.$$" "$file"
+  rm -f "$raw"
   ;;
 run)
   dir=$(expand "$1") mode=$2

@@ -510,6 +510,7 @@ fn exec_context(
             .or_else(|| ws.options.container_user.clone()),
         folder: ws.folder.clone(),
         env,
+        probe: ws.user_env_probe,
     }
 }
 
@@ -609,6 +610,7 @@ mod tests {
                 options: crate::workspace::ContainerOptions::default(),
                 features: Vec::new(),
                 feature_install_order: Vec::new(),
+                user_env_probe: crate::workspace::Probe::None,
             };
             let inside = compose_project(&env, &files, &w);
             let beside = compose_project(&env, &[PathBuf::from("/x/My App!/compose.yml")], &w);

@@ -14,7 +14,7 @@ use crate::config::source::{Document, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// Properties devboot reads (`$schema` needs nothing more than being known).
-const LOWERED: [&str; 27] = [
+const LOWERED: [&str; 28] = [
     "$schema",
     "name",
     "image",
@@ -36,6 +36,7 @@ const LOWERED: [&str; 27] = [
     "remoteUser",
     "runArgs",
     "overrideCommand",
+    "userEnvProbe",
     "init",
     "privileged",
     "capAdd",
@@ -47,7 +48,7 @@ const LOWERED: [&str; 27] = [
 
 /// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
 /// name, why, and what to do instead.
-const IGNORED: [(&str, &str, Option<&str>); 11] = [
+const IGNORED: [(&str, &str, Option<&str>); 10] = [
     (
         "customizations",
         "tool-specific settings are not used by devboot",
@@ -82,11 +83,6 @@ const IGNORED: [(&str, &str, Option<&str>); 11] = [
         "shutdownAction",
         "devboot stops the container only when told to",
         None,
-    ),
-    (
-        "userEnvProbe",
-        "devboot does not read variables from the user's login shell",
-        Some("set the variables the hooks need in `remoteEnv`"),
     ),
     (
         "updateRemoteUserUID",
