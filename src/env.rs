@@ -389,6 +389,32 @@ pub fn split_stored(stored: &BTreeMap<String, Stored>) -> (EnvMap, Vec<String>) 
     (values, secrets)
 }
 
+/// What to say when secrets the config recommends (devcontainer `secrets`) are not among
+/// the persisted variables: each one with its description and documentation, and how to
+/// set it. `None` when none is missing.
+pub fn missing_secrets(ws: &Workspace, persisted: &EnvMap) -> Option<String> {
+    let missing: Vec<String> = ws
+        .recommended_secrets
+        .iter()
+        .filter(|s| !persisted.contains_key(&s.name))
+        .map(|s| {
+            let about = match (s.description.as_deref(), s.documentation_url.as_deref()) {
+                (Some(d), Some(u)) => format!(": {d} (see {u})"),
+                (Some(d), None) => format!(": {d}"),
+                (None, Some(u)) => format!(": see {u}"),
+                (None, None) => String::new(),
+            };
+            format!("  {}{about}", s.name)
+        })
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "the config recommends secrets that are not set:\n{}\nset each with `devboot env set --secret NAME=VALUE` (kept on this machine, given to tasks, hooks and `devboot exec`, never put on the container)",
+            missing.join("\n")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,9 +67,25 @@ pub struct Workspace {
     pub features: Vec<crate::features::Request>,
     /// `overrideFeatureInstallOrder`: Feature ids to install first, in this order.
     pub feature_install_order: Vec<String>,
+    /// devcontainer `secrets`: variables the workspace recommends, set with
+    /// `devboot env set --secret` (as Codespaces asks for them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recommended_secrets: Vec<RecommendedSecret>,
     /// devcontainer `userEnvProbe`: whose shell profile the commands in the container see.
     #[serde(skip_serializing_if = "Probe::is_none")]
     pub user_env_probe: Probe,
+}
+
+/// A secret the config recommends (devcontainer `secrets`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecommendedSecret {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documentation_url: Option<String>,
 }
 
 /// How the environment the user's shell profile sets (nvm, pyenv, a PATH in `.bashrc`) is
@@ -412,6 +428,7 @@ pub(crate) mod tests {
             options: ContainerOptions::default(),
             features: Vec::new(),
             feature_install_order: Vec::new(),
+            recommended_secrets: Vec::new(),
             user_env_probe: Probe::None,
         }
     }

@@ -26,6 +26,7 @@ mod ports;
 mod prebuild;
 mod reliability;
 mod schema;
+mod secrets_recommended;
 mod security_mounts;
 mod security_secrets;
 mod terminal;

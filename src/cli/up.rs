@@ -164,6 +164,9 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         },
     )?;
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
+    if let Some(text) = crate::env::missing_secrets(&loaded.workspace, &persisted.values) {
+        ui::warning(&text);
+    }
     ui::set_secrets(crate::env::secret_values(
         &loaded.workspace,
         &persisted.values,

@@ -236,6 +236,15 @@ pub fn lower(
         options,
         features,
         feature_install_order,
+        recommended_secrets: fields
+            .get::<std::collections::BTreeMap<String, crate::workspace::RecommendedSecret>>(
+                "secrets",
+                diagnostics,
+            )
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, secret)| crate::workspace::RecommendedSecret { name, ..secret })
+            .collect(),
         // The spec's default: commands see what the user's login shell sets.
         user_env_probe: fields
             .get("userEnvProbe", diagnostics)

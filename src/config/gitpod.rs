@@ -155,6 +155,7 @@ pub fn lower(
         features: Vec::new(),
         feature_install_order: Vec::new(),
         user_env_probe: crate::workspace::Probe::None,
+        recommended_secrets: Vec::new(),
     })
 }
 

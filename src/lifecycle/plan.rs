@@ -318,6 +318,7 @@ mod tests {
             features: Vec::new(),
             feature_install_order: Vec::new(),
             user_env_probe: crate::workspace::Probe::None,
+            recommended_secrets: Vec::new(),
         }
     }
 

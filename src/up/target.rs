@@ -611,6 +611,7 @@ mod tests {
                 features: Vec::new(),
                 feature_install_order: Vec::new(),
                 user_env_probe: crate::workspace::Probe::None,
+                recommended_secrets: Vec::new(),
             };
             let inside = compose_project(&env, &files, &w);
             let beside = compose_project(&env, &[PathBuf::from("/x/My App!/compose.yml")], &w);

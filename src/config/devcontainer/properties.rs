@@ -14,7 +14,7 @@ use crate::config::source::{Document, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// Properties devboot reads (`$schema` needs nothing more than being known).
-const LOWERED: [&str; 28] = [
+const LOWERED: [&str; 29] = [
     "$schema",
     "name",
     "image",
@@ -37,6 +37,7 @@ const LOWERED: [&str; 28] = [
     "runArgs",
     "overrideCommand",
     "userEnvProbe",
+    "secrets",
     "init",
     "privileged",
     "capAdd",
@@ -48,7 +49,7 @@ const LOWERED: [&str; 28] = [
 
 /// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
 /// name, why, and what to do instead.
-const IGNORED: [(&str, &str, Option<&str>); 10] = [
+const IGNORED: [(&str, &str, Option<&str>); 9] = [
     (
         "customizations",
         "tool-specific settings are not used by devboot",
@@ -88,11 +89,6 @@ const IGNORED: [(&str, &str, Option<&str>); 10] = [
         "updateRemoteUserUID",
         "devboot does not change the container user's UID",
         None,
-    ),
-    (
-        "secrets",
-        "devboot does not ask for secrets",
-        Some("pass them with `remoteEnv` and `${localEnv:NAME}`"),
     ),
     (
         "otherPortsAttributes",
