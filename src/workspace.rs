@@ -71,9 +71,25 @@ pub struct Workspace {
     /// `devboot env set --secret` (as Codespaces asks for them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recommended_secrets: Vec<RecommendedSecret>,
+    /// devcontainer `shutdownAction`: what `devboot down` stops (`None`: the default for
+    /// the kind of config: the container, or a Compose project's every service).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_action: Option<ShutdownAction>,
     /// devcontainer `userEnvProbe`: whose shell profile the commands in the container see.
     #[serde(skip_serializing_if = "Probe::is_none")]
     pub user_env_probe: Probe,
+}
+
+/// devcontainer `shutdownAction`, applied by `devboot down`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ShutdownAction {
+    /// `down` leaves the container running (`down --force` stops it).
+    None,
+    /// `down` stops the workspace's container (with Compose: only the service's).
+    StopContainer,
+    /// `down` stops every service of the Compose project.
+    StopCompose,
 }
 
 /// A secret the config recommends (devcontainer `secrets`).
@@ -429,6 +445,7 @@ pub(crate) mod tests {
             features: Vec::new(),
             feature_install_order: Vec::new(),
             recommended_secrets: Vec::new(),
+            shutdown_action: None,
             user_env_probe: Probe::None,
         }
     }

@@ -29,6 +29,7 @@ mod schema;
 mod secrets_recommended;
 mod security_mounts;
 mod security_secrets;
+mod shutdown_action;
 mod terminal;
 mod trust;
 mod up;

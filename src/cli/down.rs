@@ -1,12 +1,17 @@
 //! `devboot down [--remove [--images]]`: stop the workspace's container (the reference CLI
 //! has no such command, devcontainers/cli#386), or remove it and what devboot keeps for it.
 //!
+//! The config's `shutdownAction` says what it stops: nothing (`none`, unless `--force`),
+//! the container (`stopContainer`), or a Compose project's every service (`stopCompose`,
+//! Compose's default).
+//!
 //! It takes the workspace's lock first, as `up` does: a `down` while an `up` brings the
 //! workspace up waits for it, so `up` never reports a container that was just removed.
 
 use crate::cli::Global;
 use crate::error::{Error, Result, exit};
 use crate::ui;
+use crate::workspace::ShutdownAction;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DownArgs {
@@ -21,11 +26,20 @@ pub(crate) struct DownArgs {
     /// otherwise: a rebuild can take minutes).
     #[arg(long, requires = "remove")]
     images: bool,
+    /// Stop it even when the config says `"shutdownAction": "none"`.
+    #[arg(long)]
+    force: bool,
 }
 
 pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
     let (found, options) = global.maybe_existing(args.source)?;
-    let crate::cli::MaybeExisting { engine, target, .. } = found;
+    let crate::cli::MaybeExisting {
+        engine,
+        target,
+        loaded,
+        ..
+    } = found;
+    let action = loaded.workspace.shutdown_action;
     let host_env = &options.host_env;
     let _lock = crate::up::lock(host_env, &target.devcontainer_id)?;
     // Looked for again under the lock: an `up` may have made or replaced it meanwhile.
@@ -45,7 +59,17 @@ pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
         ui::stdout(&format!("no container for this workspace; {what}\n"))?;
         return Ok(exit::OK);
     };
-    if let Some(plan) = &target.compose {
+    if action == Some(ShutdownAction::None) && !args.remove && !args.force && info.state.running {
+        ui::stdout(&format!(
+            "container {} left running: the config says \"shutdownAction\": \"none\"; `devboot down --force` stops it\n",
+            info.short_name()
+        ))?;
+        return Ok(exit::OK);
+    }
+    // Compose: the whole project, unless the config says to stop only the service's
+    // container (`stopContainer`); `--remove` always takes the whole project.
+    let whole_project = args.remove || action != Some(ShutdownAction::StopContainer);
+    if let Some(plan) = target.compose.as_ref().filter(|_| whole_project) {
         crate::up::compose_down(&engine, &target, plan, args.remove)?;
         if args.remove {
             crate::up::forget(&engine, &target, host_env, args.images)?;

@@ -245,6 +245,7 @@ pub fn lower(
             .into_iter()
             .map(|(name, secret)| crate::workspace::RecommendedSecret { name, ..secret })
             .collect(),
+        shutdown_action: fields.get("shutdownAction", diagnostics),
         // The spec's default: commands see what the user's login shell sets.
         user_env_probe: fields
             .get("userEnvProbe", diagnostics)

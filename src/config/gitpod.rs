@@ -156,6 +156,7 @@ pub fn lower(
         feature_install_order: Vec::new(),
         user_env_probe: crate::workspace::Probe::None,
         recommended_secrets: Vec::new(),
+        shutdown_action: None,
     })
 }
 

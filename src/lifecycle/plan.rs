@@ -319,6 +319,7 @@ mod tests {
             feature_install_order: Vec::new(),
             user_env_probe: crate::workspace::Probe::None,
             recommended_secrets: Vec::new(),
+            shutdown_action: None,
         }
     }
 

@@ -612,6 +612,7 @@ mod tests {
                 feature_install_order: Vec::new(),
                 user_env_probe: crate::workspace::Probe::None,
                 recommended_secrets: Vec::new(),
+                shutdown_action: None,
             };
             let inside = compose_project(&env, &files, &w);
             let beside = compose_project(&env, &[PathBuf::from("/x/My App!/compose.yml")], &w);

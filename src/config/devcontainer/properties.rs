@@ -14,7 +14,7 @@ use crate::config::source::{Document, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// Properties devboot reads (`$schema` needs nothing more than being known).
-const LOWERED: [&str; 29] = [
+const LOWERED: [&str; 30] = [
     "$schema",
     "name",
     "image",
@@ -37,6 +37,7 @@ const LOWERED: [&str; 29] = [
     "runArgs",
     "overrideCommand",
     "userEnvProbe",
+    "shutdownAction",
     "secrets",
     "init",
     "privileged",
@@ -49,7 +50,7 @@ const LOWERED: [&str; 29] = [
 
 /// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
 /// name, why, and what to do instead.
-const IGNORED: [(&str, &str, Option<&str>); 9] = [
+const IGNORED: [(&str, &str, Option<&str>); 8] = [
     (
         "customizations",
         "tool-specific settings are not used by devboot",
@@ -78,11 +79,6 @@ const IGNORED: [(&str, &str, Option<&str>); 9] = [
     (
         "waitFor",
         "devboot runs every hook before `devboot up` returns",
-        None,
-    ),
-    (
-        "shutdownAction",
-        "devboot stops the container only when told to",
         None,
     ),
     (
