@@ -37,7 +37,7 @@ fn shutdown_action_none_keeps_the_container_running_until_forced() {
     assert!(repo.containers().is_empty());
 }
 
-const COMPOSE: &str = r#"services:
+const COMPOSE: &str = r"services:
   app:
     image: devboot/python-flask:bookworm
     command: sleep infinity
@@ -46,7 +46,7 @@ const COMPOSE: &str = r#"services:
   db:
     image: devboot/python-flask:bookworm
     command: sleep infinity
-"#;
+";
 
 fn has_compose() -> bool {
     let works = |program: &str, args: &[&str]| {
