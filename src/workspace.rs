@@ -75,6 +75,10 @@ pub struct Workspace {
     /// the kind of config: the container, or a Compose project's every service).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_action: Option<ShutdownAction>,
+    /// devcontainer `waitFor` (or `up --wait-for`): `up` returns once this hook is done;
+    /// the later ones go on in the background. `None`: every hook, as the reference CLI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_for: Option<Phase>,
     /// devcontainer `userEnvProbe`: whose shell profile the commands in the container see.
     #[serde(skip_serializing_if = "Probe::is_none")]
     pub user_env_probe: Probe,
@@ -262,6 +266,21 @@ pub enum Timing {
 }
 
 impl Phase {
+    /// Whether a lane of this phase runs after `up` returned, when `up` waits only for
+    /// `wait_for` (devcontainer `waitFor`).
+    pub fn in_background(self, wait_for: Option<Phase>) -> bool {
+        let hook = matches!(
+            self,
+            Phase::OnCreateCommand
+                | Phase::UpdateContentCommand
+                | Phase::PostCreateCommand
+                | Phase::Dotfiles
+                | Phase::PostStartCommand
+                | Phase::PostAttachCommand
+        );
+        hook && wait_for.is_some_and(|last| self > last)
+    }
+
     pub fn timing(self) -> Timing {
         match self {
             Phase::InitializeCommand => Timing::HostEveryUp,
@@ -446,6 +465,7 @@ pub(crate) mod tests {
             feature_install_order: Vec::new(),
             recommended_secrets: Vec::new(),
             shutdown_action: None,
+            wait_for: None,
             user_env_probe: Probe::None,
         }
     }

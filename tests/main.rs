@@ -34,3 +34,4 @@ mod terminal;
 mod trust;
 mod up;
 mod user_env_probe;
+mod wait_for;

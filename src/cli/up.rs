@@ -72,6 +72,11 @@ pub(crate) struct UpArgs {
     /// workspace.
     #[arg(long)]
     no_in_place: bool,
+    /// Return once this hook is done and leave the later ones running in the background
+    /// (`status` and `logs` show them), instead of the config's `waitFor`; `all` waits for
+    /// every hook [default: the config's `waitFor`, else all, as the reference CLI].
+    #[arg(long, value_enum, value_name = "HOOK")]
+    wait_for: Option<WaitForArg>,
     /// Your dotfiles, installed once into every new container: a git URL, `owner/repo` on
     /// GitHub, or a local folder (also `[dotfiles] repository` in your settings file).
     #[arg(long, value_name = "URL|DIR")]
@@ -85,6 +90,34 @@ pub(crate) struct UpArgs {
     /// Where the dotfiles go in the container [default: ~/dotfiles].
     #[arg(long, value_name = "PATH")]
     dotfiles_target_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum WaitForArg {
+    #[value(name = "onCreateCommand")]
+    OnCreate,
+    #[value(name = "updateContentCommand")]
+    UpdateContent,
+    #[value(name = "postCreateCommand")]
+    PostCreate,
+    #[value(name = "postStartCommand")]
+    PostStart,
+    #[value(name = "postAttachCommand")]
+    PostAttach,
+    All,
+}
+
+impl WaitForArg {
+    fn phase(self) -> Option<crate::workspace::Phase> {
+        use crate::workspace::Phase;
+        match self {
+            WaitForArg::OnCreate => Some(Phase::OnCreateCommand),
+            WaitForArg::UpdateContent => Some(Phase::UpdateContentCommand),
+            WaitForArg::PostCreate => Some(Phase::PostCreateCommand),
+            WaitForArg::PostStart => Some(Phase::PostStartCommand),
+            WaitForArg::PostAttach | WaitForArg::All => None,
+        }
+    }
 }
 
 impl UpArgs {
@@ -139,7 +172,10 @@ pub(crate) fn run(args: &UpArgs, global: &Global) -> Result<u8> {
 
 fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     let options = global.load_options_for(args.source)?;
-    let loaded = config::load(&options)?;
+    let mut loaded = config::load(&options)?;
+    if let Some(wait_for) = args.wait_for {
+        loaded.workspace.wait_for = wait_for.phase();
+    }
     if let Some(note) = &loaded.note {
         ui::note(note);
     }

@@ -70,6 +70,32 @@ impl Kind {
     }
 }
 
+/// The hooks `waitFor` may name.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum WaitFor {
+    InitializeCommand,
+    OnCreateCommand,
+    UpdateContentCommand,
+    PostCreateCommand,
+    PostStartCommand,
+    PostAttachCommand,
+}
+
+impl WaitFor {
+    fn phase(self) -> crate::workspace::Phase {
+        use crate::workspace::Phase;
+        match self {
+            WaitFor::InitializeCommand => Phase::InitializeCommand,
+            WaitFor::OnCreateCommand => Phase::OnCreateCommand,
+            WaitFor::UpdateContentCommand => Phase::UpdateContentCommand,
+            WaitFor::PostCreateCommand => Phase::PostCreateCommand,
+            WaitFor::PostStartCommand => Phase::PostStartCommand,
+            WaitFor::PostAttachCommand => Phase::PostAttachCommand,
+        }
+    }
+}
+
 /// Reads top-level properties of the substituted value into raw types, pushing located type
 /// errors.
 struct Fields<'d> {
@@ -246,6 +272,9 @@ pub fn lower(
             .map(|(name, secret)| crate::workspace::RecommendedSecret { name, ..secret })
             .collect(),
         shutdown_action: fields.get("shutdownAction", diagnostics),
+        wait_for: fields
+            .get::<WaitFor>("waitFor", diagnostics)
+            .map(WaitFor::phase),
         // The spec's default: commands see what the user's login shell sets.
         user_env_probe: fields
             .get("userEnvProbe", diagnostics)

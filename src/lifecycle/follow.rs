@@ -211,7 +211,14 @@ pub fn follow(
                 news = Instant::now();
             }
         }
-        if outcomes.len() == plan.lanes.len() {
+        // Done when every lane `up` waits for has an outcome; the later hooks (`waitFor`)
+        // go on in the container.
+        if plan
+            .lanes
+            .iter()
+            .filter(|l| !in_background(l, ws))
+            .all(|l| outcomes.contains_key(l.id.as_str()))
+        {
             break;
         }
         if news.elapsed() > QUIET {
@@ -239,6 +246,9 @@ pub fn follow(
         std::thread::sleep(POLL);
     }
     for lane in &plan.lanes {
+        if gone.is_none() && in_background(lane, ws) && !outcomes.contains_key(lane.id.as_str()) {
+            outcomes.insert(lane.id.as_str(), (LaneState::Running, None));
+        }
         if !outcomes.contains_key(lane.id.as_str()) {
             let log = logs.get_mut(lane.id.as_str()).expect("a log per lane");
             log.flush(state, lane, output);
@@ -270,6 +280,11 @@ pub fn follow(
             .collect(),
     };
     result
+}
+
+/// Whether `up` leaves the lane to run on after it returned (`waitFor`).
+fn in_background(lane: &Planned, ws: &Workspace) -> bool {
+    lane.phase.is_some_and(|p| p.in_background(ws.wait_for))
 }
 
 /// Whether a plan's result (`failed ID...`) names the lane.

@@ -613,6 +613,7 @@ mod tests {
                 user_env_probe: crate::workspace::Probe::None,
                 recommended_secrets: Vec::new(),
                 shutdown_action: None,
+                wait_for: None,
             };
             let inside = compose_project(&env, &files, &w);
             let beside = compose_project(&env, &[PathBuf::from("/x/My App!/compose.yml")], &w);

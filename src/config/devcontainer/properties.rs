@@ -14,7 +14,7 @@ use crate::config::source::{Document, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// Properties devboot reads (`$schema` needs nothing more than being known).
-const LOWERED: [&str; 30] = [
+const LOWERED: [&str; 31] = [
     "$schema",
     "name",
     "image",
@@ -37,6 +37,7 @@ const LOWERED: [&str; 30] = [
     "runArgs",
     "overrideCommand",
     "userEnvProbe",
+    "waitFor",
     "shutdownAction",
     "secrets",
     "init",
@@ -50,7 +51,7 @@ const LOWERED: [&str; 30] = [
 
 /// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
 /// name, why, and what to do instead.
-const IGNORED: [(&str, &str, Option<&str>); 8] = [
+const IGNORED: [(&str, &str, Option<&str>); 7] = [
     (
         "customizations",
         "tool-specific settings are not used by devboot",
@@ -75,11 +76,6 @@ const IGNORED: [(&str, &str, Option<&str>); 8] = [
         "hostRequirements",
         "devboot does not check host resources or request GPUs",
         Some("add `--gpus=all` to `runArgs` when the container needs a GPU"),
-    ),
-    (
-        "waitFor",
-        "devboot runs every hook before `devboot up` returns",
-        None,
     ),
     (
         "updateRemoteUserUID",
