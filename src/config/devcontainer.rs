@@ -70,9 +70,10 @@ impl Kind {
     }
 }
 
-/// The hooks `waitFor` may name.
+/// The hooks `waitFor` may name (named as written: every one ends in `Command`).
 #[derive(Debug, Clone, Copy, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[allow(clippy::enum_variant_names)]
 enum WaitFor {
     InitializeCommand,
     OnCreateCommand,
