@@ -30,6 +30,8 @@ command -v fish >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 ||
   apt_install fish docker-compose || note "fish/docker-compose not installed; their checks will skip"
 # git: the dotfiles and prebuild tests make repositories (CI's clone usually brings it).
 command -v git >/dev/null 2>&1 || apt_install git || die "git is needed by the tests and could not be installed"
+# ssh-agent, ssh-keygen, ssh-add: the credentials test lends a real agent.
+command -v ssh-agent >/dev/null 2>&1 || apt_install openssh-client || die "openssh-client is needed by the tests and could not be installed"
 # podman is optional: its smoke test says why it skips when podman cannot run here.
 scripts/podman.sh || note "podman is not usable here; the podman smoke test will skip"
 

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod container;
 pub mod convert;
+pub mod credentials;
 pub mod detect;
 pub mod diagnostic;
 pub mod dirs;

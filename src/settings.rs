@@ -12,6 +12,10 @@
 //! repository = "https://github.com/me/dotfiles"   # or a local folder, or `me/dotfiles`
 //! install-command = "install.sh"                  # else the first usual script found
 //! target-path = "~/dotfiles"
+//!
+//! [credentials]          # off unless asked for (see `credentials`)
+//! ssh-agent = true
+//! git-identity = true
 //! ```
 
 use std::fmt::Write as _;
@@ -33,6 +37,14 @@ struct File {
     wait_timeout: Option<u64>,
     registry_mirror: Option<String>,
     dotfiles: Option<DotfilesFile>,
+    credentials: Option<CredentialsFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct CredentialsFile {
+    ssh_agent: Option<bool>,
+    git_identity: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -77,6 +89,10 @@ pub struct Settings {
     pub dotfiles_repository: Setting<Option<String>>,
     pub dotfiles_install_command: Setting<Option<String>>,
     pub dotfiles_target_path: Setting<String>,
+    /// Lend the host's SSH agent to every workspace (see `credentials`).
+    pub forward_ssh_agent: Setting<bool>,
+    /// Lend the host's git identity to every workspace.
+    pub forward_git_identity: Setting<bool>,
 }
 
 /// What was given on the command line (`None`: not given).
@@ -86,6 +102,8 @@ pub struct Flags {
     pub dotfiles_repository: Option<String>,
     pub dotfiles_install_command: Option<String>,
     pub dotfiles_target_path: Option<String>,
+    pub forward_ssh_agent: bool,
+    pub forward_git_identity: bool,
 }
 
 /// `up`'s wait when neither a flag nor the file says.
@@ -152,6 +170,21 @@ pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
         None => optional(pick(None, file.registry_mirror)),
     };
     let flag = |name: &'static str, value: &Option<String>| value.clone().map(|v| (name, v));
+    let credentials = file.credentials.unwrap_or_default();
+    let switch = |flag: bool, name: &str, file_value: Option<bool>| match (flag, file_value) {
+        (true, _) => Setting {
+            value: true,
+            source: Source::Flag(name.into()),
+        },
+        (false, Some(value)) => Setting {
+            value,
+            source: from_file.clone(),
+        },
+        (false, None) => Setting {
+            value: false,
+            source: Source::Default,
+        },
+    };
     Ok(Settings {
         wait_timeout,
         registry_mirror,
@@ -174,6 +207,16 @@ pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
             value: DEFAULT_DOTFILES_TARGET.into(),
             source: Source::Default,
         }),
+        forward_ssh_agent: switch(
+            flags.forward_ssh_agent,
+            "--forward-ssh-agent",
+            credentials.ssh_agent,
+        ),
+        forward_git_identity: switch(
+            flags.forward_git_identity,
+            "--forward-git-identity",
+            credentials.git_identity,
+        ),
         file: file_path,
     })
 }
@@ -186,6 +229,14 @@ impl Settings {
             host_env
                 .entry(MIRROR_VAR.into())
                 .or_insert_with(|| mirror.clone());
+        }
+    }
+
+    /// What of the host's credentials the workspace is lent.
+    pub fn lend(&self) -> crate::credentials::Lend {
+        crate::credentials::Lend {
+            ssh_agent: self.forward_ssh_agent.value,
+            git_identity: self.forward_git_identity.value,
         }
     }
 
@@ -258,6 +309,16 @@ pub fn describe(settings: &Settings) -> String {
             "dotfiles.target-path",
             format!("{:?}", settings.dotfiles_target_path.value),
             &settings.dotfiles_target_path.source,
+        ),
+        (
+            "credentials.ssh-agent",
+            settings.forward_ssh_agent.value.to_string(),
+            &settings.forward_ssh_agent.source,
+        ),
+        (
+            "credentials.git-identity",
+            settings.forward_git_identity.value.to_string(),
+            &settings.forward_git_identity.source,
         ),
     ];
     let mut out = format!(

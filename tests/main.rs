@@ -6,6 +6,7 @@
 mod boundary;
 mod compose;
 mod convert;
+mod credentials;
 mod devcontainer;
 mod dotfiles;
 mod engine;

@@ -28,7 +28,22 @@ pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
     if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
         argv.push("-t".into());
     }
-    let (_, exec) = target.exec_in(&loaded.workspace, &info);
+    // What the host lends: the git identity when the settings file says so, the agent
+    // whenever the container was made with it.
+    let host_env = crate::cli::host_env();
+    let settings = crate::settings::load(&host_env, &crate::settings::Flags::default())?;
+    let lend = crate::credentials::Lend {
+        ssh_agent: false,
+        git_identity: settings.forward_git_identity.value,
+    };
+    let ws = crate::credentials::apply(&loaded.workspace, &host_env, lend)?;
+    let (_, mut exec) = target.exec_in(&ws, &info);
+    if info.mounts_at(crate::credentials::AGENT_IN_CONTAINER) {
+        exec.env.insert(
+            "SSH_AUTH_SOCK".into(),
+            crate::credentials::AGENT_IN_CONTAINER.into(),
+        );
+    }
     argv.extend(["-w".into(), exec.folder.clone()]);
     if let Some(user) = &exec.user {
         argv.extend(["-u".into(), user.clone()]);

@@ -77,6 +77,15 @@ pub(crate) struct UpArgs {
     /// every hook [default: the config's `waitFor`, else all, as the reference CLI].
     #[arg(long, value_enum, value_name = "HOOK")]
     wait_for: Option<WaitForArg>,
+    /// Lend this machine's SSH agent to the workspace: its socket is mounted in the
+    /// container and SSH_AUTH_SOCK names it (also `[credentials] ssh-agent = true` in your
+    /// settings file). Whatever runs in the container can then use your keys.
+    #[arg(long)]
+    forward_ssh_agent: bool,
+    /// Give tasks, hooks and exec your git user.name and user.email (as GIT_AUTHOR_* and
+    /// GIT_COMMITTER_*; also `[credentials] git-identity = true`).
+    #[arg(long)]
+    forward_git_identity: bool,
     /// Your dotfiles, installed once into every new container: a git URL, `owner/repo` on
     /// GitHub, or a local folder (also `[dotfiles] repository` in your settings file).
     #[arg(long, value_name = "URL|DIR")]
@@ -197,6 +206,8 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
             dotfiles_repository: args.dotfiles_repository.clone(),
             dotfiles_install_command: args.dotfiles_install_command.clone(),
             dotfiles_target_path: args.dotfiles_target_path.clone(),
+            forward_ssh_agent: args.forward_ssh_agent,
+            forward_git_identity: args.forward_git_identity,
         },
     )?;
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
@@ -229,6 +240,11 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         prebuild_from: args.prebuild_from.clone(),
         dotfiles: settings.dotfiles(),
     };
+    // What of the host's credentials the workspace is lent (nothing unless asked).
+    if settings.lend().any() {
+        loaded.workspace =
+            crate::credentials::apply(&loaded.workspace, &options.host_env, settings.lend())?;
+    }
     if let Some(why) = up::in_place(&loaded.workspace, &options.host_env, args.in_place_flag()) {
         return up::up_in_place(
             &loaded.workspace,
