@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::Repo;
 
-/// Lists the agent's keys' comments by the agent protocol (SSH_AGENTC_REQUEST_IDENTITIES).
+/// Lists the agent's keys' comments by the agent protocol (`SSH_AGENTC_REQUEST_IDENTITIES`).
 const LIST_KEYS: &str = r#"import os, socket, struct
 s = socket.socket(socket.AF_UNIX); s.connect(os.environ["SSH_AUTH_SOCK"])
 s.sendall(struct.pack(">IB", 1, 11))

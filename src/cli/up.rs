@@ -78,12 +78,12 @@ pub(crate) struct UpArgs {
     #[arg(long, value_enum, value_name = "HOOK")]
     wait_for: Option<WaitForArg>,
     /// Lend this machine's SSH agent to the workspace: its socket is mounted in the
-    /// container and SSH_AUTH_SOCK names it (also `[credentials] ssh-agent = true` in your
+    /// container and `SSH_AUTH_SOCK` names it (also `[credentials] ssh-agent = true` in your
     /// settings file). Whatever runs in the container can then use your keys.
     #[arg(long)]
     forward_ssh_agent: bool,
-    /// Give tasks, hooks and exec your git user.name and user.email (as GIT_AUTHOR_* and
-    /// GIT_COMMITTER_*; also `[credentials] git-identity = true`).
+    /// Give tasks, hooks and exec your git user.name and user.email (as `GIT_AUTHOR_*` and
+    /// `GIT_COMMITTER_*`; also `[credentials] git-identity = true`).
     #[arg(long)]
     forward_git_identity: bool,
     /// Your dotfiles, installed once into every new container: a git URL, `owner/repo` on
