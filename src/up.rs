@@ -38,6 +38,7 @@ mod ports_asked;
 mod prebuilt;
 mod published;
 mod target;
+mod uid;
 
 use bring::Bringing;
 pub use compose::down as compose_down;

@@ -439,6 +439,9 @@ pub struct ContainerOptions {
     pub mounts: Vec<String>,
     /// Replace the image's command with a keep-alive loop.
     pub override_command: bool,
+    /// devcontainer `updateRemoteUserUID` (`None`: the default, true; see `up::uid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_remote_user_uid: Option<bool>,
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ mod leftovers;
 mod ports;
 mod prebuild;
 mod reliability;
+mod remote_user_uid;
 mod schema;
 mod secrets_recommended;
 mod security_mounts;

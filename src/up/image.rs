@@ -76,8 +76,25 @@ pub(super) fn create(
 /// Makes sure the image exists (pulls a reference that is not local, builds a Dockerfile
 /// whose tag is missing, or always with `rebuild`) and returns its own command.
 pub(super) fn ensure_image(engine: &Engine, target: &Target, rebuild: bool) -> Result<ImageConfig> {
+    let Some(uid) = &target.uid else {
+        return ensure_unchanged(engine, target, &target.spec.image, rebuild);
+    };
+    if !rebuild && let Some(config) = engine.image_config(&uid.tag)? {
+        return Ok(config);
+    }
+    let base = ensure_unchanged(engine, target, &uid.base, rebuild)?;
+    super::uid::build(engine, target, uid, &base)
+}
+
+/// The image before `updateRemoteUserUID` (`image` when no Features extend it).
+fn ensure_unchanged(
+    engine: &Engine,
+    target: &Target,
+    image: &String,
+    rebuild: bool,
+) -> Result<ImageConfig> {
     let Some(plan) = &target.features else {
-        return ensure_base(engine, target, &target.spec.image, rebuild);
+        return ensure_base(engine, target, image, rebuild);
     };
     if !rebuild && let Some(config) = engine.image_config(&plan.tag)? {
         return Ok(config);

@@ -46,6 +46,8 @@ pub struct Target {
     pub secret_names: Vec<String>,
     /// `Some` when Dev Container Features extend the image (see `up::extend`).
     pub features: Option<FeaturesPlan>,
+    /// `Some` when the user's ids change in an image of its own (see `up::uid`).
+    pub uid: Option<super::uid::UidPlan>,
     /// The persisted secrets, `${portUrl:N}` expanded: part of every exec context's env.
     secret_env: EnvMap,
     /// What `gp` in the container answers from (see `gp`).
@@ -272,6 +274,9 @@ impl Target {
             None => Some(FeaturesPlan::new(ws, &image, host_env)),
         };
         let image = features.as_ref().map_or(image, |f| f.tag.clone());
+        // updateRemoteUserUID: the user gets this machine's ids, in an image of its own.
+        let uid = super::uid::plan(ws, &image);
+        let image = uid.as_ref().map_or(image, |u| u.tag.clone());
 
         let mut env = expand(&ws.container_env);
         if ws.format == Format::Gitpod {
@@ -357,6 +362,7 @@ impl Target {
             compose,
             secret_names: persisted.secrets.clone(),
             features,
+            uid,
             secret_env,
             gp,
             dotfiles: None,

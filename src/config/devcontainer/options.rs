@@ -57,6 +57,7 @@ pub(super) fn options(
         override_command: fields
             .flag("overrideCommand", diagnostics)
             .unwrap_or(kind != Kind::Compose),
+        update_remote_user_uid: fields.flag("updateRemoteUserUID", diagnostics),
     }
 }
 
@@ -138,7 +139,7 @@ mod tests {
     #[test]
     fn container_options() {
         let (ws, warnings) = lower_ok(
-            r#"{"image": "x", "containerUser": "c", "remoteUser": "r", "runArgs": ["--net=host"], "privileged": true, "init": true, "capAdd": ["SYS_PTRACE"], "securityOpt": ["seccomp=unconfined"], "overrideCommand": false,
+            r#"{"image": "x", "containerUser": "c", "remoteUser": "r", "runArgs": ["--net=host"], "privileged": true, "init": true, "capAdd": ["SYS_PTRACE"], "securityOpt": ["seccomp=unconfined"], "overrideCommand": false, "updateRemoteUserUID": false,
                 "mounts": ["type=tmpfs,target=/t", {"type": "volume", "source": "v", "target": "/v"}, {"type": "volume", "target": "/anon", "consistency": "cached"}]}"#,
         );
         assert_eq!(
@@ -157,6 +158,7 @@ mod tests {
                     "type=volume,target=/anon".into(),
                 ],
                 override_command: false,
+                update_remote_user_uid: Some(false),
             }
         );
         assert_eq!(

@@ -14,7 +14,7 @@ use crate::config::source::{Document, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// Properties devboot reads (`$schema` needs nothing more than being known).
-const LOWERED: [&str; 31] = [
+const LOWERED: [&str; 32] = [
     "$schema",
     "name",
     "image",
@@ -37,6 +37,7 @@ const LOWERED: [&str; 31] = [
     "runArgs",
     "overrideCommand",
     "userEnvProbe",
+    "updateRemoteUserUID",
     "waitFor",
     "shutdownAction",
     "secrets",
@@ -51,7 +52,7 @@ const LOWERED: [&str; 31] = [
 
 /// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
 /// name, why, and what to do instead.
-const IGNORED: [(&str, &str, Option<&str>); 7] = [
+const IGNORED: [(&str, &str, Option<&str>); 6] = [
     (
         "customizations",
         "tool-specific settings are not used by devboot",
@@ -76,11 +77,6 @@ const IGNORED: [(&str, &str, Option<&str>); 7] = [
         "hostRequirements",
         "devboot does not check host resources or request GPUs",
         Some("add `--gpus=all` to `runArgs` when the container needs a GPU"),
-    ),
-    (
-        "updateRemoteUserUID",
-        "devboot does not change the container user's UID",
-        None,
     ),
     (
         "otherPortsAttributes",

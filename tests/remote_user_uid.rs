@@ -1,0 +1,100 @@
+//! `updateRemoteUserUID`: devboot run by a user who is not root (uid 4321, by `setpriv`,
+//! with the engine socket's group) on a config whose `remoteUser` has UID 1000 in the
+//! image: the hook's file in the bind-mounted workspace belongs to 4321 on the host, and
+//! `id` inside says 4321; with `updateRemoteUserUID: false` it stays 1000 (and cannot
+//! write the workspace). No ports.
+
+use std::os::unix::fs::MetadataExt;
+use std::process::Command;
+
+use crate::engine::Repo;
+use crate::harness::devboot_bin;
+
+const HOST_UID: u32 = 4321;
+
+const DOCKERFILE: &str =
+    "FROM devboot/python-flask:bookworm\nRUN useradd -m -u 1000 -s /bin/bash dev\n";
+
+fn config(update: Option<bool>) -> String {
+    let update = update
+        .map(|u| format!(r#""updateRemoteUserUID": {u},"#))
+        .unwrap_or_default();
+    format!(
+        r#"{{ "build": {{ "dockerfile": "Dockerfile" }}, "remoteUser": "dev", {update}
+  "postCreateCommand": "touch made-by-hook && id -u > /tmp/uid && touch /home/dev/home-is-mine" }}"#
+    )
+}
+
+/// `devboot ARGS` in `repo` as HOST_UID (everything of the repo made theirs first).
+fn devboot_as_user(repo: &Repo, args: &[&str]) -> (i32, String) {
+    let chown = Command::new("chown")
+        .arg("-R")
+        .arg(format!("{HOST_UID}:{HOST_UID}"))
+        .arg(repo.base())
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let socket_gid = std::fs::metadata("/var/run/docker.sock")
+        .map(|m| m.gid())
+        .expect("the engine's socket");
+    let base = repo.command(args, &[("HOME", &repo.base().display().to_string())]);
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        &format!("--reuid={HOST_UID}"),
+        &format!("--regid={HOST_UID}"),
+        &format!("--groups={socket_gid}"),
+    ])
+    .arg(devboot_bin())
+    .args(base.get_args());
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().expect("setpriv (util-linux) runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_remote_user_gets_the_host_users_ids_so_workspace_files_stay_theirs() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/Dockerfile", DOCKERFILE);
+    repo.write(".devcontainer/devcontainer.json", &config(None));
+    let (code, stderr) = devboot_as_user(&repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("this machine's UID 4321"), "{stderr}");
+    let made = std::fs::metadata(repo.path().join("made-by-hook")).unwrap();
+    assert_eq!((made.uid(), made.gid()), (HOST_UID, HOST_UID));
+    assert_eq!(repo.sh("cat /tmp/uid"), "4321\n");
+    // The home folder came along.
+    assert_eq!(repo.sh("stat -c %u /home/dev/home-is-mine"), "4321\n");
+    // Warm: the same container, nothing built.
+    let id = repo.container();
+    let (code, stderr) = devboot_as_user(&repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("UID"), "{stderr}");
+    assert_eq!(repo.container(), id);
+}
+
+#[test]
+fn update_remote_user_uid_false_keeps_the_images_ids_and_the_workspace_is_not_theirs() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/Dockerfile", DOCKERFILE);
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        &config(Some(false)).replace(
+            "touch made-by-hook && id -u > /tmp/uid && touch /home/dev/home-is-mine",
+            "id -u > /tmp/uid; touch made-by-hook 2> /tmp/touch.err; true",
+        ),
+    );
+    let (code, stderr) = devboot_as_user(&repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(repo.sh("cat /tmp/uid"), "1000\n");
+    // What the option is for: UID 1000 may not write the host user's workspace.
+    assert!(repo.sh("cat /tmp/touch.err").contains("Permission denied"));
+    assert!(!repo.path().join("made-by-hook").exists());
+}
