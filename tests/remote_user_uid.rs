@@ -25,7 +25,7 @@ fn config(update: Option<bool>) -> String {
     )
 }
 
-/// `devboot ARGS` in `repo` as HOST_UID (everything of the repo made theirs first).
+/// `devboot ARGS` in `repo` as `HOST_UID` (everything of the repo made theirs first).
 fn devboot_as_user(repo: &Repo, args: &[&str]) -> (i32, String) {
     let chown = Command::new("chown")
         .arg("-R")
