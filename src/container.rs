@@ -73,6 +73,10 @@ pub struct ContainerSpec {
     /// wins. They never make a new container: not part of the hash.
     #[serde(skip)]
     pub gp_env: EnvMap,
+    /// `--gpus all`: the config's `hostRequirements` asks for a GPU and the engine has a
+    /// runtime for one (known when a container is made; see `up::host_requirements`).
+    #[serde(skip)]
+    pub gpus: bool,
 }
 
 /// What an image's `devcontainer.metadata` adds to `docker run`.
@@ -170,6 +174,9 @@ impl ContainerSpec {
         if let Some(prebuild) = &self.prebuild {
             args.push("--label".into());
             args.push(format!("{}={prebuild}", crate::prebuild::LABEL));
+        }
+        if self.gpus {
+            args.extend(["--gpus".into(), "all".into()]);
         }
         let from_image = &self.from_image;
         if let Some(metadata) = &from_image.metadata {

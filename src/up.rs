@@ -27,6 +27,7 @@ use crate::workspace::{EnvMap, Visibility, Workspace};
 mod bring;
 mod compose;
 mod extend;
+mod host_requirements;
 mod image;
 mod in_gitpod;
 mod in_place;
@@ -81,6 +82,8 @@ pub struct UpOptions {
     pub prebuild_from: Option<String>,
     /// The user's dotfiles, installed once into every new container.
     pub dotfiles: Option<crate::dotfiles::Dotfiles>,
+    /// `hostRequirements` not met are an error, not a warning.
+    pub strict: bool,
 }
 
 /// What happened to the container.
@@ -149,6 +152,7 @@ pub fn up(
     let ws = with_dotfiles.as_ref().unwrap_or(ws);
     let mut target = Target::new(ws, host_env, options.port_offset, persisted)?;
     target.dotfiles.clone_from(&options.dotfiles);
+    target.strict = options.strict;
     let state = target.state.clone();
     let report = up_with(engine, ws, target, host_env, options)?;
     warn_if_dotfiles_failed(ws, &state, &report);

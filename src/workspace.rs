@@ -75,6 +75,9 @@ pub struct Workspace {
     /// the kind of config: the container, or a Compose project's every service).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_action: Option<ShutdownAction>,
+    /// devcontainer `hostRequirements`: checked before a new container is made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_requirements: Option<HostRequirements>,
     /// devcontainer `waitFor` (or `up --wait-for`): `up` returns once this hook is done;
     /// the later ones go on in the background. `None`: every hook, as the reference CLI.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,6 +85,100 @@ pub struct Workspace {
     /// devcontainer `userEnvProbe`: whose shell profile the commands in the container see.
     #[serde(skip_serializing_if = "Probe::is_none")]
     pub user_env_probe: Probe,
+}
+
+/// devcontainer `hostRequirements`: what the engine's machine must have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostRequirements {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<u64>,
+    /// Bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Size>,
+    /// Bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage: Option<Size>,
+    #[serde(default, skip_serializing_if = "Gpu::is_none")]
+    pub gpu: Gpu,
+}
+
+/// A size as `hostRequirements` writes it: digits and `tb`, `gb`, `mb` or `kb` (powers of
+/// 1024), or bare bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Size(pub u64);
+
+impl<'de> serde::Deserialize<'de> for Size {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Size::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a size: write digits and one of tb, gb, mb, kb (e.g. \"8gb\")"
+            ))
+        })
+    }
+}
+
+impl Size {
+    pub fn parse(text: &str) -> Option<Size> {
+        let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &text[digits.len()..];
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let shift = match unit {
+            "" => 0,
+            "kb" => 10,
+            "mb" => 20,
+            "gb" => 30,
+            "tb" => 40,
+            _ => return None,
+        };
+        digits
+            .parse::<u64>()
+            .ok()?
+            .checked_mul(1 << shift)
+            .map(Size)
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[allow(clippy::cast_precision_loss)] // for people: one decimal
+        let gib = self.0 as f64 / f64::from(1u32 << 30);
+        write!(f, "{gib:.1} GiB")
+    }
+}
+
+/// `hostRequirements.gpu`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Gpu {
+    #[default]
+    None,
+    /// `true`, or `{cores, memory}`: the container needs one.
+    Required,
+    /// `"optional"`: used when there is one.
+    Optional,
+}
+
+impl Gpu {
+    pub fn is_none(&self) -> bool {
+        *self == Gpu::None
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Gpu {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(true) | serde_json::Value::Object(_) => Ok(Gpu::Required),
+            serde_json::Value::Bool(false) | serde_json::Value::Null => Ok(Gpu::None),
+            serde_json::Value::String(s) if s == "optional" => Ok(Gpu::Optional),
+            other => Err(serde::de::Error::custom(format!(
+                "`{other}` is not a GPU requirement: write true, false, \"optional\" or {{\"cores\": N, \"memory\": \"8gb\"}}"
+            ))),
+        }
+    }
 }
 
 /// devcontainer `shutdownAction`, applied by `devboot down`.
@@ -468,6 +565,7 @@ pub(crate) mod tests {
             feature_install_order: Vec::new(),
             recommended_secrets: Vec::new(),
             shutdown_action: None,
+            host_requirements: None,
             wait_for: None,
             user_env_probe: Probe::None,
         }

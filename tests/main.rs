@@ -18,6 +18,7 @@ mod features_registry;
 mod gitpod;
 mod gp;
 mod harness;
+mod host_requirements;
 mod in_place;
 mod in_place_container;
 mod init;

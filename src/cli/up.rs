@@ -77,6 +77,10 @@ pub(crate) struct UpArgs {
     /// every hook [default: the config's `waitFor`, else all, as the reference CLI].
     #[arg(long, value_enum, value_name = "HOOK")]
     wait_for: Option<WaitForArg>,
+    /// Fail, before anything is made, when the engine's machine does not meet the
+    /// config's `hostRequirements` (CPUs, memory, storage) instead of warning.
+    #[arg(long)]
+    strict: bool,
     /// Lend this machine's SSH agent to the workspace: its socket is mounted in the
     /// container and `SSH_AUTH_SOCK` names it (also `[credentials] ssh-agent = true` in your
     /// settings file). Whatever runs in the container can then use your keys.
@@ -239,6 +243,7 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         no_prebuild: args.no_prebuild,
         prebuild_from: args.prebuild_from.clone(),
         dotfiles: settings.dotfiles(),
+        strict: args.strict,
     };
     // What of the host's credentials the workspace is lent (nothing unless asked).
     if settings.lend().any() {

@@ -273,6 +273,7 @@ pub fn lower(
             .map(|(name, secret)| crate::workspace::RecommendedSecret { name, ..secret })
             .collect(),
         shutdown_action: fields.get("shutdownAction", diagnostics),
+        host_requirements: fields.get("hostRequirements", diagnostics),
         wait_for: fields
             .get::<WaitFor>("waitFor", diagnostics)
             .map(WaitFor::phase),

@@ -157,6 +157,7 @@ pub fn lower(
         user_env_probe: crate::workspace::Probe::None,
         recommended_secrets: Vec::new(),
         shutdown_action: None,
+        host_requirements: None,
         wait_for: None,
     })
 }

@@ -320,6 +320,7 @@ mod tests {
             user_env_probe: crate::workspace::Probe::None,
             recommended_secrets: Vec::new(),
             shutdown_action: None,
+            host_requirements: None,
             wait_for: None,
         }
     }

@@ -45,8 +45,10 @@ pub(super) fn create(
         .gp_env()
         .map(|text| crate::gp::set_values(&text))
         .unwrap_or_default();
-    let (args, env) = if from_image.is_some() || prebuild.is_some() || !gp_env.is_empty() {
+    let gpus = target.check_host(engine)?;
+    let (args, env) = if from_image.is_some() || prebuild.is_some() || !gp_env.is_empty() || gpus {
         let mut spec = target.spec.clone();
+        spec.gpus = gpus;
         if let Some(adds) = from_image {
             spec.from_image = adds.clone();
         }

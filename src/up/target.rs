@@ -46,6 +46,12 @@ pub struct Target {
     pub secret_names: Vec<String>,
     /// `Some` when Dev Container Features extend the image (see `up::extend`).
     pub features: Option<FeaturesPlan>,
+    /// devcontainer `hostRequirements`, checked once before a new container is made.
+    pub host_requirements: Option<crate::workspace::HostRequirements>,
+    /// `up --strict`: a requirement not met is an error.
+    pub strict: bool,
+    /// What that check said (whether to ask for GPUs), once it ran.
+    pub host_checked: std::sync::OnceLock<bool>,
     /// `Some` when the user's ids change in an image of its own (see `up::uid`).
     pub uid: Option<super::uid::UidPlan>,
     /// The persisted secrets, `${portUrl:N}` expanded: part of every exec context's env.
@@ -362,6 +368,9 @@ impl Target {
             compose,
             secret_names: persisted.secrets.clone(),
             features,
+            host_requirements: ws.host_requirements.clone(),
+            strict: false,
+            host_checked: std::sync::OnceLock::new(),
             uid,
             secret_env,
             gp,
@@ -392,6 +401,20 @@ impl Target {
             }
         }
         self
+    }
+
+    /// Whether a new container asks for GPUs, after checking the config's
+    /// `hostRequirements` against the engine's machine (once per `up`).
+    pub fn check_host(&self, engine: &Engine) -> Result<bool> {
+        if let Some(gpus) = self.host_checked.get() {
+            return Ok(*gpus);
+        }
+        let gpus = match &self.host_requirements {
+            Some(wants) => super::host_requirements::check(engine, wants, self.strict)?,
+            None => false,
+        };
+        let _ = self.host_checked.set(gpus);
+        Ok(gpus)
     }
 
     /// What `gp` in the container answers from.
@@ -619,6 +642,7 @@ mod tests {
                 user_env_probe: crate::workspace::Probe::None,
                 recommended_secrets: Vec::new(),
                 shutdown_action: None,
+                host_requirements: None,
                 wait_for: None,
             };
             let inside = compose_project(&env, &files, &w);

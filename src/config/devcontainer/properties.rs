@@ -14,7 +14,7 @@ use crate::config::source::{Document, pointer_push};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 
 /// Properties devboot reads (`$schema` needs nothing more than being known).
-const LOWERED: [&str; 32] = [
+const LOWERED: [&str; 33] = [
     "$schema",
     "name",
     "image",
@@ -37,6 +37,7 @@ const LOWERED: [&str; 32] = [
     "runArgs",
     "overrideCommand",
     "userEnvProbe",
+    "hostRequirements",
     "updateRemoteUserUID",
     "waitFor",
     "shutdownAction",
@@ -52,7 +53,7 @@ const LOWERED: [&str; 32] = [
 
 /// Properties of the spec (and legacy VS Code keys) that devboot knows but does not act on:
 /// name, why, and what to do instead.
-const IGNORED: [(&str, &str, Option<&str>); 6] = [
+const IGNORED: [(&str, &str, Option<&str>); 5] = [
     (
         "customizations",
         "tool-specific settings are not used by devboot",
@@ -72,11 +73,6 @@ const IGNORED: [(&str, &str, Option<&str>); 6] = [
         "devPort",
         "legacy VS Code setting, not used by devboot",
         None,
-    ),
-    (
-        "hostRequirements",
-        "devboot does not check host resources or request GPUs",
-        Some("add `--gpus=all` to `runArgs` when the container needs a GPU"),
     ),
     (
         "otherPortsAttributes",
