@@ -5,6 +5,7 @@
 mod build;
 mod config;
 mod convert;
+mod doctor;
 mod down;
 mod env;
 mod exec;
@@ -144,6 +145,9 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Trust the workspace's initializeCommand to run on this machine (or list, or revoke).
     Trust(trust::TrustArgs),
+    /// Check this machine for what devboot needs (the engine, Compose, images, your
+    /// settings and trust files) and say what to fix.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Parses the command line. On `--help`, `--version` or a usage error, clap's text is
@@ -196,6 +200,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Templates(args) => templates::run(&args, &global),
         Command::Convert(args) => convert::run(&args, &global),
         Command::Trust(args) => trust::run(&args, &global),
+        Command::Doctor(args) => doctor::run(&args, &global),
     };
     crate::process::signals::finish(result)
 }
@@ -266,13 +271,22 @@ impl Global {
 
     /// The container engine to drive.
     pub(crate) fn engine(&self, host_env: &EnvMap) -> Result<crate::engine::Engine> {
-        let choice = self.engine.map(|e| match e {
+        let path = host_env.get("PATH").map(std::ffi::OsStr::new);
+        Ok(crate::engine::Engine::detect(self.engine_choice(), path)?
+            .with_timeout(self.engine_timeout()))
+    }
+
+    /// `--engine` / `DEVBOOT_ENGINE`, if given.
+    pub(crate) fn engine_choice(&self) -> Option<crate::engine::EngineKind> {
+        self.engine.map(|e| match e {
             EngineArg::Docker => crate::engine::EngineKind::Docker,
             EngineArg::Podman => crate::engine::EngineKind::Podman,
-        });
-        let path = host_env.get("PATH").map(std::ffi::OsStr::new);
-        let timeout = std::time::Duration::from_secs(self.engine_timeout);
-        Ok(crate::engine::Engine::detect(choice, path)?.with_timeout(timeout))
+        })
+    }
+
+    /// `--engine-timeout`.
+    pub(crate) fn engine_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.engine_timeout)
     }
 
     /// The validated, clap-free options for loading the workspace, with the subcommand's

@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod detect;
 pub mod diagnostic;
 pub mod dirs;
+pub mod doctor;
 pub mod dotfiles;
 pub mod engine;
 pub mod env;

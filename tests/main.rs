@@ -8,6 +8,7 @@ mod compose;
 mod convert;
 mod credentials;
 mod devcontainer;
+mod doctor;
 mod dotfiles;
 mod engine;
 mod env;
