@@ -28,6 +28,10 @@ fi
 # skip, saying why, without).
 command -v fish >/dev/null 2>&1 && command -v docker-compose >/dev/null 2>&1 ||
   apt_install fish docker-compose || note "fish/docker-compose not installed; their checks will skip"
+# zsh and man: the shell-integration tests load the completions in real shells and render
+# the man pages.
+command -v zsh >/dev/null 2>&1 && command -v man >/dev/null 2>&1 ||
+  apt_install zsh man-db || die "zsh/man-db are needed by the tests and could not be installed"
 # git: the dotfiles and prebuild tests make repositories (CI's clone usually brings it).
 command -v git >/dev/null 2>&1 || apt_install git || die "git is needed by the tests and could not be installed"
 # ssh-agent, ssh-keygen, ssh-add: the credentials test lends a real agent.

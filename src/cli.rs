@@ -3,6 +3,7 @@
 //! domain modules take.
 
 mod build;
+mod completions;
 mod config;
 mod convert;
 mod doctor;
@@ -148,6 +149,10 @@ enum Command {
     /// Check this machine for what devboot needs (the engine, Compose, images, your
     /// settings and trust files) and say what to fix.
     Doctor(doctor::DoctorArgs),
+    /// Print a completion script for your shell (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Write devboot's man pages into a folder (`scripts/install.sh` installs them).
+    Manpages(completions::ManpagesArgs),
 }
 
 /// Parses the command line. On `--help`, `--version` or a usage error, clap's text is
@@ -201,6 +206,8 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Convert(args) => convert::run(&args, &global),
         Command::Trust(args) => trust::run(&args, &global),
         Command::Doctor(args) => doctor::run(&args, &global),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Manpages(args) => completions::manpages(&args),
     };
     crate::process::signals::finish(result)
 }

@@ -4,6 +4,7 @@
 #![allow(unreachable_pub)]
 
 mod boundary;
+mod completions;
 mod compose;
 mod convert;
 mod credentials;
