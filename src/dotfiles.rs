@@ -165,7 +165,7 @@ impl Dotfiles {
                         ),
                     });
                 }
-                copy_tree(&folder, to).map_err(|e| Error::io("copy", &folder, e))
+                crate::dirs::copy_tree(&folder, to).map_err(|e| Error::io("copy", &folder, e))
             }
             Repository::Url(url) => clone(url, to),
         }
@@ -220,24 +220,6 @@ fn expand_home(path: &Path, host_env: &EnvMap) -> PathBuf {
         (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => path.to_path_buf(),
     }
-}
-
-/// Copies a folder: files with their modes, folders, links as links.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let target = to.join(entry.file_name());
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 fn sh_quote(s: &str) -> String {

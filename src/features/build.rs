@@ -97,7 +97,7 @@ pub fn stage(
     )?;
     for install in installs {
         let to = content.join(&install.folder_name);
-        copy_tree(&install.fetched.folder, &to)?;
+        crate::dirs::copy_tree(&install.fetched.folder, &to)?;
         std::fs::write(
             to.join("devcontainer-features.env"),
             options::env_file(&install.values),
@@ -128,25 +128,6 @@ pub struct Image<'a> {
     pub user: &'a str,
     /// Labels, in one `LABEL` step.
     pub labels: &'a [(String, String)],
-}
-
-/// Copies a Feature's folder (regular files and folders; links are not followed, they are
-/// copied as links, as the reference CLI's copy keeps them).
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let target = to.join(entry.file_name());
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 /// The script that installs every Feature, in one build step (the classic builder starts a
