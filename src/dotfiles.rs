@@ -36,6 +36,10 @@ pub const FAILED: &str = "devboot: the dotfiles install failed";
 /// Where the host puts the copy, under the state folder's host half.
 pub const IN_STATE: &str = "dotfiles/repo";
 
+/// Where the copy is put in a container that has no state folder of devboot's (one
+/// another tool made, a Compose service): `docker cp` at their install's first `up`.
+pub const COPIED_IN: &str = "/tmp/devboot-dotfiles";
+
 /// Where a repository comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Repository {
@@ -135,6 +139,7 @@ impl Dotfiles {
         format!(
             "target={target}\n\
              src={mount}/{IN_STATE}\n\
+             [ -d \"$src\" ] || src={COPIED_IN}\n\
              if [ ! -d \"$src\" ]; then\n  echo \"devboot: no copy of the dotfiles repository was made (see devboot up's warning)\"\n  echo {failed}\n  exit 0\nfi\n\
              if [ ! -e \"$target\" ]; then\n  mkdir -p \"$(dirname \"$target\")\" && cp -R \"$src\" \"$target\" || {{ echo {failed}; exit 0; }}\nfi\n\
              echo \"devboot: dotfiles in $target\"\n\

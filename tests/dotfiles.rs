@@ -260,3 +260,31 @@ fn gitpod_tasks_start_after_the_dotfiles_are_installed() {
     }
     assert_eq!(repo.sh("cat /tmp/seen"), "bootstrap\n");
 }
+
+#[test]
+fn a_container_another_tool_made_gets_the_dotfiles_copied_in_once() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", QUIET);
+    let dots = repo.base().join("dots");
+    git_repo(&dots, &[("script/setup", &recorder("script/setup"), true)]);
+    let id = repo.run_as_the_reference_cli_would();
+    let url = format!("file://{}", dots.display());
+    repo.devboot(["up", "--dotfiles-repository", &url])
+        .status(0)
+        .stderr_has("made by another tool");
+    assert_eq!(repo.container(), id);
+    assert_eq!(repo.sh("cat $HOME/dotfiles-ran"), "script/setup\n");
+    assert_eq!(
+        repo.sh("test -f $HOME/.devcontainer/.dotfilesMarker && echo marked"),
+        "marked\n"
+    );
+    // Done there: not copied or run again.
+    repo.sh("rm -rf /tmp/devboot-dotfiles");
+    repo.devboot(["up", "--dotfiles-repository", &url])
+        .status(0);
+    assert_eq!(repo.sh("cat $HOME/dotfiles-ran"), "script/setup\n");
+    assert_eq!(
+        repo.sh("test -e /tmp/devboot-dotfiles || echo absent"),
+        "absent\n"
+    );
+}

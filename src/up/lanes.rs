@@ -93,6 +93,7 @@ pub(super) fn run_by_exec(
     };
     let seen = lifecycle::observe_with(&shell, &resolved)?;
     install_gp(&shell, target, &exec);
+    copy_dotfiles(engine, target, &facts.id, &seen);
     let lanes = ExecLanes {
         shell: &shell,
         ws: &resolved,
@@ -112,6 +113,37 @@ fn install_gp(shell: &lifecycle::Shell, target: &Target, exec: &ExecContext) {
         crate::ui::warning(&format!(
             "could not write `gp` into the container (as {}): its tasks run without it: {failed}",
             exec.user.as_deref().unwrap_or("its user")
+        ));
+    }
+}
+
+/// The dotfiles' copy for a container with no state folder of devboot's: copied in
+/// (`docker cp`, where the lane looks for it) while their install has not run there yet.
+fn copy_dotfiles(engine: &Engine, target: &Target, id: &str, seen: &Observed) {
+    let Some(dotfiles) = &target.dotfiles else {
+        return;
+    };
+    let marker = lifecycle::hook_marker(crate::workspace::Phase::Dotfiles);
+    if marker.is_some_and(|m| seen.markers.contains_key(&m)) {
+        return;
+    }
+    let copy = target.state.host_path(crate::dotfiles::IN_STATE);
+    let fetched = if copy.exists() {
+        Ok(())
+    } else {
+        dotfiles.fetch(&copy, target.host_env())
+    };
+    let copied = fetched.and_then(|()| {
+        let from = format!("{}/.", copy.display());
+        let to = format!("{id}:{}", crate::dotfiles::COPIED_IN);
+        engine
+            .call(["cp", from.as_str(), to.as_str()])
+            .map(drop)
+            .map_err(Into::into)
+    });
+    if let Err(err) = copied {
+        crate::ui::warning(&format!(
+            "the dotfiles are not installed in this container: {err}"
         ));
     }
 }

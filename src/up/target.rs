@@ -417,6 +417,11 @@ impl Target {
         Ok(gpus)
     }
 
+    /// The host environment the target was made with.
+    pub fn host_env(&self) -> &EnvMap {
+        &self.host_env
+    }
+
     /// What `gp` in the container answers from.
     pub fn gp_facts(&self) -> &crate::gp::Facts {
         &self.gp
