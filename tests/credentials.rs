@@ -1,6 +1,6 @@
 //! Credentials lent on request: a real `ssh-agent` on this machine with a real key, its
 //! socket lent with `--forward-ssh-agent` (a hook and `devboot exec` list the key through
-//! the agent protocol, spoken by python3 since the stand-in image has no `ssh-add`; the key
+//! the agent protocol (python3 in the stand-in image; `ssh-add -l` in an image that has it); the key
 //! itself is nowhere in the container), the git identity with `--forward-git-identity`
 //! (from this machine's git config; never on the container itself), and nothing without
 //! the flags. No ports.
@@ -159,4 +159,25 @@ fn the_git_identity_reaches_hooks_and_exec_but_not_the_container() {
     assert_eq!(exec.stdout, "ada@example.test\n");
     let env = repo.engine_cmd(&["inspect", "-f", "{{.Config.Env}}", &repo.container()]);
     assert!(!env.contains("Lovelace"), "{env}");
+}
+
+#[test]
+fn ssh_add_in_the_container_lists_the_key_of_the_lent_agent() {
+    // An image with ssh-add (openssh-client from Debian's mirror, over plain HTTP).
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/Dockerfile",
+        "FROM devboot/python-flask:bookworm\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends openssh-client > /dev/null && rm -rf /var/lib/apt/lists/*\n",
+    );
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "build": { "dockerfile": "Dockerfile" } }"#,
+    );
+    let keys = tempfile::tempdir().unwrap();
+    let agent = Agent::start(keys.path());
+    let env = [("SSH_AUTH_SOCK", agent.socket.as_str())];
+    repo.devboot_env(["up", "--forward-ssh-agent"], &env)
+        .status(0);
+    let listed = repo.devboot_env(["exec", "ssh-add", "-l"], &env);
+    listed.status(0).stdout_has("devboot-e2e-key (ED25519)");
 }
