@@ -81,14 +81,18 @@ pub fn run(
     ));
     let answers = match engine.call(["version", "--format", "{{.Server.Version}}"]) {
         Ok(version) => {
-            let where_ = host_env
-                .get("DOCKER_HOST")
-                .or(host_env.get("CONTAINER_HOST"))
-                .map_or_else(String::new, |h| format!(" at {h}"));
-            checks.push(Check::ok(
-                "engine answers",
-                format!("server {}{where_}", version.trim()),
-            ));
+            let location = crate::engine::location::Location::of(engine.kind, host_env);
+            let detail = format!("server {}, {}", version.trim(), location.describe());
+            checks.push(if location.is_remote() {
+                Check::bad(
+                    "engine answers",
+                    Outcome::Problem,
+                    detail,
+                    "`devboot up` needs an engine on this machine (it mounts this machine's folders): unset DOCKER_HOST / `docker context use default`",
+                )
+            } else {
+                Check::ok("engine answers", detail)
+            });
             true
         }
         Err(err) => {

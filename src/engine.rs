@@ -11,6 +11,7 @@
 //! user), a process's environment is its owner's (see [`pass_env`]).
 
 mod inspect;
+pub mod location;
 pub mod timeout;
 
 use std::ffi::OsStr;

@@ -29,6 +29,7 @@ mod leftovers;
 mod ports;
 mod prebuild;
 mod reliability;
+mod remote_engine;
 mod remote_user_uid;
 mod schema;
 mod secrets_recommended;

@@ -265,6 +265,18 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         }
         err => err,
     })?;
+    // An engine on another machine cannot mount this machine's folders.
+    let location = crate::engine::location::Location::of(engine.kind, &options.host_env);
+    if let crate::engine::location::Location::Remote { host, from } = &location {
+        return Err(Error::Usage {
+            message: format!(
+                "the engine is on another machine ({host}, from {from}): it cannot mount this workspace folder or devboot's state folder, and devboot does not copy them there yet"
+            ),
+            help: Some(format!(
+                "use an engine on this machine: unset {from} (or `docker context use default`); or run devboot on that machine, in a checkout there"
+            )),
+        });
+    }
     let report = up::up(
         &engine,
         &loaded.workspace,

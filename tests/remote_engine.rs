@@ -1,0 +1,57 @@
+//! An engine on another machine (`DOCKER_HOST=ssh://…`, `tcp://` to another host, a docker
+//! context naming one): `up` says so before it makes anything (that engine cannot mount
+//! this machine's folders; devboot does not copy them yet), without contacting it; `doctor`
+//! says where the engine is. No traffic leaves this machine: the addresses are never dialled
+//! by `up`, and the one `doctor` dials is a loopback port nothing listens on.
+
+use sha2::{Digest, Sha256};
+
+use crate::engine::Repo;
+
+const QUIET: &str = r#"{ "image": "devboot/python-flask:bookworm" }"#;
+
+#[test]
+fn up_with_a_remote_engine_says_so_before_making_anything() {
+    let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", QUIET);
+    let up = repo.devboot_env(["up"], &[("DOCKER_HOST", "ssh://root@127.0.0.1:1")]);
+    up.status(2)
+        .stderr_has("the engine is on another machine (ssh://root@127.0.0.1:1, from DOCKER_HOST)")
+        .stderr_has("unset DOCKER_HOST");
+    assert!(repo.containers().is_empty());
+
+    // The same through a docker context (the docker CLI's own files).
+    let docker_config = repo.base().join("docker-config");
+    let digest = Sha256::digest(b"build-box")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    let meta = docker_config.join("contexts/meta").join(digest);
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        meta.join("meta.json"),
+        r#"{"Name":"build-box","Endpoints":{"docker":{"Host":"tcp://192.0.2.10:2376"}}}"#,
+    )
+    .unwrap();
+    let config = docker_config.display().to_string();
+    let up = repo.devboot_env(
+        ["up"],
+        &[("DOCKER_CONFIG", &config), ("DOCKER_CONTEXT", "build-box")],
+    );
+    up.status(2)
+        .stderr_has("tcp://192.0.2.10:2376, from DOCKER_CONTEXT `build-box`");
+    assert!(repo.containers().is_empty());
+}
+
+#[test]
+fn doctor_says_where_the_engine_is() {
+    let repo = Repo::example();
+    let doctor = repo.devboot(["doctor"]);
+    doctor.status(0).stdout_has(", local");
+    let far = repo.devboot_env(
+        ["doctor", "--engine-timeout", "5"],
+        &[("DOCKER_HOST", "tcp://127.0.0.2:1")],
+    );
+    // 127.0.0.2 is loopback: local, and nothing answers there.
+    far.status(1).stdout_has("✘ engine answers");
+}
