@@ -95,14 +95,14 @@ fn docker_host(host_env: &EnvMap) -> Option<(String, String)> {
                 .get("HOME")
                 .map(|h| PathBuf::from(h).join(".docker"))
         })?;
-    let (name, from) = match host_env.get("DOCKER_CONTEXT").filter(|c| !c.is_empty()) {
-        Some(name) => (name.clone(), "DOCKER_CONTEXT".to_string()),
-        None => {
-            let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
-            let config: serde_json::Value = serde_json::from_str(&text).ok()?;
-            let name = config.get("currentContext")?.as_str()?.to_string();
-            (name, "the docker CLI's current context".to_string())
-        }
+    let (name, from) = if let Some(name) = host_env.get("DOCKER_CONTEXT").filter(|c| !c.is_empty())
+    {
+        (name.clone(), "DOCKER_CONTEXT".to_string())
+    } else {
+        let text = std::fs::read_to_string(config_dir.join("config.json")).ok()?;
+        let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let name = config.get("currentContext")?.as_str()?.to_string();
+        (name, "the docker CLI's current context".to_string())
     };
     if name == "default" {
         return None;
