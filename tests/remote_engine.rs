@@ -22,10 +22,7 @@ fn up_with_a_remote_engine_says_so_before_making_anything() {
 
     // The same through a docker context (the docker CLI's own files).
     let docker_config = repo.base().join("docker-config");
-    let digest = Sha256::digest(b"build-box")
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+    let digest = devboot::container::hex(&Sha256::digest(b"build-box"));
     let meta = docker_config.join("contexts/meta").join(digest);
     std::fs::create_dir_all(&meta).unwrap();
     std::fs::write(
