@@ -96,3 +96,24 @@ fn a_value_that_is_not_a_mode_is_an_error_at_its_place() {
         .stderr_has("devcontainer.json:3:")
         .stderr_has("loginShell");
 }
+
+#[test]
+fn in_a_container_another_tool_made_hooks_see_the_profile_too() {
+    let repo = repo(None);
+    let id = repo.run_as_the_reference_cli_would();
+    // Its image is the stand-in itself: the profile is written into it as the Dockerfile
+    // does.
+    let dockerfile_run = DOCKERFILE.lines().skip(1).collect::<Vec<_>>().join("\n");
+    let script = dockerfile_run
+        .trim_start_matches("RUN ")
+        .replace(" \\\n", " ");
+    repo.sh(&script);
+    repo.devboot(["up"])
+        .status(0)
+        .stderr_has("made by another tool");
+    assert_eq!(repo.container(), id);
+    assert_eq!(
+        repo.sh("cat /tmp/seen"),
+        "my tool ran\nbashrc=yes profile=yes shared=from-remote-env\n"
+    );
+}

@@ -246,6 +246,12 @@ impl Runner<'_> {
         }
         let mut env = self.exec.env.clone();
         env.extend((self.lane_env)(lane));
+        // The user's shell profile, read by the runner under these variables.
+        if let Some(flags) = self.exec.probe.flags() {
+            let keep = env.keys().cloned().collect::<Vec<_>>().join(" ");
+            env.insert("DEVBOOT_KEEP".into(), keep);
+            env.insert("DEVBOOT_PROBE".into(), flags.into());
+        }
         let marker = gitpod_init_marker(id).trim_start_matches("~/").to_string();
         let init = InitRecord {
             record: format!(

@@ -21,6 +21,7 @@
 #   probe FLAGS FILE            once per container start: the environment the user's shell
 #                               sets when started with FLAGS (-l, -i, -li: userEnvProbe),
 #                               written to FILE as lines `__devboot_probed NAME 'VALUE'`
+#                               (`run` does it itself when DEVBOOT_PROBE names FLAGS)
 # For a container another tool made (no state folder devboot can read):
 #   run DIR MODE ARGV...        start, then stream the log until `wait` would return
 #   status ROOT MARKER...       one line per lane under ROOT, then one per marker file
@@ -97,6 +98,39 @@ container_id() {
     break
   done < /proc/self/mountinfo
   case $cid in *[!0-9a-f]* | '') cid='' ;; esac
+}
+
+# Writes to FILE (once per container start) what the user's shell, started with FLAGS
+# (-l, -i, -li: userEnvProbe), exports, as lines `__devboot_probed NAME 'VALUE'`.
+probe_env() {
+  flags=$1 file=$2
+  now=$(current_boot)
+  [ "$(sed -n '1s/^# boot //p' "$file" 2> /dev/null)" = "$now" ] && return 0
+  shell=$(getent passwd "$(id -un 2> /dev/null)" 2> /dev/null | cut -d: -f7)
+  [ -x "${shell:-/nonexistent}" ] || shell=$(command -v bash || command -v sh)
+  raw=$file.raw.$$
+  # The shell's own output (a profile that prints) goes nowhere: only what it exports,
+  # read by `cat` from its own environment. 10 s at most, as the reference CLI waits.
+  if command -v timeout > /dev/null 2>&1; then limit='timeout 10'; else limit=''; fi
+  # shellcheck disable=SC2086,SC2016 # the flags and the limit are words; $1 is the probe's
+  $limit "$shell" $flags -c 'cat /proc/self/environ > "$1"' probe "$raw" < /dev/null > /dev/null 2>&1
+  {
+    printf '# boot %s\n' "$now"
+    if [ -s "$raw" ]; then
+      # NUL-separated NAME=VALUE records to sh words; the shell's own bookkeeping is left out.
+      sed -z -n -e '/^\(PWD\|OLDPWD\|SHLVL\|_\|DEVBOOT_[A-Z_]*\)=/d' -e "s/'/'\\\\''/g" \
+        -e "s/^\([A-Za-z_][A-Za-z0-9_]*\)=\(.*\)$/__devboot_probed \1 '\2'/p" "$raw" | tr '\0' '\n'
+    else
+      echo "# the probe ($shell $flags) gave nothing"
+    fi
+  } > "$file.$$" && mv -f "$file.$$" "$file"
+  rm -f "$raw"
+}
+
+# Exports what the probe found, each variable unless DEVBOOT_KEEP names it (devboot's own
+# layers win over the profile).
+__devboot_probed() {
+  case " ${DEVBOOT_KEEP:-} " in *" $1 "*) ;; *) export "$1=$2" ;; esac
 }
 
 # Starts a lane detached: its own session (so whatever it starts can be found, and survives
@@ -277,33 +311,19 @@ stop)
   done
   ;;
 probe)
-  flags=$1 file=$2
-  now=$(current_boot)
-  [ "$(sed -n '1s/^# boot //p' "$file" 2> /dev/null)" = "$now" ] && exit 0
-  shell=$(getent passwd "$(id -un 2> /dev/null)" 2> /dev/null | cut -d: -f7)
-  [ -x "${shell:-/nonexistent}" ] || shell=$(command -v bash || command -v sh)
-  raw=$file.raw.$$
-  # The shell's own output (a profile that prints) goes nowhere: only what it exports,
-  # read by `cat` from its own environment. 10 s at most, as the reference CLI waits.
-  if command -v timeout > /dev/null 2>&1; then limit='timeout 10'; else limit=''; fi
-  # shellcheck disable=SC2086,SC2016 # the flags and the limit are words; $1 is the probe's
-  $limit "$shell" $flags -c 'cat /proc/self/environ > "$1"' probe "$raw" < /dev/null > /dev/null 2>&1
-  {
-    printf '# boot %s\n' "$now"
-    if [ -s "$raw" ]; then
-      # NUL-separated NAME=VALUE records to sh words; the shell's own bookkeeping is left out.
-      sed -z -n -e '/^\(PWD\|OLDPWD\|SHLVL\|_\|DEVBOOT_[A-Z_]*\)=/d' -e "s/'/'\\\\''/g" \
-        -e "s/^\([A-Za-z_][A-Za-z0-9_]*\)=\(.*\)$/__devboot_probed \1 '\2'/p" "$raw" | tr '\0' '\n'
-    else
-      echo "# the probe ($shell $flags) gave nothing"
-    fi
-  } > "$file.$$" && mv -f "$file.$$" "$file"
-  rm -f "$raw"
+  probe_env "$1" "$2"
   ;;
 run)
   dir=$(expand "$1") mode=$2
   shift 2
   if [ "$mode" = ready ]; then DEVBOOT_LONG=1; fi
+  # A container another tool made: the probe's file is under the user's ~/.devboot.
+  if [ -n "${DEVBOOT_PROBE:-}" ]; then
+    probe_file="${HOME:-/tmp}/.devboot/probe.sh"
+    mkdir -p "${probe_file%/*}" && probe_env "$DEVBOOT_PROBE" "$probe_file"
+    # shellcheck source=/dev/null # written just now
+    . "$probe_file" 2> /dev/null
+  fi
   launch "$dir" "$@"
   if tail --pid=$$ -s 0.01 -n 0 /dev/null > /dev/null 2>&1; then
     # GNU tail prints what is left once the watcher (and so the wait) ends.
