@@ -134,6 +134,18 @@ impl WaitForArg {
 }
 
 impl UpArgs {
+    /// What the command line says of the settings (see `settings`).
+    fn settings_flags(&self) -> crate::settings::Flags {
+        crate::settings::Flags {
+            wait_timeout: self.wait_timeout,
+            dotfiles_repository: self.dotfiles_repository.clone(),
+            dotfiles_install_command: self.dotfiles_install_command.clone(),
+            dotfiles_target_path: self.dotfiles_target_path.clone(),
+            forward_ssh_agent: self.forward_ssh_agent,
+            forward_git_identity: self.forward_git_identity,
+        }
+    }
+
     /// `--in-place` / `--no-in-place`, or `None` to find out from the environment.
     fn in_place_flag(&self) -> Option<bool> {
         match (self.in_place, self.no_in_place) {
@@ -203,17 +215,7 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     for warning in loaded.diagnostics.warnings() {
         ui::diagnostic(warning);
     }
-    let settings = crate::settings::load(
-        &options.host_env,
-        &crate::settings::Flags {
-            wait_timeout: args.wait_timeout,
-            dotfiles_repository: args.dotfiles_repository.clone(),
-            dotfiles_install_command: args.dotfiles_install_command.clone(),
-            dotfiles_target_path: args.dotfiles_target_path.clone(),
-            forward_ssh_agent: args.forward_ssh_agent,
-            forward_git_identity: args.forward_git_identity,
-        },
-    )?;
+    let settings = crate::settings::load(&options.host_env, &args.settings_flags())?;
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
     if let Some(text) = crate::env::missing_secrets(&loaded.workspace, &persisted.values) {
         ui::warning(&text);
@@ -266,17 +268,7 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         err => err,
     })?;
     // An engine on another machine cannot mount this machine's folders.
-    let location = crate::engine::location::Location::of(engine.kind, &options.host_env);
-    if let crate::engine::location::Location::Remote { host, from } = &location {
-        return Err(Error::Usage {
-            message: format!(
-                "the engine is on another machine ({host}, from {from}): it cannot mount this workspace folder or devboot's state folder, and devboot does not copy them there yet"
-            ),
-            help: Some(format!(
-                "use an engine on this machine: unset {from} (or `docker context use default`); or run devboot on that machine, in a checkout there"
-            )),
-        });
-    }
+    crate::engine::location::Location::of(engine.kind, &options.host_env).must_be_local()?;
     let report = up::up(
         &engine,
         &loaded.workspace,

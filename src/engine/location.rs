@@ -45,6 +45,22 @@ impl Location {
         }
     }
 
+    /// `up` needs an engine that can mount this machine's folders: an error that says why
+    /// and what to do when it cannot.
+    pub fn must_be_local(&self) -> crate::error::Result<()> {
+        let Location::Remote { host, from } = self else {
+            return Ok(());
+        };
+        Err(crate::error::Error::Usage {
+            message: format!(
+                "the engine is on another machine ({host}, from {from}): it cannot mount this workspace folder or devboot's state folder, and devboot does not copy them there yet"
+            ),
+            help: Some(format!(
+                "use an engine on this machine: unset {from} (or `docker context use default`); or run devboot on that machine, in a checkout there"
+            )),
+        })
+    }
+
     pub fn is_remote(&self) -> bool {
         matches!(self, Location::Remote { .. })
     }
