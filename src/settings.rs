@@ -123,85 +123,60 @@ pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
     let file_path = path(host_env);
     let file = read(&file_path)?;
     let from_file = Source::File(crate::config::source::display_path(&file_path));
-    let pick =
-        |flag: Option<(&str, String)>, file_value: Option<String>| -> Option<Setting<String>> {
-            match (flag, file_value) {
-                (Some((name, value)), _) => Some(Setting {
-                    value,
-                    source: Source::Flag(name.into()),
-                }),
-                (None, Some(value)) => Some(Setting {
-                    value,
-                    source: from_file.clone(),
-                }),
-                (None, None) => None,
-            }
-        };
-    let optional = |s: Option<Setting<String>>| match s {
-        Some(s) => Setting {
-            value: Some(s.value),
-            source: s.source,
-        },
-        None => Setting {
-            value: None,
+    let layer = |flag: Option<(&str, String)>, value: Option<String>| {
+        layered(flag, value, &from_file).map_or(
+            Setting {
+                value: None,
+                source: Source::Default,
+            },
+            |s| Setting {
+                value: Some(s.value),
+                source: s.source,
+            },
+        )
+    };
+    let flag = |name: &'static str, value: &Option<String>| value.clone().map(|v| (name, v));
+    let switch = |on: bool, name: &'static str, value: Option<bool>| {
+        layered(on.then_some((name, true)), value, &from_file).unwrap_or(Setting {
+            value: false,
             source: Source::Default,
-        },
+        })
     };
     let dotfiles = file.dotfiles.unwrap_or_default();
-    let wait_timeout = match (flags.wait_timeout, file.wait_timeout) {
-        (Some(secs), _) => Setting {
-            value: secs,
-            source: Source::Flag("--wait-timeout".into()),
-        },
-        (None, Some(secs)) => Setting {
-            value: secs,
-            source: from_file.clone(),
-        },
-        (None, None) => Setting {
-            value: DEFAULT_WAIT_SECS,
-            source: Source::Default,
-        },
-    };
+    let credentials = file.credentials.unwrap_or_default();
     let registry_mirror = match host_env.get(MIRROR_VAR) {
         Some(value) => Setting {
             value: Some(value.clone()),
             source: Source::Env(MIRROR_VAR.into()),
         },
-        None => optional(pick(None, file.registry_mirror)),
-    };
-    let flag = |name: &'static str, value: &Option<String>| value.clone().map(|v| (name, v));
-    let credentials = file.credentials.unwrap_or_default();
-    let switch = |flag: bool, name: &str, file_value: Option<bool>| match (flag, file_value) {
-        (true, _) => Setting {
-            value: true,
-            source: Source::Flag(name.into()),
-        },
-        (false, Some(value)) => Setting {
-            value,
-            source: from_file.clone(),
-        },
-        (false, None) => Setting {
-            value: false,
-            source: Source::Default,
-        },
+        None => layer(None, file.registry_mirror),
     };
     Ok(Settings {
-        wait_timeout,
+        wait_timeout: layered(
+            flags.wait_timeout.map(|secs| ("--wait-timeout", secs)),
+            file.wait_timeout,
+            &from_file,
+        )
+        .unwrap_or(Setting {
+            value: DEFAULT_WAIT_SECS,
+            source: Source::Default,
+        }),
         registry_mirror,
-        dotfiles_repository: optional(pick(
+        dotfiles_repository: layer(
             flag("--dotfiles-repository", &flags.dotfiles_repository),
             dotfiles.repository,
-        )),
-        dotfiles_install_command: optional(pick(
+        ),
+        dotfiles_install_command: layer(
             flag(
                 "--dotfiles-install-command",
                 &flags.dotfiles_install_command,
             ),
             dotfiles.install_command,
-        )),
-        dotfiles_target_path: pick(
+        ),
+        dotfiles_target_path: layered(
             flag("--dotfiles-target-path", &flags.dotfiles_target_path),
             dotfiles.target_path,
+            &from_file,
         )
         .unwrap_or(Setting {
             value: DEFAULT_DOTFILES_TARGET.into(),
@@ -219,6 +194,22 @@ pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
         ),
         file: file_path,
     })
+}
+
+/// A flag's value over the file's, each with where it came from; `None` when neither
+/// says (the caller's default then).
+fn layered<T>(flag: Option<(&str, T)>, file: Option<T>, from_file: &Source) -> Option<Setting<T>> {
+    match (flag, file) {
+        (Some((name, value)), _) => Some(Setting {
+            value,
+            source: Source::Flag(name.into()),
+        }),
+        (None, Some(value)) => Some(Setting {
+            value,
+            source: from_file.clone(),
+        }),
+        (None, None) => None,
+    }
 }
 
 impl Settings {
