@@ -168,10 +168,6 @@ pub struct ExecContext {
 /// `runner.sh probe`): in the container's half of the state folder, read only inside it.
 pub const PROBE_FILE: &str = "/.devboot/run/probe.sh";
 
-/// Shell text that defines what the probe's file calls: each variable exported unless it is
-/// one of `DEVBOOT_KEEP` (set by devboot's own layers, which win over the profile).
-pub const PROBE_READER: &str = "__devboot_probed() { case \" ${DEVBOOT_KEEP:-} \" in *\" $1 \"*) ;; *) export \"$1=$2\" ;; esac; }";
-
 /// A lane that failed.
 #[derive(Debug, Clone)]
 pub struct LaneFailure {

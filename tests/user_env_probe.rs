@@ -1,12 +1,15 @@
 //! `userEnvProbe` in real containers: hooks and `devboot exec` see what the user's shell
 //! profile sets (a PATH and a variable in `.bashrc`, as nvm or pyenv write them), under
-//! `remoteEnv`; per mode (the spec's default `loginInteractiveShell`, `loginShell` reading
+//! `remoteEnv`, without losing the image's own PATH entries (a login shell's /etc/profile
+//! resets PATH); per mode (the spec's default `loginInteractiveShell`, `loginShell` reading
 //! `.profile` only, `none`); read again at the next container start. No ports.
 
 use crate::engine::Repo;
 
 /// An image whose root has a tool and a variable set only by its shell profile.
 const DOCKERFILE: &str = r#"FROM devboot/python-flask:bookworm
+ENV PATH=/opt/imagetools:$PATH
+RUN mkdir -p /opt/imagetools && printf '#!/bin/sh\necho image tool ran\n' > /opt/imagetools/imagetool && chmod +x /opt/imagetools/imagetool
 RUN mkdir -p /root/mytools && printf '#!/bin/sh\necho my tool ran\n' > /root/mytools/mytool && chmod +x /root/mytools/mytool \
  && printf 'export PATH="$HOME/mytools:$PATH"\nexport FROM_BASHRC=yes\nexport SHARED=from-bashrc\necho this profile talks\n' >> /root/.bashrc \
  && printf 'export FROM_PROFILE=yes\n' >> /root/.profile
@@ -21,7 +24,7 @@ fn config(probe: Option<&str>) -> String {
   "build": {{ "dockerfile": "Dockerfile" }},
   {probe}
   "remoteEnv": {{ "SHARED": "from-remote-env" }},
-  "postStartCommand": "{{ mytool; echo \"bashrc=${{FROM_BASHRC:-}} profile=${{FROM_PROFILE:-}} shared=$SHARED\"; }} > /tmp/seen 2>&1"
+  "postStartCommand": "{{ mytool; imagetool; echo \"bashrc=${{FROM_BASHRC:-}} profile=${{FROM_PROFILE:-}} shared=$SHARED\"; }} > /tmp/seen 2>&1"
 }}"#
     )
 }
@@ -39,7 +42,7 @@ fn by_default_hooks_and_exec_see_what_bashrc_sets_under_remote_env() {
     repo.devboot(["up"]).status(0);
     assert_eq!(
         repo.sh("cat /tmp/seen"),
-        "my tool ran\nbashrc=yes profile=yes shared=from-remote-env\n"
+        "my tool ran\nimage tool ran\nbashrc=yes profile=yes shared=from-remote-env\n"
     );
     let exec = repo.devboot([
         "exec",
@@ -58,7 +61,7 @@ fn by_default_hooks_and_exec_see_what_bashrc_sets_under_remote_env() {
     repo.devboot(["up"]).status(0);
     assert_eq!(
         repo.sh("cat /tmp/seen"),
-        "my tool ran\nbashrc=changed profile=yes shared=from-remote-env\n"
+        "my tool ran\nimage tool ran\nbashrc=changed profile=yes shared=from-remote-env\n"
     );
 }
 
@@ -69,7 +72,7 @@ fn an_interactive_shell_reads_bashrc_only_and_none_reads_nothing() {
     repo.devboot(["up"]).status(0);
     assert_eq!(
         repo.sh("cat /tmp/seen"),
-        "my tool ran\nbashrc=yes profile= shared=from-remote-env\n"
+        "my tool ran\nimage tool ran\nbashrc=yes profile= shared=from-remote-env\n"
     );
 
     let repo = self::repo(Some("none"));
@@ -103,17 +106,19 @@ fn in_a_container_another_tool_made_hooks_see_the_profile_too() {
     let id = repo.run_as_the_reference_cli_would();
     // Its image is the stand-in itself: the profile is written into it as the Dockerfile
     // does.
-    let dockerfile_run = DOCKERFILE.lines().skip(1).collect::<Vec<_>>().join("\n");
-    let script = dockerfile_run
-        .trim_start_matches("RUN ")
-        .replace(" \\\n", " ");
-    repo.sh(&script);
+    let runs = DOCKERFILE.replace(" \\\n", " ");
+    for line in runs.lines().filter_map(|l| l.strip_prefix("RUN ")) {
+        repo.sh(line);
+    }
     repo.devboot(["up"])
         .status(0)
         .stderr_has("made by another tool");
     assert_eq!(repo.container(), id);
-    assert_eq!(
-        repo.sh("cat /tmp/seen"),
-        "my tool ran\nbashrc=yes profile=yes shared=from-remote-env\n"
+    // (Its image has no ENV PATH for /opt/imagetools: only the profile's tools.)
+    let seen = repo.sh("cat /tmp/seen");
+    assert!(seen.starts_with("my tool ran\n"), "{seen}");
+    assert!(
+        seen.ends_with("bashrc=yes profile=yes shared=from-remote-env\n"),
+        "{seen}"
     );
 }

@@ -62,17 +62,16 @@ pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
     let env = crate::engine::pass_env(&mut argv, &exec.env, &target.secret_names);
     argv.push(info.id.clone());
     if let Some(flags) = probe {
-        argv.extend([
-            "sh".into(),
-            "-c".into(),
-            format!(
-                "sh {}/runner.sh probe {flags} {file}; {}; . {file} 2>/dev/null; exec \"$@\"",
-                crate::state::MOUNT,
-                crate::lifecycle::PROBE_READER,
-                file = crate::lifecycle::PROBE_FILE
-            ),
-            "devboot-exec".into(),
-        ]);
+        argv.extend(
+            [
+                "sh",
+                &format!("{}/runner.sh", crate::state::MOUNT),
+                "probed",
+                flags,
+                crate::lifecycle::PROBE_FILE,
+            ]
+            .map(String::from),
+        );
     }
     argv.extend(args.command.iter().cloned());
     let status = engine.command(&argv).envs(env).status().map_err(|source| {

@@ -4,7 +4,7 @@
 //! `docker exec -d`). The plan writes the reference CLI's markers once the container's
 //! timestamps are in the state folder, and a result file devboot waits for.
 
-use super::{PROBE_FILE, PROBE_READER};
+use super::PROBE_FILE;
 use std::fmt::Write as _;
 
 use super::{
@@ -191,10 +191,7 @@ pub fn compose(
     );
     // The user's shell profile, read once per container start, before any lane.
     let probed = exec.probe.flags().is_some_and(|flags| {
-        let _ = writeln!(
-            script,
-            "{PROBE_READER}\nsh \"$R\" probe {flags} {PROBE_FILE}"
-        );
+        let _ = writeln!(script, "probe_env {flags} {PROBE_FILE}");
         true
     });
     let mut index = 0;

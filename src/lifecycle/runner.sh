@@ -22,6 +22,7 @@
 #                               sets when started with FLAGS (-l, -i, -li: userEnvProbe),
 #                               written to FILE as lines `__devboot_probed NAME 'VALUE'`
 #                               (`run` does it itself when DEVBOOT_PROBE names FLAGS)
+#   probed FLAGS FILE ARGV...   the same, then run ARGV with what it found
 # For a container another tool made (no state folder devboot can read):
 #   run DIR MODE ARGV...        start, then stream the log until `wait` would return
 #   status ROOT MARKER...       one line per lane under ROOT, then one per marker file
@@ -129,8 +130,32 @@ probe_env() {
 
 # Exports what the probe found, each variable unless DEVBOOT_KEEP names it (devboot's own
 # layers win over the profile).
+# PATH is merged as the reference CLI merges it: the profile's order, with each entry it
+# lacks put back next to its neighbours (devboot's gp, an image's ENV PATH, a venv), so a
+# login shell's /etc/profile does not drop them; /sbin ones only for root.
 __devboot_probed() {
-  case " ${DEVBOOT_KEEP:-} " in *" $1 "*) ;; *) export "$1=$2" ;; esac
+  case " ${DEVBOOT_KEEP:-} " in *" $1 "*) return 0 ;; esac
+  if [ "$1" = PATH ] && [ -n "${PATH:-}" ]; then
+    set -- PATH "$(merge_path "$2" "$PATH")"
+  fi
+  export "$1=$2"
+}
+
+# Prints the PATH $1 (the profile's) with the entries of $2 it lacks inserted after the
+# entry they follow in $2.
+merge_path() {
+  awk -v s="$1" -v c="$2" -v root="$(id -u)" 'BEGIN {
+    n = split(s, r, ":"); m = split(c, e, ":"); at = 0
+    for (j = 1; j <= m; j++) {
+      found = 0
+      for (i = 1; i <= n; i++) if (r[i] == e[j]) { found = i; break }
+      if (found) { at = found; continue }
+      if (root != 0 && e[j] ~ /\/sbin(\/|$)/) continue
+      for (k = n; k > at; k--) r[k + 1] = r[k]
+      r[at + 1] = e[j]; n++; at++
+    }
+    out = r[1]; for (i = 2; i <= n; i++) out = out ":" r[i]; print out
+  }'
 }
 
 # Starts a lane detached: its own session (so whatever it starts can be found, and survives
@@ -312,6 +337,16 @@ stop)
   ;;
 probe)
   probe_env "$1" "$2"
+  ;;
+probed)
+  # `devboot exec` in devboot's container: the probe (once per start), then the command
+  # with what it found under devboot's own variables (DEVBOOT_KEEP).
+  probe_env "$1" "$2"
+  file=$2
+  shift 2
+  # shellcheck source=/dev/null # written by probe_env
+  . "$file" 2> /dev/null
+  exec "$@"
   ;;
 run)
   dir=$(expand "$1") mode=$2
