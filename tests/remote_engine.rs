@@ -41,8 +41,17 @@ fn up_with_a_remote_engine_says_so_before_making_anything() {
 }
 
 #[test]
-fn doctor_says_where_the_engine_is() {
+fn doctor_and_status_say_where_the_engine_is() {
     let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", QUIET);
+    repo.devboot(["up"]).status(0);
+    repo.devboot(["status"])
+        .status(0)
+        .stdout_has("running (engine: docker, local)");
+    assert_eq!(
+        repo.devboot(["status", "--json"]).json()["engine"],
+        "docker, local"
+    );
     let doctor = repo.devboot(["doctor"]);
     doctor.status(0).stdout_has(", local");
     let far = repo.devboot_env(

@@ -33,6 +33,9 @@ struct Status {
     container_name: Option<String>,
     tasks: Vec<LaneReport>,
     ports: Vec<PortReport>,
+    /// The engine CLI and where its engine is (`docker, local`); none in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    engine: Option<String>,
 }
 
 pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
@@ -65,6 +68,11 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
         container_name: info.as_ref().map(|i| i.short_name().to_string()),
         tasks: Vec::new(),
         ports: Vec::new(),
+        engine: Some(format!(
+            "{}, {}",
+            engine.kind.program(),
+            crate::engine::location::Location::of(engine.kind, &options.host_env).describe()
+        )),
     };
     if let Some(info) = &info {
         let facts = ContainerFacts {
@@ -152,6 +160,7 @@ fn in_place(
         container_name: None,
         tasks: lifecycle::states(ws, &facts, &seen, up::IN_PLACE),
         ports,
+        engine: None,
     })
 }
 
@@ -165,9 +174,14 @@ fn print(status: &Status, json: bool) -> Result<u8> {
         if status.state == "in place" {
             out.push_str("workspace in place (no container)\n");
         } else {
+            let engine = status
+                .engine
+                .as_deref()
+                .map(|e| format!(" (engine: {e})"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "container {} {}",
+                "container {} {}{engine}",
                 status.container_name.as_deref().unwrap_or("(none)"),
                 status.state
             );
