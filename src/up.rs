@@ -132,6 +132,9 @@ pub struct UpReport {
     pub ports: Vec<PortReport>,
     /// Engine commands run (the warm path's budget is 3).
     pub engine_calls: usize,
+    /// The engine CLI and where its engine is (`docker, local`); none in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// Brings the workspace up.

@@ -44,7 +44,9 @@ fn up_with_a_remote_engine_says_so_before_making_anything() {
 fn doctor_and_status_say_where_the_engine_is() {
     let repo = Repo::example();
     repo.write(".devcontainer/devcontainer.json", QUIET);
-    repo.devboot(["up"]).status(0);
+    repo.devboot(["up"])
+        .status(0)
+        .stdout_has(", engine docker, local\n");
     repo.devboot(["status"])
         .status(0)
         .stdout_has("running (engine: docker, local)");

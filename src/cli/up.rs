@@ -269,13 +269,18 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     })?;
     // An engine on another machine cannot mount this machine's folders.
     crate::engine::location::Location::of(engine.kind, &options.host_env).must_be_local()?;
-    let report = up::up(
+    let mut report = up::up(
         &engine,
         &loaded.workspace,
         &options.host_env,
         &persisted,
         &up_options,
     )?;
+    report.engine = Some(format!(
+        "{}, {}",
+        engine.kind.program(),
+        crate::engine::location::Location::of(engine.kind, &options.host_env).describe()
+    ));
     if global.verbose > 0 {
         ui::note(&format!("engine calls: {}", report.engine_calls));
     }
@@ -305,9 +310,14 @@ fn summary(report: &UpReport) -> String {
             return out;
         }
     };
+    let engine = report
+        .engine
+        .as_deref()
+        .map(|e| format!(", engine {e}"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "workspace up: container {} ({action}), folder {}",
+        "workspace up: container {} ({action}), folder {}{engine}",
         report.container_name, report.workspace_folder
     );
     summary_rest(report, out)

@@ -475,6 +475,7 @@ impl Bringing<'_> {
             tasks: result.lanes,
             ports,
             engine_calls: engine.calls(),
+            engine: None,
         })
     }
 }

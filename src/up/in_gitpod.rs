@@ -70,5 +70,6 @@ pub(super) fn in_gitpod(
             })
             .collect(),
         engine_calls: engine.calls(),
+        engine: None,
     }
 }

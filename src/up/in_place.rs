@@ -132,6 +132,7 @@ fn report(
         tasks,
         ports,
         engine_calls: 0,
+        engine: None,
     }
 }
 
