@@ -18,6 +18,8 @@
 //! reach. devboot keeps what it writes for the container on a read-only mount instead
 //! (see `state`), and reads what the container writes only through here.
 
+pub mod archive;
+
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;

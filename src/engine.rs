@@ -230,6 +230,23 @@ impl Engine {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// Runs an engine command like [`Engine::call`] and returns its stdout as it is (an
+    /// archive from `cp … -`).
+    pub fn call_bytes<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Vec<u8>> {
+        self.output_with_env(args, &ChildEnv::new())
+            .map(|o| o.stdout)
+    }
+
+    /// Runs an engine command like [`Engine::call`] with `input` on its stdin (`cp -`).
+    pub fn call_with_input<S: AsRef<OsStr>>(&self, args: &[S], input: Vec<u8>) -> Result<String> {
+        let mut cmd = self.command(args);
+        let limit = timeout::limit(self.timeout, args);
+        let output = crate::process::output_with_input_within(&mut cmd, Some(input), limit)
+            .map_err(|ended| self.ended(ended, &self.short(args)))?;
+        self.checked(args, output)
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+
     fn output<I, S>(&self, args: I) -> Result<Output>
     where
         I: IntoIterator<Item = S>,
@@ -245,6 +262,11 @@ impl Engine {
         let limit = timeout::limit(self.timeout, args);
         let output = crate::process::output_within(&mut cmd, limit)
             .map_err(|ended| self.ended(ended, &self.short(args)))?;
+        self.checked(args, output)
+    }
+
+    /// A command's output, or the error its exit and stderr say.
+    fn checked<S: AsRef<OsStr>>(&self, args: &[S], output: Output) -> Result<Output> {
         if output.status.success() {
             return Ok(output);
         }

@@ -5,6 +5,7 @@
 //! `cli` (raw arguments) -> `config` (discover, parse, lower) -> [`workspace::Workspace`]
 //! -> engine -> lifecycle -> ports -> report. [`run`] is the whole program; `main` only calls it.
 
+pub mod backend;
 pub mod boundary;
 pub mod cli;
 pub mod config;

@@ -123,10 +123,31 @@ pub(crate) fn describe(cmd: &Command) -> String {
 /// Runs `cmd` with stdin closed and returns what it printed. When it runs longer than
 /// `limit`, it and everything it started are killed.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> Result<Output, Ended> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let (child, group) = Group::spawn(cmd)?;
+    output_with_input_within(cmd, None, limit)
+}
+
+/// As [`output_within`], with `input` written to its stdin (closed after it) when given:
+/// an archive for `docker cp -`.
+pub fn output_with_input_within(
+    cmd: &mut Command,
+    input: Option<Vec<u8>>,
+    limit: Duration,
+) -> Result<Output, Ended> {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let (mut child, group) = Group::spawn(cmd)?;
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        // Its own thread: a child that stops reading must not keep devboot from waiting.
+        std::thread::spawn(move || {
+            use std::io::Write as _;
+            let _ = stdin.write_all(&input);
+        });
+    }
     let (tx, rx) = mpsc::channel();
     // Not scoped: a child that ignores the kill must not keep devboot waiting.
     std::thread::spawn(move || {

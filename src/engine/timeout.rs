@@ -19,7 +19,7 @@ pub(super) fn limit<S: AsRef<OsStr>>(base: Duration, args: &[S]) -> Duration {
         .map(|a| a.as_ref().to_string_lossy())
         .find(|a| !a.starts_with('-'));
     let factor = match verb.as_deref() {
-        Some("build" | "buildx" | "pull" | "compose" | "load" | "import") => LONG,
+        Some("build" | "buildx" | "pull" | "compose" | "load" | "import" | "cp") => LONG,
         Some("run" | "create" | "stop" | "restart") => 4,
         _ => 1,
     };
