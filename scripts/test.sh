@@ -13,6 +13,9 @@ scripts/engine.sh
 scripts/base-image.sh
 scripts/node-image.sh # + node/npm, for the fullstack template's e2e tests
 scripts/registry.sh --cli >/dev/null # a local OCI registry and the reference CLI, for the Features tests
+# A second engine that behaves like another machine (ssh:// and tcp:// at 10.213.7.2), for the
+# remote-engine tests. Left running, like the registry: the next run reuses it.
+scripts/remote-engine.sh start >/dev/null
 # The e2e tests publish fixed host ports below 50000 (each test its own offset). The kernel
 # hands out its ephemeral ports (outgoing connections, port 0 listeners) from 32768 up by
 # default, and one that lands on a test's port fails that test: move them above 50000.

@@ -30,6 +30,7 @@ mod ports;
 mod prebuild;
 mod reliability;
 mod remote_engine;
+mod remote_sandbox;
 mod remote_user_uid;
 mod schema;
 mod secrets_recommended;
