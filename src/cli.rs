@@ -16,6 +16,7 @@ mod logs;
 mod ports;
 mod prebuild;
 mod status;
+mod sync;
 mod templates;
 mod trust;
 mod up;
@@ -129,8 +130,10 @@ enum Command {
     /// Make the workspace's image (Dockerfile, Features) without a container; tag and push
     /// it.
     Build(build::BuildArgs),
-    /// List the workspace's ports, or wait for one.
+    /// List the workspace's ports, or wait for one; bring a remote workspace's ports here.
     Ports(ports::PortsArgs),
+    /// Copy your edits of the workspace folder to its container on a remote engine.
+    Sync(sync::SyncArgs),
     /// Print the resolved workspace: what devboot will run, where, with what.
     Config(config::ConfigArgs),
     /// Check config files against the official schemas and devboot's own rules.
@@ -178,6 +181,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Down(_) => Some("down"),
         Command::Status(_) => Some("status"),
         Command::Ports(_) => Some("ports"),
+        Command::Sync(_) => Some("sync"),
         Command::Env(_) => Some("env"),
         Command::Url(_) => Some("url"),
         Command::Prebuild(_) => Some("prebuild"),
@@ -198,6 +202,7 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Prebuild(args) => prebuild::run(&args, &global),
         Command::Build(args) => build::run(&args, &global),
         Command::Ports(args) => ports::run(&args, &global),
+        Command::Sync(args) => sync::run(&args, &global),
         Command::Config(args) => config::run(&args, &global),
         Command::Validate(args) => validate::run(&args, &global),
         Command::Features(args) => features::run(&args, &global),

@@ -168,6 +168,10 @@ pub enum Error {
     #[error("no container for {}", folder.display())]
     NoContainer { folder: PathBuf },
 
+    /// The ports of a workspace on a remote engine could not be brought here.
+    #[error("{message}")]
+    Forward { message: String, help: String },
+
     /// The config asks for something devboot does not do yet.
     #[error("{what} is not supported by devboot yet")]
     Unsupported { what: String, help: String },
@@ -226,6 +230,7 @@ impl Error {
             | Error::NoEngine { .. }
             | Error::NoContainer { .. }
             | Error::Unsupported { .. }
+            | Error::Forward { .. }
             | Error::Locked { .. } => exit::FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
             Error::Signalled { signal, .. } => crate::process::signals::exit_code(*signal),
@@ -262,6 +267,9 @@ impl Error {
                 Diagnostic::error(self.to_string()).cause(source.to_string())
             }
             Error::Engine(err) => engine_diagnostic(err),
+            Error::Forward { message, help } => {
+                Diagnostic::error(message.clone()).help(help.clone())
+            }
             Error::ImageUnavailable { image, detail } => Diagnostic::error(self.to_string())
                 .help(format!(
                     "check the name, or make the image available locally (`docker pull {image}` where a registry is reachable, or build it)"
@@ -461,6 +469,13 @@ fn describe_failures(failures: &[LaneFailure]) -> String {
         .join("; ")
 }
 
+/// The remote engine devboot's environment names, if any (errors are rendered where the
+/// environment devboot runs in is the one it used).
+fn remote_engine() -> Option<crate::backend::Remote> {
+    let env: crate::workspace::EnvMap = std::env::vars().collect();
+    crate::backend::Backend::detect(&env).remote().cloned()
+}
+
 fn engine_diagnostic(err: &EngineError) -> Diagnostic {
     let d = Diagnostic::error(err.to_string());
     let d = match err {
@@ -469,6 +484,28 @@ fn engine_diagnostic(err: &EngineError) -> Diagnostic {
         ),
         EngineError::NotRunning { program, .. } if program == "podman" => {
             d.help("check `podman info`; podman needs no daemon but must be able to run containers here")
+        }
+        // An engine on another machine: the way there is what to check.
+        EngineError::NotRunning { .. } | EngineError::TimedOut { .. }
+            if remote_engine().is_some() =>
+        {
+            let remote = remote_engine().expect("checked");
+            let how = match &remote.ssh {
+                Some(ssh) => format!(
+                    "check that `ssh {}{}{} docker info` works without a prompt",
+                    ssh.port.map(|p| format!("-p {p} ")).unwrap_or_default(),
+                    ssh.user.as_deref().map(|u| format!("{u}@")).unwrap_or_default(),
+                    ssh.host
+                ),
+                None => format!(
+                    "check that {} is reachable from here and its engine listens there",
+                    remote.address
+                ),
+            };
+            d.help(format!(
+                "the engine is on another machine ({}, from {}): {how}; or unset {} to use this machine's engine",
+                remote.address, remote.from, remote.from
+            ))
         }
         EngineError::NotRunning { .. } => d.help(
             "start it: `sudo systemctl start docker`, or `sudo dockerd &` (scripts/engine.sh does this); or use podman with --engine podman",

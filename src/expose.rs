@@ -40,7 +40,7 @@ pub fn apply_visibility(
                     name.clone(),
                 ],
             ),
-            Environment::Local => return done,
+            Environment::Local | Environment::Remote { .. } => return done,
         };
         let shown = format!("{program} {}", args.join(" "));
         let result = Command::new(program)

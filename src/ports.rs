@@ -25,6 +25,10 @@ pub enum Environment {
         domain: String,
     },
     Local,
+    /// A workspace on a remote engine reached over TCP: its ports are that host's.
+    Remote {
+        host: String,
+    },
 }
 
 impl Environment {
@@ -67,6 +71,7 @@ impl Environment {
                 (format!("https://{name}-"), format!(".{domain}"))
             }
             Environment::Local => ("http://localhost:".into(), String::new()),
+            Environment::Remote { host } => (format!("http://{}:", url_host(host)), String::new()),
         }
     }
 
@@ -79,6 +84,7 @@ impl Environment {
             } => format!("https://{workspace_id}.{cluster_host}"),
             Environment::Codespaces { name, .. } => format!("https://{name}.github.dev"),
             Environment::Local => "http://localhost".into(),
+            Environment::Remote { host } => format!("http://{}", url_host(host)),
         }
     }
 
@@ -87,7 +93,25 @@ impl Environment {
             Environment::Gitpod { .. } => "gitpod",
             Environment::Codespaces { .. } => "codespaces",
             Environment::Local => "local",
+            Environment::Remote { .. } => "remote",
         }
+    }
+
+    /// The host published ports are probed at, when it is not this machine.
+    fn probe_host(&self) -> Option<&str> {
+        match self {
+            Environment::Remote { host } => Some(host),
+            _ => None,
+        }
+    }
+}
+
+/// A host name as a URL holds it (an IPv6 address in brackets).
+fn url_host(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
     }
 }
 
@@ -133,6 +157,19 @@ impl Binding {
         (self.port.port..=self.port.end)
             .contains(&container_port)
             .then(|| self.host_port + (container_port - self.port.port))
+    }
+
+    /// The address to probe for readiness in `environment`: the remote host's for a
+    /// workspace there, else loopback unless the binding names an address.
+    pub fn probe_addr_in(&self, environment: &Environment) -> SocketAddr {
+        match environment.probe_host() {
+            Some(host) => (host, self.host_port)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.next())
+                .unwrap_or_else(|| self.probe_addr()),
+            None => self.probe_addr(),
+        }
     }
 
     /// The address to probe for readiness: loopback unless the binding names an address.

@@ -32,6 +32,7 @@ mod reliability;
 mod remote_engine;
 mod remote_sandbox;
 mod remote_user_uid;
+mod remote_workspace;
 mod schema;
 mod secrets_recommended;
 mod security_mounts;

@@ -1,8 +1,9 @@
 //! An engine on another machine (`DOCKER_HOST=ssh://…`, `tcp://` to another host, a docker
-//! context naming one): `up` says so before it makes anything (that engine cannot mount
-//! this machine's folders; devboot does not copy them yet), without contacting it; `doctor`
-//! says where the engine is. No traffic leaves this machine: the addresses are never dialled
-//! by `up`, and the one `doctor` dials is a loopback port nothing listens on.
+//! context naming one): a Docker Compose config, whose own mounts name this machine's
+//! folders, is refused before anything is made, without contacting it; `doctor` and
+//! `status` say where the engine is. (Image configs on a remote engine: `remote_workspace`.)
+//! No traffic leaves this machine: the addresses are never dialled by `up`, and the one
+//! `doctor` dials is a loopback port nothing listens on.
 
 use sha2::{Digest, Sha256};
 
@@ -10,15 +11,29 @@ use crate::engine::Repo;
 
 const QUIET: &str = r#"{ "image": "devboot/python-flask:bookworm" }"#;
 
+/// A Compose config: its compose file bind-mounts the workspace folder itself.
+fn compose(repo: &Repo) {
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "dockerComposeFile": "compose.yml", "service": "app", "workspaceFolder": "/w" }"#,
+    );
+    repo.write(
+        ".devcontainer/compose.yml",
+        "services:\n  app:\n    image: devboot/python-flask:bookworm\n    volumes: [\"..:/w\"]\n    command: sleep infinity\n",
+    );
+}
+
 #[test]
-fn up_with_a_remote_engine_says_so_before_making_anything() {
+fn a_compose_config_with_a_remote_engine_is_refused_before_making_anything() {
     let repo = Repo::example();
-    repo.write(".devcontainer/devcontainer.json", QUIET);
+    compose(&repo);
     let up = repo.devboot_env(["up"], &[("DOCKER_HOST", "ssh://root@127.0.0.1:1")]);
     up.status(2)
         .stderr_has("the engine is on another machine (ssh://root@127.0.0.1:1, from DOCKER_HOST)")
+        .stderr_has("a Docker Compose config mounts this machine's folders itself")
         .stderr_has("unset DOCKER_HOST");
     assert!(repo.containers().is_empty());
+    assert!(repo.compose_containers().is_empty());
 
     // The same through a docker context (the docker CLI's own files).
     let docker_config = repo.base().join("docker-config");

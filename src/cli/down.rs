@@ -95,7 +95,10 @@ pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
         ui::stdout(&format!("removed container {}{also}\n", info.short_name()))?;
     } else if info.state.running {
         engine.stop(&info.id)?;
-        ui::stdout(&format!("stopped container {}\n", info.short_name()))?;
+        let also = crate::up::stop_forward(&target)?
+            .map(|what| format!(" and {what}"))
+            .unwrap_or_default();
+        ui::stdout(&format!("stopped container {}{also}\n", info.short_name()))?;
     } else {
         ui::stdout(&format!(
             "container {} is already stopped\n",

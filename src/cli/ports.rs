@@ -38,6 +38,10 @@ enum PortsAction {
         #[arg(long, value_name = "SECS", default_value_t = 60)]
         timeout: u64,
     },
+    /// Bring the ports of a workspace on a remote SSH engine to this machine
+    /// (127.0.0.1:PORT), in the foreground until Ctrl-C. `up` keeps the same forward
+    /// running in the background; this one takes its place.
+    Forward,
 }
 
 pub(crate) fn run(args: &PortsArgs, global: &Global) -> Result<u8> {
@@ -59,6 +63,9 @@ pub(crate) fn run(args: &PortsArgs, global: &Global) -> Result<u8> {
         &persisted.secrets,
         container_env.iter().flatten(),
     ));
+    if let Some(PortsAction::Forward) = &args.action {
+        return forward(&target);
+    }
     let reports = up::observe_ports(&target, info.as_ref());
     if let Some(PortsAction::Await { port, timeout }) = &args.action {
         return await_port(&target, &reports, *port, *timeout);
@@ -74,6 +81,41 @@ pub(crate) fn run(args: &PortsArgs, global: &Global) -> Result<u8> {
         ui::stdout(&table(&reports))?;
     }
     Ok(exit::OK)
+}
+
+/// Forwards a remote SSH workspace's ports in the foreground.
+fn forward(target: &up::Target) -> Result<u8> {
+    let Some(remote) = target.backend.remote() else {
+        ui::stdout("the engine is on this machine: its ports are here already\n")?;
+        return Ok(exit::OK);
+    };
+    let Some(ssh) = &remote.ssh else {
+        ui::stdout(&format!(
+            "the engine is reached over TCP: its ports are on {} already ({})\n",
+            remote.host,
+            target
+                .environment
+                .url(up::forwarded_ports(target).first().copied().unwrap_or(80))
+        ))?;
+        return Ok(exit::OK);
+    };
+    let ports = up::forwarded_ports(target);
+    if ports.is_empty() {
+        ui::stdout("the workspace publishes no ports\n")?;
+        return Ok(exit::OK);
+    }
+    up::stop_forward(target)?;
+    let list: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://localhost:{p}"))
+        .collect();
+    ui::note(&format!(
+        "forwarding {} from {} (Ctrl-C stops)",
+        list.join(", "),
+        remote.address
+    ));
+    let code = crate::backend::forward::foreground(ssh, &ports)?;
+    Ok(u8::try_from(code).unwrap_or(1))
 }
 
 /// Waits until a port is served, polling its host port.
@@ -110,7 +152,7 @@ fn await_port(target: &up::Target, reports: &[PortReport], port: u16, timeout: u
     let url = target.environment.url(host_port);
     ui::line(&format!("awaiting port {port}..."));
     if ports::wait_tcp(
-        binding.probe_addr(),
+        binding.probe_addr_in(&target.environment),
         Instant::now() + Duration::from_secs(timeout),
         &mut || true,
     ) {
@@ -123,7 +165,7 @@ fn await_port(target: &up::Target, reports: &[PortReport], port: u16, timeout: u
         seconds: timeout,
         reason: Some(format!(
             "nothing accepted connections on {} in that time",
-            binding.probe_addr()
+            binding.probe_addr_in(&target.environment)
         )),
         task: None,
         tail: Vec::new(),

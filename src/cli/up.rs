@@ -267,8 +267,10 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         }
         err => err,
     })?;
-    // An engine on another machine cannot mount this machine's folders.
-    crate::engine::location::Location::of(engine.kind, &options.host_env).must_be_local()?;
+    // An engine on another machine cannot mount this machine's folders (the workspace
+    // folder is copied there; a Compose config's own mounts cannot be).
+    crate::engine::location::Location::of(engine.kind, &options.host_env)
+        .can_run(&loaded.workspace)?;
     let mut report = up::up(
         &engine,
         &loaded.workspace,

@@ -5,8 +5,7 @@
 //!
 //! A remote engine cannot see this machine's folders: a bind mount of the workspace would
 //! fail there ("bind source path does not exist"), or worse, mount an empty folder the
-//! engine made. Until devboot copies the workspace over, `up` says so before it makes
-//! anything.
+//! engine made. What devboot does instead is `crate::backend`'s.
 
 use std::path::PathBuf;
 
@@ -45,18 +44,22 @@ impl Location {
         }
     }
 
-    /// `up` needs an engine that can mount this machine's folders: an error that says why
-    /// and what to do when it cannot.
-    pub fn must_be_local(&self) -> crate::error::Result<()> {
+    /// What a remote engine cannot do for `ws`: a Docker Compose config's own mounts name
+    /// this machine's folders, which that engine cannot see (devboot copies only the
+    /// workspace folder of an image or Dockerfile config there).
+    pub fn can_run(&self, ws: &crate::workspace::Workspace) -> crate::error::Result<()> {
         let Location::Remote { host, from } = self else {
             return Ok(());
         };
+        if !matches!(ws.image, crate::workspace::ImageSource::Compose { .. }) {
+            return Ok(());
+        }
         Err(crate::error::Error::Usage {
             message: format!(
-                "the engine is on another machine ({host}, from {from}): it cannot mount this workspace folder or devboot's state folder, and devboot does not copy them there yet"
+                "the engine is on another machine ({host}, from {from}): a Docker Compose config mounts this machine's folders itself, which that engine cannot see"
             ),
             help: Some(format!(
-                "use an engine on this machine: unset {from} (or `docker context use default`); or run devboot on that machine, in a checkout there"
+                "use an engine on this machine for it (unset {from}, or `docker context use default`); a devcontainer.json with an image or a Dockerfile runs there, its folder copied over"
             )),
         })
     }

@@ -303,6 +303,10 @@ impl Bringing<'_> {
                 .transpose()?;
             let result = match (followed, &info) {
                 (Some(result), _) => result,
+                // No state folder shared (a remote engine): driven as another tool's.
+                (None, Some(info)) if !target.backend.shares_state() => {
+                    run_by_exec(engine, ws, target, info, self.output)?
+                }
                 (None, Some(info)) => {
                     let (resolved, exec) = target.exec_in(ws, info);
                     let fresh = lifecycle::fresh();
@@ -406,6 +410,8 @@ impl Bringing<'_> {
             (inspect_again(engine, &info)?, Action::Started)
         };
         let unpublished = published::unpublished(target, &info);
+        // On a remote engine: this machine's edits first, so what runs sees them.
+        super::remote::sync(engine, target, &info.id, false)?;
         let result = run_by_exec(engine, self.ws, target, &info, self.output)?;
         let mut outcome = Outcome::new(Made::of(&info), action, result);
         outcome.unpublished = unpublished;
@@ -454,7 +460,9 @@ impl Bringing<'_> {
             listening: &listening,
             unpublished: &unpublished,
         };
-        let ports = waiting.wait(self.options.wait, &answered, &mut tail, self.output);
+        // A remote engine's ports, brought to this machine before they are looked at.
+        let ports = super::remote::forward(target)
+            .and_then(|()| waiting.wait(self.options.wait, &answered, &mut tail, self.output));
         tail.finish(self.output);
         let ports = ports?;
         // Only a port seen answering is announced (and maybe opened): with --no-wait

@@ -66,6 +66,9 @@ pub(super) fn create(
             Overlap::Found => Ok(None),
         };
     }
+    if target.source.is_some() && !target.backend.shares_state() {
+        return create_remote(engine, target, args, &env).map(Some);
+    }
     match engine.call_with_env(&args, &env) {
         Ok(out) => Ok(Some(out.trim().to_string())),
         Err(err) => {
@@ -73,6 +76,32 @@ pub(super) fn create(
             Err(err.into())
         }
     }
+}
+
+/// On a remote engine: the container is made, the workspace folder copied into it, then
+/// it starts, so that its own command and every hook find the sources. A failure removes
+/// it again (the next `up` is a first one).
+fn create_remote(
+    engine: &Engine,
+    target: &Target,
+    mut args: Vec<String>,
+    env: &crate::engine::ChildEnv,
+) -> Result<String> {
+    debug_assert_eq!(args[..2], ["run", "-d"]);
+    args.splice(..2, ["create".to_string()]);
+    let made = engine
+        .call_with_env(&args, env)
+        .map(|out| out.trim().to_string())
+        .map_err(Error::from)
+        .and_then(|id| {
+            super::remote::sync(engine, target, &id, true)?;
+            engine.start(&id)?;
+            Ok(id)
+        });
+    if made.is_err() {
+        let _ = engine.remove(&target.name);
+    }
+    made
 }
 
 /// Makes sure the image exists (pulls a reference that is not local, builds a Dockerfile

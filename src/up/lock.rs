@@ -49,7 +49,7 @@ pub fn forget(
     host_env: &EnvMap,
     images: bool,
 ) -> Result<Vec<String>> {
-    let mut removed = Vec::new();
+    let mut removed = super::remote::forget(engine, target)?;
     if target.state.path.exists() {
         target.state.reset()?;
         removed.push(format!("state folder {}", target.state.path.display()));

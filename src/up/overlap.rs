@@ -26,7 +26,10 @@ pub(super) enum Overlap {
 
 /// Whether this `up` may run `docker run` beside the lookup.
 pub(super) fn applies(target: &Target, needs_image_first: bool) -> bool {
-    !needs_image_first && target.compose.is_none() && !target.state.path.exists()
+    !needs_image_first
+        && target.compose.is_none()
+        && target.backend.shares_state()
+        && !target.state.path.exists()
 }
 
 /// Runs `docker run` with `args` (its process given `env`) and the label lookup at the same

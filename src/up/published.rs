@@ -26,6 +26,11 @@ pub(super) fn check_ports(
     target: &Target,
     ours: Option<&ContainerInfo>,
 ) -> Result<()> {
+    // A remote engine's ports are that machine's: the engine itself says when one is
+    // taken there (and the forward, when one is taken here).
+    if target.backend.remote().is_some() {
+        return Ok(());
+    }
     // Those Compose publishes are checked against the compose files (`compose.rs`).
     for binding in target.bindings.iter().filter(|b| b.port.publish) {
         for host_port in binding.host_port..=binding.last_host_port() {
@@ -65,7 +70,7 @@ pub(super) fn ports_answer(
     for binding in target.bindings.iter().filter(|b| !b.port.is_range()) {
         if wants_http(binding) {
             if !ports::http_responds(
-                binding.probe_addr(),
+                binding.probe_addr_in(&target.environment),
                 Duration::from_millis(300),
                 tls(binding),
             ) {
@@ -159,7 +164,7 @@ impl PortWait<'_> {
         tail: &mut Tail,
         output: &Output,
     ) -> Result<()> {
-        let addr = binding.probe_addr();
+        let addr = binding.probe_addr_in(&self.target.environment);
         let port = binding.port.port;
         // Served already (a warm `up`): no progress line to start and stop.
         if !wants_http(binding)
@@ -286,7 +291,7 @@ impl PortWait<'_> {
         let reason = match listening.as_deref() {
             _ if served => Some(format!(
                 "it accepts connections on {} but does not answer {} there",
-                binding.probe_addr(),
+                binding.probe_addr_in(&target.environment),
                 if tls(binding) { "HTTPS" } else { "HTTP" }
             )),
             Some([]) => Some(format!("nothing listens on port {port} in the container")),
@@ -350,7 +355,7 @@ pub fn observe_ports(target: &Target, info: Option<&ContainerInfo>) -> Vec<PortR
                             p.host_ip.clone()
                         };
                     }
-                    let addr = bound.probe_addr();
+                    let addr = bound.probe_addr_in(&target.environment);
                     let state = if !running {
                         "not served"
                     } else if published.is_none() && !binding.port.is_range() {

@@ -62,6 +62,11 @@ pub struct Target {
     pub dotfiles: Option<crate::dotfiles::Dotfiles>,
     /// The host environment, for fetching the dotfiles (`~` in a folder's path).
     host_env: EnvMap,
+    /// Where the workspace runs: this machine's engine, or another machine's.
+    pub backend: crate::backend::Backend,
+    /// The workspace folder here and where devboot mounts it in the container (not when
+    /// the config writes its own `workspaceMount`): what a remote engine gets a copy of.
+    pub source: Option<(PathBuf, String)>,
 }
 
 /// A Docker Compose service to bring up (see `up::compose`).
@@ -176,8 +181,27 @@ impl Target {
         let id_labels = substitute::id_labels(&ws.local_folder, &ws.config_file);
         let devcontainer_id = substitute::devcontainer_id(&id_labels);
         let name = container::container_name(&ws.name, &devcontainer_id);
-        let environment = Environment::detect(host_env);
+        let backend = crate::backend::Backend::detect(host_env);
+        let environment = match (
+            Environment::detect(host_env),
+            backend.remote().and_then(crate::backend::Remote::url_host),
+        ) {
+            (Environment::Local, Some(host)) => Environment::Remote {
+                host: host.to_string(),
+            },
+            (environment, _) => environment,
+        };
         let mut bindings = ports::bindings(&ws.ports, port_offset);
+        // Over TCP the URLs name the remote host: a port published only on its loopback
+        // (a private port's default) could not be reached from here. The config's own
+        // address stays.
+        if backend.remote().is_some_and(|r| r.url_host().is_some()) {
+            for binding in &mut bindings {
+                if binding.port.host_ip.is_none() && binding.host_ip == "127.0.0.1" {
+                    binding.host_ip = "0.0.0.0".into();
+                }
+            }
+        }
         // A Compose service: the ports its compose files publish are the workspace's too.
         if let ImageSource::Compose { files, service, .. } = &ws.image {
             bindings = super::compose::service_bindings(bindings, files, service, host_env);
@@ -281,7 +305,11 @@ impl Target {
         };
         let image = features.as_ref().map_or(image, |f| f.tag.clone());
         // updateRemoteUserUID: the user gets this machine's ids, in an image of its own.
-        let uid = super::uid::plan(ws, &image);
+        // Not on a remote engine: nothing of this machine is mounted there.
+        let uid = backend
+            .shares_state()
+            .then(|| super::uid::plan(ws, &image))
+            .flatten();
         let image = uid.as_ref().map_or(image, |u| u.tag.clone());
 
         let mut env = expand(&ws.container_env);
@@ -296,7 +324,8 @@ impl Target {
         if let Some(mount) = &ws.mount {
             mounts.push(match &mount.spec {
                 Some(spec) => spec.clone(),
-                None => crate::mount::bind(&mount.source, &mount.target, false)
+                None => backend
+                    .workspace_mount(&mount.source, &mount.target, &devcontainer_id)
                     .map_err(|e| mount_error(&mount.source, &e))?,
             });
         }
@@ -304,8 +333,9 @@ impl Target {
         let state = state_dir(ws, host_env)
             .for_workspace(super::in_place::workspace_file_text(&ws.folder, ws));
         // A Compose service mounts the sources itself, and its lanes are driven the exec
-        // way (its entrypoint is the service's own).
-        if compose.is_none() {
+        // way (its entrypoint is the service's own); so are those on a remote engine,
+        // which cannot mount this machine's state folder.
+        if compose.is_none() && backend.shares_state() {
             mounts.extend(
                 state
                     .mount_specs()
@@ -353,6 +383,11 @@ impl Target {
         let key = crate::value_digest::DigestKey::load(&crate::dirs::config_dir(host_env))?;
         spec.seal(&key, &secret_env);
         let exec = exec_context(ws, &expand, &secret_env);
+        let source = ws
+            .mount
+            .as_ref()
+            .filter(|m| m.spec.is_none() && compose.is_none())
+            .map(|m| (m.source.clone(), m.target.clone()));
         Ok(Target {
             name,
             id_labels,
@@ -376,6 +411,8 @@ impl Target {
             gp,
             dotfiles: None,
             host_env: host_env.clone(),
+            backend,
+            source,
         })
     }
 
@@ -479,6 +516,9 @@ impl Target {
     /// user, so the remote user must be that user; and `${containerEnv:...}` must be
     /// resolvable before the start (from an existing container's env).
     pub fn can_plan_at_boot(&self, ws: &Workspace, existing: Option<&ContainerInfo>) -> bool {
+        if !self.backend.shares_state() {
+            return false;
+        }
         let same_user =
             ws.options.remote_user.is_none() || ws.options.remote_user == ws.options.container_user;
         let needs_env = existing.is_none() && uses_container_env(ws);
