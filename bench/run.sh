@@ -52,6 +52,13 @@
 #      to the registry (its access log), beside the same config without
 #      Features (unchanged) and the reference CLI's warm `devcontainer up`;
 #      rounds rotate here too (the case after the reference CLI is slowed).
+#   9. a workspace on a remote engine over SSH (scripts/remote-engine.sh: a second dockerd
+#      in its own namespaces at 10.213.7.2, sshd in front): cold up (folder copied into a
+#      volume there, hooks by exec, port forwarded here) until the backend answers HTTP 200
+#      on this machine, vs the same by hand with raw `docker -H ssh://…` (create, `tar | cp
+#      -`, start; its port polled at the remote address); warm up vs one `docker -H ssh://…
+#      container inspect`; `devboot sync` of 1 changed file in a tree of 10 000 files. No
+#      target in numbers: ratios and times, for the record.
 #   8. prebuilds: cold up (no container) of a workspace whose init takes 20 s, from its
 #      prebuild (`devboot prebuild`, made once before the rounds) until the backend
 #      answers HTTP 200: <= 1.1x a raw `docker run` of the prebuilt image; beside them the
@@ -59,14 +66,15 @@
 #
 # usage: bench/run.sh [options]
 #   --strict        exit 1 when a target is missed
-#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4,5,6,7,8)
+#   --only LIST     targets to run, e.g. --only 1,2 (default: 1,2,3,4,5,6,7,8,9)
 #   --rounds N      rounds for targets 1, 2, 4, 6 and 7b (default 20)
 #   --up-rounds N   rounds for target 3, at least 5 (default 7)
 #   --feature-rounds N  cold rounds for target 7a, 30-45 s per contender each (default 3)
 #   --no-build      use target/release/devboot as it is
 #   --no-reference  leave out the reference CLI (@devcontainers/cli)
 #   --port-base N   host ports N+1..N+4 for the backends of targets 3 and 4,
-#                   N+11..N+14 for target 7, N+21..N+22 for target 8, N+100.. for
+#                   N+11..N+14 for target 7, N+21..N+22 for target 8, N+31..N+33 for
+#                   target 9, N+100.. for
 #                   target 6 (default 45560)
 # env: BENCH_CORPUS (default /work/shared/corpus), DEVBOOT_CACHE (scripts/lib.sh)
 # exit: 0 when everything was measured (a missed target prints FAIL);
@@ -81,7 +89,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
-strict=0 only=1,2,3,4,5,6,7,8 rounds=20 up_rounds=7 feature_rounds=3 build=1 reference=1
+strict=0 only=1,2,3,4,5,6,7,8,9 rounds=20 up_rounds=7 feature_rounds=3 build=1 reference=1
 port_base=45560
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -112,7 +120,7 @@ started_at="$(date -u +%FT%TZ)"
 # Shell-quoted words, for the command strings measure.py splits with shlex.
 q() { printf '%q ' "$@"; }
 
-if wants 3 || wants 4 || wants 5 || wants 6 || wants 7 || wants 8; then
+if wants 3 || wants 4 || wants 5 || wants 6 || wants 7 || wants 8 || wants 9; then
   scripts/engine.sh
   scripts/base-image.sh
 fi
@@ -156,6 +164,7 @@ raw_name="devboot-bench-raw-$$"
 # Target 7: the run's own base image (a label on devboot/python-flask:bookworm) and registry.
 run_label="devboot.bench.run=$$-${EPOCHSECONDS:-0}"
 feature_base="" registry_dir=""
+remote_ssh="" raw9_name=""
 # shellcheck disable=SC2317 # only called by the trap
 cleanup() {
   local status=$? ws id
@@ -168,6 +177,13 @@ cleanup() {
       done
     done
     docker rm -f -v "$raw_name" >/dev/null 2>&1 || true
+    if [ -n "$remote_ssh" ]; then # target 9: its containers, volumes and forwards
+      for ws in "$tmp"/ws-remote*; do
+        [ -d "$ws" ] || continue
+        DOCKER_HOST="$remote_ssh" "$devboot" down --remove --workspace-folder "$ws" >/dev/null 2>&1 || true
+      done
+      docker -H "$remote_ssh" rm -f -v "$raw9_name" >/dev/null 2>&1 || true
+    fi
     [ -z "$feature_base" ] || bash "$tmp/cold7.sh" --all >/dev/null 2>&1 || true
   fi
   [ -z "$registry_dir" ] || DEVBOOT_TEST_REGISTRY_DIR="$registry_dir" scripts/registry.sh --stop || true
@@ -674,6 +690,82 @@ if wants 8; then
   bash -c "$pb_down"
   docker rm -f -v "$pb_raw_name" >/dev/null 2>&1 || true
   docker rmi -f "$pb_image" >/dev/null 2>&1 || true
+fi
+
+if wants 9; then
+  step "target 9: a workspace on a remote engine over SSH"
+  remote_env="$(scripts/remote-engine.sh start)" || die "the remote engine did not start"
+  remote_ssh="$(sed -n 's/^DEVBOOT_REMOTE_SSH=//p' <<<"$remote_env")"
+  remote_addr="$(sed -n 's/^DEVBOOT_REMOTE_ADDR=//p' <<<"$remote_env")"
+  p9=$((port_base + 31)) p9_raw=$((port_base + 32))
+  ws9="$tmp/ws-remote" ws9_raw="$tmp/ws-remote-raw" ws9_sync="$tmp/ws-remote-sync"
+  for ws in "$ws9" "$ws9_raw" "$ws9_sync"; do
+    mkdir -p "$ws/.devcontainer"
+    cp -R examples/cruddur/. "$ws/"
+  done
+  config9='{ "image": "%s", "appPort": ["127.0.0.1:%s:4567"],
+  "containerEnv": { "FRONTEND_URL": "%s", "BACKEND_URL": "http://localhost:%s" },
+  "postStartCommand": "cd backend-flask && nohup python3 -m flask run --host=0.0.0.0 --port=4567 > /tmp/flask.log 2>&1 &" }\n'
+  # shellcheck disable=SC2059 # the format is ours
+  printf "$config9" "$image" "$p9" "$frontend" "$p9" >"$ws9/.devcontainer/devcontainer.json"
+  # shellcheck disable=SC2059
+  printf "$config9" "$image" "$((p9 + 2))" "$frontend" "$((p9 + 2))" >"$ws9_sync/.devcontainer/devcontainer.json"
+  # 10 000 files of the sync case (100 folders of 100), beside the example.
+  for d in $(seq -w 0 99); do
+    mkdir -p "$ws9_sync/gen/$d"
+    for f in $(seq -w 0 99); do printf '%s %s\n' "$d" "$f" >"$ws9_sync/gen/$d/$f.txt"; done
+  done
+  rdocker=("$docker_bin" -H "$remote_ssh")
+  up9=(env DOCKER_HOST="$remote_ssh" "$devboot" up --workspace-folder "$ws9")
+  down9="$(q env DOCKER_HOST="$remote_ssh" "$devboot" down --remove --workspace-folder "$ws9") >/dev/null 2>&1"
+  raw9_name="devboot-bench-remote-raw-$$"
+  raw9_folder="$(basename "$ws9_raw")"
+  raw9_sh="$(q "${rdocker[@]}" create --name "$raw9_name" -p "$p9_raw:4567" \
+    -w "/$raw9_folder/backend-flask" -e "FRONTEND_URL=$frontend" -e "BACKEND_URL=http://localhost:$p9_raw" \
+    "$image" python3 -m flask run --host=0.0.0.0 --port=4567) >/dev/null && \
+    tar -C $(q "$tmp") -c $(q "$raw9_folder") | $(q "${rdocker[@]}" cp - "$raw9_name:/") && \
+    $(q "${rdocker[@]}" start "$raw9_name") >/dev/null"
+  raw9="$(q bash -c "$raw9_sh")" # one command line for measure.py, which runs no shell
+  name9="devboot up (ssh://, folder copied, port forwarded)"
+  name9_raw="raw docker -H ssh:// create + tar | cp - + start"
+  "${measure[@]}" up --id remote-cold --out "$tmp/t9a.json" --rounds "$up_rounds" --warmup 1 \
+    --title "9a. cold up on a remote engine over SSH -> first HTTP 200" --poll-ms 5 \
+    --logs "$tmp/logs9" --timeout 120 \
+    --case "$name9" "$(q "${up9[@]}")" \
+    --prep "$name9" "$down9" \
+    --url "$name9" "http://127.0.0.1:$p9$path_url" \
+    --case "$name9_raw" "$raw9" \
+    --prep "$name9_raw" "$(q "${rdocker[@]}" rm -f -v "$raw9_name") >/dev/null 2>&1 || true" \
+    --url "$name9_raw" "http://$remote_addr:$p9_raw$path_url" \
+    --ratio "$name9" "$name9_raw" "devboot / raw docker over ssh" \
+    --note "raw: the same image and app by hand (3 docker calls over ssh, the folder piped" \
+    --note "in as a tar), its port published on the remote host and polled there; devboot's" \
+    --note "through its SSH forward on this machine's loopback. Each docker call over ssh://" \
+    --note "opens its own SSH connection (no ControlMaster)."
+  fragments+=("$tmp/t9a.json")
+  env DOCKER_HOST="$remote_ssh" "$devboot" up --workspace-folder "$ws9" >"$tmp/up9.log" 2>&1 ||
+    { tail_log "$tmp/up9.log"; die "devboot up over ssh (to make a warm container) failed"; }
+  env DOCKER_HOST="$remote_ssh" "$devboot" up --workspace-folder "$ws9_sync" >"$tmp/up9s.log" 2>&1 ||
+    { tail_log "$tmp/up9s.log"; die "devboot up over ssh (the 10 000-file workspace) failed"; }
+  id9="$("${rdocker[@]}" ps -q --filter "label=devcontainer.local_folder=$ws9" | awk 'NR == 1')"
+  name_inspect9="docker -H ssh:// container inspect (1 engine call)"
+  name_warm9="devboot up -v (warm, ssh://)"
+  name_sync9="devboot sync (1 changed file of 10 000)"
+  "${measure[@]}" procs --id remote-warm --out "$tmp/t9b.json" --rounds "$((rounds < 10 ? rounds : 10))" --warmup 1 \
+    --title "9b. warm up and sync on a remote engine over SSH, whole process" \
+    --case "$name_inspect9" "$(q "${rdocker[@]}" container inspect "$id9")" \
+    --case "$name_warm9" "$(q "${up9[@]}" -v)" \
+    --case "$name_sync9" "$(q bash -c "date +%s%N >$(q "$ws9_sync/backend-flask/touched.txt") && $(q env DOCKER_HOST="$remote_ssh" "$devboot" sync --workspace-folder "$ws9_sync")")" \
+    --info "$name_inspect9" --info "$name_sync9" \
+    --capture "$name_warm9" 'engine calls: (\d+)' \
+    --ratio "$name_warm9" "$name_inspect9" "warm up / one engine call over ssh" \
+    --note "warm up over ssh: the label lookup, one inspect and one exec asking the container" \
+    --note "where its lanes stand (no state folder is shared with a remote container)"
+  fragments+=("$tmp/t9b.json")
+  for ws in "$ws9" "$ws9_sync"; do
+    env DOCKER_HOST="$remote_ssh" "$devboot" down --remove --workspace-folder "$ws" >/dev/null 2>&1 || true
+  done
+  "${rdocker[@]}" rm -f -v "$raw9_name" >/dev/null 2>&1 || true
 fi
 
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -17,6 +17,7 @@
 //! `kubectl port-forward`.
 
 pub mod forward;
+pub mod mux;
 pub mod sync;
 
 use crate::engine::EngineKind;

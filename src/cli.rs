@@ -284,8 +284,22 @@ impl Global {
     /// The container engine to drive.
     pub(crate) fn engine(&self, host_env: &EnvMap) -> Result<crate::engine::Engine> {
         let path = host_env.get("PATH").map(std::ffi::OsStr::new);
-        Ok(crate::engine::Engine::detect(self.engine_choice(), path)?
-            .with_timeout(self.engine_timeout()))
+        let engine = crate::engine::Engine::detect(self.engine_choice(), path)?
+            .with_timeout(self.engine_timeout());
+        // An ssh:// engine: one shared SSH connection for all of devboot's engine calls.
+        let over_ssh = crate::backend::Backend::detect(host_env)
+            .remote()
+            .is_some_and(|r| r.ssh.is_some());
+        if over_ssh
+            && let Some((name, value)) = crate::backend::mux::engine_env(
+                &crate::dirs::cache_dir(host_env),
+                host_env.get("XDG_RUNTIME_DIR").map(String::as_str),
+                host_env.get("PATH").map(String::as_str),
+            )?
+        {
+            return Ok(engine.with_env(name, value));
+        }
+        Ok(engine)
     }
 
     /// `--engine` / `DEVBOOT_ENGINE`, if given.

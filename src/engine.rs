@@ -129,6 +129,8 @@ pub struct Engine {
     calls: AtomicUsize,
     /// The base time limit of a call (see `timeout.rs`).
     timeout: Duration,
+    /// Set for every engine command (see `backend::mux`).
+    env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
 }
 
 impl Engine {
@@ -152,6 +154,7 @@ impl Engine {
                     program,
                     calls: AtomicUsize::new(0),
                     timeout: timeout::DEFAULT,
+                    env: Vec::new(),
                 });
             }
         }
@@ -169,6 +172,13 @@ impl Engine {
         }
     }
 
+    /// The same engine, its commands run with `name=value` too.
+    #[must_use]
+    pub fn with_env(mut self, name: std::ffi::OsString, value: std::ffi::OsString) -> Engine {
+        self.env.push((name, value));
+        self
+    }
+
     /// How many engine commands devboot has run so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::Relaxed)
@@ -183,6 +193,7 @@ impl Engine {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let mut cmd = Command::new(&self.program);
         cmd.args(args);
+        cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 

@@ -50,7 +50,7 @@ pub use in_place::{
 };
 pub use lock::{forget, lock};
 pub use published::{existing_target, observe_ports, port_offset_of, published_host_port};
-pub use remote::{forwarded_ports, stop_forward, sync as sync_source};
+pub use remote::{forward_state, forwarded_ports, stop_forward, sync as sync_source};
 pub use target::{
     BuildPlan, ComposePlan, FeaturesPlan, Persisted, Target, persisted_env, state_dir,
 };

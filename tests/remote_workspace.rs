@@ -205,6 +205,10 @@ fn up_over_ssh_copies_the_folder_serves_here_syncs_edits_and_cleans_up() {
     )
     .unwrap();
 
+    repo.devboot_env(["status"], &env)
+        .status(0)
+        .stdout_has(&format!("ports {port} forwarded here over SSH"));
+
     // Gone without a trace: container, volume, forward.
     let down = repo.devboot_env(["down", "--remove"], &env);
     down.status(0)

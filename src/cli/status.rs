@@ -69,9 +69,12 @@ pub(crate) fn run(args: &StatusArgs, global: &Global) -> Result<u8> {
         tasks: Vec::new(),
         ports: Vec::new(),
         engine: Some(format!(
-            "{}, {}",
+            "{}, {}{}",
             engine.kind.program(),
-            crate::engine::location::Location::of(engine.kind, &options.host_env).describe()
+            crate::engine::location::Location::of(engine.kind, &options.host_env).describe(),
+            crate::up::forward_state(&target)
+                .map(|s| format!("; {s}"))
+                .unwrap_or_default()
         )),
     };
     if let Some(info) = &info {

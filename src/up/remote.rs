@@ -59,6 +59,19 @@ pub(super) fn forward(target: &Target) -> Result<()> {
     forward::ensure(ssh, &forwarded_ports(target), &record)
 }
 
+/// For `status`: whether the ports of a workspace on an SSH engine are forwarded here.
+pub fn forward_state(target: &Target) -> Option<String> {
+    target.backend.remote()?.ssh.as_ref()?;
+    let record = forward::record_path(&target.cache_dir, &target.devcontainer_id);
+    Some(match forward::running(&record) {
+        Some(ports) if !ports.is_empty() => {
+            let list: Vec<String> = ports.iter().map(u16::to_string).collect();
+            format!("ports {} forwarded here over SSH", list.join(", "))
+        }
+        _ => "ports not forwarded here: `devboot up` or `devboot ports forward` does it".into(),
+    })
+}
+
 /// Stops the workspace's forward (`down`); what it stopped, for the message.
 pub fn stop_forward(target: &Target) -> Result<Option<String>> {
     let record = forward::record_path(&target.cache_dir, &target.devcontainer_id);
