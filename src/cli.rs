@@ -84,6 +84,13 @@ pub(crate) struct Global {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     engine_timeout: u64,
+    /// The engine to use, on this machine or another (`ssh://you@box`, `tcp://box:2375`,
+    /// `unix:///path/to/socket`), as `DOCKER_HOST` (or podman's `CONTAINER_HOST`) names it.
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "context")]
+    engine_host: Option<String>,
+    /// The docker context to use (`docker context ls`), as `DOCKER_CONTEXT` names it.
+    #[arg(long, global = true, value_name = "NAME")]
+    context: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -284,8 +291,17 @@ impl Global {
     /// The container engine to drive.
     pub(crate) fn engine(&self, host_env: &EnvMap) -> Result<crate::engine::Engine> {
         let path = host_env.get("PATH").map(std::ffi::OsStr::new);
-        let engine = crate::engine::Engine::detect(self.engine_choice(), path)?
+        let mut engine = crate::engine::Engine::detect(self.engine_choice(), path)?
             .with_timeout(self.engine_timeout());
+        // --engine-host / --context reach the engine CLI as its own variables.
+        if self.engine_host.is_some() || self.context.is_some() {
+            for var in ["DOCKER_HOST", "CONTAINER_HOST", "DOCKER_CONTEXT"] {
+                engine = match host_env.get(var) {
+                    Some(value) => engine.with_env(var.into(), value.into()),
+                    None => engine.without_env(var),
+                };
+            }
+        }
         // An ssh:// engine: one shared SSH connection for all of devboot's engine calls.
         let over_ssh = crate::backend::Backend::detect(host_env)
             .remote()
@@ -339,6 +355,18 @@ impl Global {
         let mut host_env = host_env();
         crate::settings::load(&host_env, &crate::settings::Flags::default())?
             .apply_to_env(&mut host_env);
+        // Where the engine is, from the flags: as the variables would say it, for every
+        // command (and the engine CLI, see `engine`).
+        if let Some(url) = &self.engine_host {
+            for var in ["DOCKER_HOST", "CONTAINER_HOST"] {
+                host_env.insert(var.into(), url.clone());
+            }
+            host_env.remove("DOCKER_CONTEXT");
+        }
+        if let Some(name) = &self.context {
+            host_env.insert("DOCKER_CONTEXT".into(), name.clone());
+            host_env.remove("DOCKER_HOST");
+        }
         Ok(LoadOptions {
             workspace_folder: crate::config::substitute::normalize(&folder),
             config: self.config.clone(),

@@ -129,8 +129,10 @@ pub struct Engine {
     calls: AtomicUsize,
     /// The base time limit of a call (see `timeout.rs`).
     timeout: Duration,
-    /// Set for every engine command (see `backend::mux`).
+    /// Set for every engine command (see `backend::mux`, `--engine-host`).
     env: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// Removed from every engine command's environment (`--context` over `DOCKER_HOST`).
+    unset: Vec<std::ffi::OsString>,
 }
 
 impl Engine {
@@ -155,6 +157,7 @@ impl Engine {
                     calls: AtomicUsize::new(0),
                     timeout: timeout::DEFAULT,
                     env: Vec::new(),
+                    unset: Vec::new(),
                 });
             }
         }
@@ -179,6 +182,14 @@ impl Engine {
         self
     }
 
+    /// The same engine, its commands run without the variable `name`.
+    #[must_use]
+    pub fn without_env(mut self, name: &str) -> Engine {
+        self.env.retain(|(k, _)| k != name);
+        self.unset.push(name.into());
+        self
+    }
+
     /// How many engine commands devboot has run so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::Relaxed)
@@ -193,6 +204,9 @@ impl Engine {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let mut cmd = Command::new(&self.program);
         cmd.args(args);
+        for name in &self.unset {
+            cmd.env_remove(name);
+        }
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }

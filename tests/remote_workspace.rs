@@ -245,7 +245,8 @@ fn up_over_tcp_serves_on_the_remote_hosts_address() {
         docker_host: &remote.tcp,
     };
     let env = [("DOCKER_HOST", remote.tcp.as_str())];
-    let up = repo.devboot_env(["up"], &env);
+    // Named by the flag, as by the variable.
+    let up = repo.devboot(["--engine-host", remote.tcp.as_str(), "up"]);
     up.status(0)
         .stdout_has(&format!("http://{}:{port}", remote.addr));
     let response = get(&remote.addr, port, "/api/activities/home", &[]).unwrap();
