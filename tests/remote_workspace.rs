@@ -231,7 +231,7 @@ fn up_over_ssh_copies_the_folder_serves_here_syncs_edits_and_cleans_up() {
 }
 
 #[test]
-fn up_over_tcp_serves_on_the_remote_hosts_address() {
+fn up_over_tcp_serves_on_the_remote_hosts_address_and_a_warm_up_syncs_first() {
     let remote = remote();
     let port = 46342;
     let repo = Repo::example();
@@ -251,6 +251,23 @@ fn up_over_tcp_serves_on_the_remote_hosts_address() {
         .stdout_has(&format!("http://{}:{port}", remote.addr));
     let response = get(&remote.addr, port, "/api/activities/home", &[]).unwrap();
     assert_home_feed(&response);
+    // A warm `up` sends an edit before anything else (no `sync` needed), and reuses.
+    let feed = repo.path().join("backend-flask/app.py");
+    let text = std::fs::read_to_string(&feed).unwrap();
+    let said = "Port 4567 is open. Today is a good day to deploy.";
+    assert!(text.contains(said), "the example's feed says {said:?}");
+    std::fs::write(&feed, text.replace(said, "Synced Over TCP")).unwrap();
+    let warm = repo.devboot_env(["up", "--json"], &env);
+    warm.status(0);
+    assert_eq!(warm.json()["action"], "reused");
+    get_until(
+        &remote.addr,
+        port,
+        "/api/activities/home",
+        "Synced Over TCP",
+        Duration::from_secs(30),
+    )
+    .unwrap();
     repo.devboot_env(["down", "--remove"], &env)
         .status(0)
         .stdout_has("volume devboot-src-");
