@@ -141,12 +141,7 @@ fn authority_host(address: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::workspace::env_map as env;
 
     #[test]
     fn an_ssh_engine_forwards_and_a_tcp_engine_names_its_host() {

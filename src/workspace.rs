@@ -15,6 +15,15 @@ use serde::Serialize;
 /// Environment variables, sorted by name so that output and hashes are stable.
 pub type EnvMap = BTreeMap<String, String>;
 
+/// An env map from literal pairs, for tests.
+#[cfg(test)]
+pub(crate) fn env_map(pairs: &[(&str, &str)]) -> EnvMap {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect()
+}
+
 /// Which config format a workspace came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -144,12 +144,7 @@ fn docker_host(host_env: &EnvMap) -> Option<(String, String)> {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::workspace::env_map as env;
 
     #[test]
     fn addresses_on_this_machine_are_local() {

@@ -214,12 +214,7 @@ pub(super) fn token_of(body: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::workspace::env_map as env;
 
     #[test]
     fn a_bearer_challenge_gives_realm_service_and_a_scope_with_commas() {
