@@ -96,6 +96,18 @@ fn up_over_ssh_copies_the_folder_serves_here_syncs_edits_and_cleans_up() {
         docker_host: &remote.ssh,
     };
     let env = [("DOCKER_HOST", remote.ssh.as_str())];
+    // What the copy must keep (a mode, a link) and leave out (ignored files).
+    repo.write("tools/run.sh", "#!/bin/sh\necho ran\n");
+    std::fs::set_permissions(
+        repo.path().join("tools/run.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("tools/run.sh", repo.path().join("run")).unwrap();
+    repo.write(".gitignore", "*.log\n");
+    repo.write(".devbootignore", "big/\n");
+    repo.write("debug.log", "ignored by git");
+    repo.write("big/blob.bin", "ignored by devboot");
 
     let up = repo.devboot_env(["up"], &env);
     up.status(0)
@@ -134,6 +146,20 @@ fn up_over_ssh_copies_the_folder_serves_here_syncs_edits_and_cleans_up() {
         ],
     );
     assert!(mounts.contains("volume:devboot-src-"), "{mounts}");
+    let kept = remote_docker(
+        remote,
+        &[
+            "exec",
+            id,
+            "sh",
+            "-c",
+            "cd /workspaces/*/ && ./run && test -L run && test ! -e debug.log && test ! -e big && echo kept",
+        ],
+    );
+    assert_eq!(
+        kept, "ran\nkept\n",
+        "modes and links kept, ignored files left out"
+    );
 
     // An edit here, synced, is what the running Flask serves (its reloader sees it).
     let feed = repo.path().join("backend-flask/app.py");
