@@ -204,8 +204,8 @@ pub fn stop(record: &Path) -> Result<bool> {
     };
     let was = alive(old.pid);
     if was {
-        // KILL: a forward has nothing to save, and `ssh` started from devboot keeps TERM
-        // blocked while it waits (it would stay until its connection dropped).
+        // KILL: a forward has nothing to save (and one an older devboot started has TERM
+        // blocked: it inherited devboot's mask then).
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(old.pid),
             nix::sys::signal::Signal::SIGKILL,

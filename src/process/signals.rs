@@ -2,8 +2,11 @@
 //! and the command ends with 128 + the signal's number and one line on what was stopped,
 //! what is left, and that the next `up` finishes the work.
 //!
-//! The three signals are blocked in every thread and taken by one watcher thread
-//! (`sigwait`), so no handler runs at an arbitrary point of the program. The watcher stops
+//! The three signals are caught by `signal-hook`, whose handler only wakes one watcher
+//! thread through a pipe, so no code of devboot's runs at an arbitrary point of the
+//! program. (They used to be blocked in every thread and taken with `sigwait`; but a
+//! blocked mask is inherited by every child, so the engine CLI and the SSH forward never
+//! saw a TERM, only the KILL after the grace.) The watcher stops
 //! the children (SIGTERM, then SIGKILL after [`GRACE`]); the command, whose child just ended,
 //! returns through its usual error path, and [`finish`] words the outcome. Waits without a
 //! child in them look at [`received`]. Should the command still not end, the watcher ends
@@ -15,7 +18,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SigSet, Signal, raise};
+use nix::sys::signal::Signal;
 
 use crate::diagnostic::Diagnostic;
 use crate::error::{Error, Result};
@@ -44,20 +47,23 @@ pub fn received() -> Option<Signal> {
     }
 }
 
-/// Takes SIGINT, SIGTERM and SIGHUP away from their default action, for `command`. Call it
-/// before any other thread starts: a thread inherits the blocked signals of the one that
-/// starts it. Children start with none blocked (the standard library clears the mask).
+/// Takes SIGINT, SIGTERM and SIGHUP away from their default action, for `command`.
+/// Children start with the default action of each (an exec resets a caught signal) and
+/// nothing blocked.
 pub fn catch(command: &'static str) {
-    let set = SigSet::from_iter(SIGNALS);
-    if set.thread_block().is_err() {
+    let raw = SIGNALS.map(|s| s as i32);
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(raw) else {
         return;
-    }
+    };
     let _ = COMMAND.set(command);
-    std::thread::spawn(move || watch(&set));
+    std::thread::spawn(move || watch(&mut signals));
 }
 
-fn watch(set: &SigSet) {
-    let Ok(signal) = set.wait() else {
+fn watch(signals: &mut signal_hook::iterator::Signals) {
+    let mut incoming = signals
+        .forever()
+        .filter_map(|raw| Signal::try_from(raw).ok());
+    let Some(signal) = incoming.next() else {
         return;
     };
     RECEIVED.store(signal as i32, Ordering::SeqCst);
@@ -74,7 +80,7 @@ fn watch(set: &SigSet) {
         end_process(signal);
     });
     // A second signal: whoever sent it does not want to wait.
-    let _ = set.wait();
+    let _ = incoming.next();
     end_process(signal);
 }
 
@@ -88,9 +94,8 @@ fn end_process(signal: Signal) {
         "interrupted by {signal}: {}",
         what_is_left(None)
     )));
-    // The signal's default action is to end the process; only this thread lets it in.
-    let _ = SigSet::from(signal).thread_unblock();
-    let _ = raise(signal);
+    // The signal's default action is to end the process.
+    let _ = signal_hook::low_level::emulate_default_handler(signal as i32);
 }
 
 /// The command's outcome, once it returned: after a signal, the interruption (whatever the
