@@ -96,6 +96,29 @@ impl Door {
         (!text.is_empty()).then(|| text.to_string())
     }
 
+    /// The names in the folder `rel` (at most `limit`, sorted), without following a link to
+    /// it; entries are not looked at: reading one goes through the door as usual.
+    pub fn names(&self, rel: &str, limit: usize) -> Vec<String> {
+        let Some((parent, name)) = self.parent(rel) else {
+            return Vec::new();
+        };
+        let Some(dir) = self.open_dir(&parent, name, rel) else {
+            return Vec::new();
+        };
+        let Ok(mut listing) = nix::dir::Dir::from_fd(dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = listing
+            .iter()
+            .filter_map(std::result::Result::ok)
+            .filter_map(|e| e.file_name().to_str().ok().map(String::from))
+            .filter(|n| n != "." && n != "..")
+            .take(limit)
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Whether a regular file is there (a flag file such as `ready`).
     pub fn has_file(&self, rel: &str) -> bool {
         matches!(self.find(rel), Some(Found::File(..)))

@@ -93,6 +93,13 @@ pub(crate) struct Global {
     context: Option<String>,
 }
 
+#[derive(Debug, clap::Args)]
+struct ServeGitCredentialsArgs {
+    /// The workspace's state folder.
+    #[arg(long, value_name = "DIR")]
+    state_dir: std::path::PathBuf,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum EngineArg {
     Docker,
@@ -163,6 +170,10 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Write devboot's man pages into a folder (`scripts/install.sh` installs them).
     Manpages(completions::ManpagesArgs),
+    /// Answer git's credential requests of a workspace (started by `up
+    /// --forward-git-credentials`; not for people).
+    #[command(hide = true)]
+    ServeGitCredentials(ServeGitCredentialsArgs),
 }
 
 /// Parses the command line. On `--help`, `--version` or a usage error, clap's text is
@@ -220,6 +231,10 @@ pub fn execute(arguments: Arguments) -> Result<u8> {
         Command::Doctor(args) => doctor::run(&args, &global),
         Command::Completions(args) => completions::completions(&args),
         Command::Manpages(args) => completions::manpages(&args),
+        Command::ServeGitCredentials(args) => {
+            let state = crate::state::StateDir::at(args.state_dir);
+            crate::credentials::git_helper::serve(&state, &host_env()).map(|()| exit::OK)
+        }
     };
     crate::process::signals::finish(result)
 }

@@ -1,14 +1,18 @@
 //! The host's credentials, lent to the workspace only when the user asks
-//! (`up --forward-ssh-agent`, `up --forward-git-identity`, or `[credentials]` in the
+//! (`up --forward-ssh-agent`, `--forward-git-identity`, `--forward-git-credentials`, or `[credentials]` in the
 //! settings file): off by default, since whatever runs in the container can use them.
 //!
 //! - The SSH agent: the host's agent socket (`SSH_AUTH_SOCK`) is mounted into the container
 //!   and `SSH_AUTH_SOCK` names it for tasks, hooks and `exec`; the keys never leave the
 //!   agent (`ssh`, `git` over SSH inside sign through it). The socket is fixed when the
 //!   container is made: a new agent (a new login) needs `up --recreate`.
+//! - git credentials: git's requests inside answered by the host's credential helper, see
+//!   [`git_helper`].
 //! - The git identity: the host's `git config user.name`/`user.email` as
 //!   `GIT_AUTHOR_*`/`GIT_COMMITTER_*` for tasks, hooks and `exec` (no `git` needed in the
 //!   image, nothing written into it).
+
+pub mod git_helper;
 
 use std::path::PathBuf;
 
@@ -23,11 +27,13 @@ pub const AGENT_IN_CONTAINER: &str = "/tmp/devboot-ssh-agent.sock";
 pub struct Lend {
     pub ssh_agent: bool,
     pub git_identity: bool,
+    /// git's credential requests answered by the host's helper (see `git_credentials`).
+    pub git_credentials: bool,
 }
 
 impl Lend {
     pub fn any(self) -> bool {
-        self.ssh_agent || self.git_identity
+        self.ssh_agent || self.git_identity || self.git_credentials
     }
 }
 
@@ -45,6 +51,9 @@ pub fn apply(ws: &Workspace, host_env: &EnvMap, lend: Lend) -> Result<Workspace>
         out.options.mounts.push(mount);
         out.remote_env
             .insert("SSH_AUTH_SOCK".into(), AGENT_IN_CONTAINER.into());
+    }
+    if lend.git_credentials {
+        git_helper::env(&mut out.remote_env);
     }
     if lend.git_identity {
         for (key, vars) in [
@@ -122,7 +131,7 @@ mod tests {
         let ws = crate::workspace::tests::workspace();
         let lend = Lend {
             ssh_agent: true,
-            git_identity: false,
+            ..Lend::default()
         };
         let err = apply(&ws, &EnvMap::new(), lend).unwrap_err();
         assert!(
@@ -152,6 +161,7 @@ mod tests {
             Lend {
                 ssh_agent: false,
                 git_identity: true,
+                ..Lend::default()
             },
         )
         .unwrap();

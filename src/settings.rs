@@ -16,6 +16,7 @@
 //! [credentials]          # off unless asked for (see `credentials`)
 //! ssh-agent = true
 //! git-identity = true
+//! git-credentials = true
 //! ```
 
 use std::fmt::Write as _;
@@ -45,6 +46,7 @@ struct File {
 struct CredentialsFile {
     ssh_agent: Option<bool>,
     git_identity: Option<bool>,
+    git_credentials: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +95,8 @@ pub struct Settings {
     pub forward_ssh_agent: Setting<bool>,
     /// Lend the host's git identity to every workspace.
     pub forward_git_identity: Setting<bool>,
+    /// Answer git's credential requests in every workspace from the host's helper.
+    pub forward_git_credentials: Setting<bool>,
 }
 
 /// What was given on the command line (`None`: not given).
@@ -104,6 +108,7 @@ pub struct Flags {
     pub dotfiles_target_path: Option<String>,
     pub forward_ssh_agent: bool,
     pub forward_git_identity: bool,
+    pub forward_git_credentials: bool,
 }
 
 /// `up`'s wait when neither a flag nor the file says.
@@ -187,6 +192,11 @@ pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
             "--forward-ssh-agent",
             credentials.ssh_agent,
         ),
+        forward_git_credentials: switch(
+            flags.forward_git_credentials,
+            "--forward-git-credentials",
+            credentials.git_credentials,
+        ),
         forward_git_identity: switch(
             flags.forward_git_identity,
             "--forward-git-identity",
@@ -228,6 +238,7 @@ impl Settings {
         crate::credentials::Lend {
             ssh_agent: self.forward_ssh_agent.value,
             git_identity: self.forward_git_identity.value,
+            git_credentials: self.forward_git_credentials.value,
         }
     }
 
@@ -310,6 +321,11 @@ pub fn describe(settings: &Settings) -> String {
             "credentials.git-identity",
             settings.forward_git_identity.value.to_string(),
             &settings.forward_git_identity.source,
+        ),
+        (
+            "credentials.git-credentials",
+            settings.forward_git_credentials.value.to_string(),
+            &settings.forward_git_credentials.source,
         ),
     ];
     let mut out = format!(

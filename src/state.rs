@@ -288,6 +288,39 @@ impl StateDir {
         Ok(())
     }
 
+    /// The requests waiting in the container's folder `rel` (`<id>.req`, at most `limit`),
+    /// each read as a small file: untrusted.
+    pub fn requests(&self, rel: &str, limit: usize) -> Vec<(String, String)> {
+        let Some(door) = self.door() else {
+            return Vec::new();
+        };
+        door.names(rel, limit)
+            .into_iter()
+            .filter_map(|name| {
+                let id = name.strip_suffix(".req")?.to_string();
+                let text = door
+                    .read_small(&format!("{rel}/{name}"))
+                    .unwrap_or_default();
+                Some((id, text))
+            })
+            .collect()
+    }
+
+    /// Removes a request once answered (the entry itself, whatever it is).
+    pub fn drop_request(&self, rel: &str, id: &str) {
+        if let Some(door) = self.door() {
+            let _ = door.remove(&format!("{rel}/{id}.req"));
+        }
+    }
+
+    /// The state folder at `path` (a server given it on its command line).
+    pub fn at(path: PathBuf) -> StateDir {
+        StateDir {
+            path,
+            workspace: None,
+        }
+    }
+
     /// Writes a plan; `next` is the one the entrypoint runs at the next container start.
     pub fn write_plan(&self, name: &str, script: &str) -> Result<PathBuf> {
         // A `started` left from the last plan of this name would keep this one from running.

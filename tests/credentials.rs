@@ -181,3 +181,75 @@ fn ssh_add_in_the_container_lists_the_key_of_the_lent_agent() {
     let listed = repo.devboot_env(["exec", "ssh-add", "-l"], &env);
     listed.status(0).stdout_has("devboot-e2e-key (ED25519)");
 }
+
+#[test]
+fn git_in_the_container_gets_the_hosts_stored_credential_and_nothing_else() {
+    let repo = Repo::example();
+    // A hook asks as git would (git itself is not in the stand-in image): through the
+    // helper git's config names.
+    repo.write(".devcontainer/devcontainer.json", &config("true"));
+    let home = repo.base().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(home.join(".gitconfig"), "[credential]\n\thelper = store\n").unwrap();
+    std::fs::write(
+        home.join(".git-credentials"),
+        "https://alice:s3cret@git.example.test\n",
+    )
+    .unwrap();
+    let home = home.display().to_string();
+    let ask = |host: &str| {
+        format!(
+            "test \"$GIT_CONFIG_KEY_0\" = credential.helper && printf 'protocol=https\\nhost={host}\\nwwwauth[]=x\\n\\n' | \"$GIT_CONFIG_VALUE_0\" get"
+        )
+    };
+
+    repo.devboot_env(["up", "--forward-git-credentials"], &[("HOME", &home)])
+        .status(0);
+    // Lent by the settings file for `exec` (the flag is `up`'s).
+    let settings = repo.base().join(".test-config/devboot");
+    std::fs::create_dir_all(&settings).unwrap();
+    std::fs::write(
+        settings.join("config.toml"),
+        "[credentials]\ngit-credentials = true\n",
+    )
+    .unwrap();
+    let known = repo.devboot_env(
+        ["exec", "sh", "-c", &ask("git.example.test")],
+        &[("HOME", &home)],
+    );
+    known.status(0);
+    assert!(
+        known.stdout.contains("username=alice\n") && known.stdout.contains("password=s3cret\n"),
+        "{}",
+        known.stdout
+    );
+    // A host the helper does not know: nothing, at once (no prompt on this machine).
+    let unknown = repo.devboot_env(
+        ["exec", "sh", "-c", &ask("other.example.test")],
+        &[("HOME", &home)],
+    );
+    assert_eq!(unknown.stdout, "");
+    // The container cannot change the answers (read-only), and `down` stops the server.
+    let write = "echo x > /.devboot/credentials/1 2>/dev/null && echo wrote || echo refused";
+    assert_eq!(repo.sh(write), "refused\n");
+    repo.devboot_env(["down"], &[("HOME", &home)]).status(0);
+    let servers = Command::new("pgrep")
+        .args([
+            "-f",
+            &format!(
+                "serve-git-credentials --state-dir {}",
+                repo.base().display()
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert!(servers.stdout.is_empty(), "the server is stopped");
+    // Not lent: no helper in the environment.
+    std::fs::remove_file(settings.join("config.toml")).unwrap();
+    repo.devboot_env(["up"], &[("HOME", &home)]).status(0);
+    let none = repo.devboot_env(
+        ["exec", "sh", "-c", "echo \"[$GIT_CONFIG_VALUE_0]\""],
+        &[("HOME", &home)],
+    );
+    assert_eq!(none.stdout, "[]\n");
+}

@@ -42,6 +42,8 @@ pub(crate) fn run(args: &DownArgs, global: &Global) -> Result<u8> {
     let action = loaded.workspace.shutdown_action;
     let host_env = &options.host_env;
     let _lock = crate::up::lock(host_env, &target.devcontainer_id)?;
+    // Whatever happens to the container, its git credential server stops.
+    crate::credentials::git_helper::stop_server(&target.cache_dir, &target.devcontainer_id);
     // Looked for again under the lock: an `up` may have made or replaced it meanwhile.
     let info = target.find(&engine)?;
     let Some(info) = info else {

@@ -35,6 +35,7 @@ pub(crate) fn run(args: &ExecArgs, global: &Global) -> Result<u8> {
     let lend = crate::credentials::Lend {
         ssh_agent: false,
         git_identity: settings.forward_git_identity.value,
+        git_credentials: settings.forward_git_credentials.value,
     };
     let ws = crate::credentials::apply(&loaded.workspace, &host_env, lend)?;
     let (_, mut exec) = target.exec_in(&ws, &info);

@@ -90,6 +90,11 @@ pub(crate) struct UpArgs {
     /// `GIT_COMMITTER_*`; also `[credentials] git-identity = true`).
     #[arg(long)]
     forward_git_identity: bool,
+    /// Let git in the workspace ask your git credential helper here for passwords and
+    /// tokens (HTTPS remotes; also `[credentials] git-credentials = true`). Whatever runs in
+    /// the container can then ask too.
+    #[arg(long)]
+    forward_git_credentials: bool,
     /// Your dotfiles, installed once into every new container: a git URL, `owner/repo` on
     /// GitHub, or a local folder (also `[dotfiles] repository` in your settings file).
     #[arg(long, value_name = "URL|DIR")]
@@ -143,6 +148,7 @@ impl UpArgs {
             dotfiles_target_path: self.dotfiles_target_path.clone(),
             forward_ssh_agent: self.forward_ssh_agent,
             forward_git_identity: self.forward_git_identity,
+            forward_git_credentials: self.forward_git_credentials,
         }
     }
 
@@ -283,10 +289,34 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         engine.kind.program(),
         crate::engine::location::Location::of(engine.kind, &options.host_env).describe()
     ));
+    if settings.lend().git_credentials {
+        lend_git_credentials(&loaded.workspace, &options.host_env)?;
+    }
     if global.verbose > 0 {
         ui::note(&format!("engine calls: {}", report.engine_calls));
     }
     Ok(report)
+}
+
+/// Starts the host's side of git credential lending, where the state folder is shared.
+fn lend_git_credentials(
+    ws: &crate::workspace::Workspace,
+    host_env: &crate::workspace::EnvMap,
+) -> Result<()> {
+    let compose = matches!(ws.image, crate::workspace::ImageSource::Compose { .. });
+    if compose || !crate::backend::Backend::detect(host_env).shares_state() {
+        ui::warning(
+            "--forward-git-credentials works with devboot's own containers on this machine's engine; not lent here",
+        );
+        return Ok(());
+    }
+    let state = up::state_dir(ws, host_env);
+    let id = state
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::credentials::git_helper::ensure_server(&state, &crate::dirs::cache_dir(host_env), &id)
 }
 
 /// The human summary: where the container, tasks and ports are.
