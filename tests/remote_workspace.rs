@@ -316,3 +316,72 @@ fn an_unreachable_remote_engine_is_a_clear_error() {
         ))
         .stderr_has(&format!("ssh -p 2299 root@{} docker info", remote.addr));
 }
+
+#[test]
+fn ports_forward_takes_over_from_ups_forward_in_the_foreground() {
+    let remote = remote();
+    let port = 46344;
+    let repo = Repo::example();
+    repo.write(".devcontainer/devcontainer.json", &config(port));
+    let _cleanup = Cleanup {
+        remote,
+        repo: &repo,
+        docker_host: &remote.ssh,
+    };
+    let env = [("DOCKER_HOST", remote.ssh.as_str())];
+    repo.devboot_env(["up"], &env).status(0);
+    // In the foreground, in place of the one `up` left running.
+    let mut child = Foreground(
+        repo.command(["ports", "forward"], &env)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // It stops `up`'s first (the record goes), then serves in its place.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !repo
+        .devboot_env(["status"], &env)
+        .stdout
+        .contains("ports not forwarded here")
+    {
+        assert!(Instant::now() < deadline, "`up`'s forward was not stopped");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let served = get_until(
+        "127.0.0.1",
+        port,
+        "/api/activities/home",
+        "andrewbrown",
+        Duration::from_secs(20),
+    );
+    child.stop();
+    served.unwrap();
+    // Gone with it: nothing here answers, until the next `up` forwards again.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    repo.devboot_env(["up"], &env).status(0);
+    get_until(
+        "127.0.0.1",
+        port,
+        "/api/activities/home",
+        "andrewbrown",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+}
+
+/// `devboot ports forward` (by then `ssh` itself), ended whatever happens to the test.
+struct Foreground(std::process::Child);
+
+impl Foreground {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Foreground {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -185,16 +185,12 @@ pub fn ensure(ssh: &Ssh, ports: &[u16], record: &Path) -> Result<()> {
     }
 }
 
-/// Runs the forward in the foreground until it ends (`devboot ports forward`).
-pub fn foreground(ssh: &Ssh, ports: &[u16]) -> Result<i32> {
-    let status = ssh
-        .command(ports)
-        .status()
-        .map_err(|e| Error::Unsupported {
-            what: "forwarding the workspace's ports over SSH".into(),
-            help: format!("`ssh` could not be started ({e}); install an OpenSSH client"),
-        })?;
-    Ok(status.code().unwrap_or(1))
+/// Runs the forward in the foreground until it ends (`devboot ports forward`): devboot
+/// becomes that `ssh` (an exec), so Ctrl-C, or a signal to this process, ends the forward
+/// itself. Returns only when `ssh` cannot be started.
+pub fn foreground(ssh: &Ssh, ports: &[u16]) -> Error {
+    let err = std::os::unix::process::CommandExt::exec(&mut ssh.command(ports));
+    no_ssh(&err)
 }
 
 /// Stops the recorded background forward, if any; `true` when one was running.

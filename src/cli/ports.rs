@@ -114,8 +114,7 @@ fn forward(target: &up::Target) -> Result<u8> {
         list.join(", "),
         remote.address
     ));
-    let code = crate::backend::forward::foreground(ssh, &ports)?;
-    Ok(u8::try_from(code).unwrap_or(1))
+    Err(crate::backend::forward::foreground(ssh, &ports))
 }
 
 /// Waits until a port is served, polling its host port.
