@@ -21,7 +21,7 @@ pub mod mux;
 pub mod sync;
 
 use crate::engine::EngineKind;
-use crate::engine::location::Location;
+use crate::engine::location::{self, Location};
 use crate::workspace::EnvMap;
 
 /// Where the workspace runs.
@@ -86,22 +86,12 @@ impl Backend {
             ]),
         }
     }
-
-    /// For people: `local` or `remote (ssh://… from DOCKER_HOST)`.
-    pub fn describe(&self) -> String {
-        match self {
-            Backend::Local => "local".into(),
-            Backend::Remote(r) => format!("remote ({}, from {})", r.address, r.from),
-        }
-    }
 }
 
 impl Remote {
     fn new(address: String, from: String) -> Remote {
         let ssh = forward::Ssh::parse(&address);
-        let host = ssh
-            .as_ref()
-            .map_or_else(|| authority_host(&address).to_string(), |s| s.host.clone());
+        let host = location::host_of(&address).to_string();
         Remote {
             address,
             from,
@@ -123,18 +113,6 @@ pub fn source_volume(devcontainer_id: &str) -> String {
         "devboot-src-{}",
         &devcontainer_id[..devcontainer_id.len().min(16)]
     )
-}
-
-/// `box` of `tcp://box:2375/` (brackets of an IPv6 address kept off).
-fn authority_host(address: &str) -> &str {
-    let rest = address.split_once("://").map_or(address, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or_default();
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let name = match authority.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => authority,
-    };
-    name.trim_start_matches('[').trim_end_matches(']')
 }
 
 #[cfg(test)]

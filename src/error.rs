@@ -492,10 +492,8 @@ fn engine_diagnostic(err: &EngineError) -> Diagnostic {
             let remote = remote_engine().expect("checked");
             let how = match &remote.ssh {
                 Some(ssh) => format!(
-                    "check that `ssh {}{}{} docker info` works without a prompt",
-                    ssh.port.map(|p| format!("-p {p} ")).unwrap_or_default(),
-                    ssh.user.as_deref().map(|u| format!("{u}@")).unwrap_or_default(),
-                    ssh.host
+                    "check that `{}` works without a prompt",
+                    ssh.login("docker info")
                 ),
                 None => format!(
                     "check that {} is reachable from here and its engine listens there",

@@ -104,6 +104,23 @@ fn any_running() -> bool {
         .is_empty()
 }
 
+/// Whether `pid` is a running process (not a zombie) whose command line `is` recognises: a
+/// recorded background process of devboot's, not one that took its number since.
+pub fn runs_as(pid: i32, is: impl Fn(&[&[u8]]) -> bool) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
+    let argv: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, r)| r.starts_with('Z'))
+    });
+    is(&argv) && !zombie
+}
+
 /// `docker build`, `docker compose`: the program and the words before its first option.
 pub(crate) fn describe(cmd: &Command) -> String {
     let program = Path::new(cmd.get_program())

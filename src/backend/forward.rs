@@ -73,10 +73,10 @@ impl Ssh {
         cmd
     }
 
-    /// `ssh -p 2222 root@box true`: what to try by hand.
-    pub fn login(&self) -> String {
+    /// `ssh -p 2222 root@box COMMAND`: what to try by hand.
+    pub fn login(&self, command: &str) -> String {
         format!(
-            "ssh {}{}{} true",
+            "ssh {}{}{} {command}",
             self.port.map(|p| format!("-p {p} ")).unwrap_or_default(),
             self.user
                 .as_deref()
@@ -228,15 +228,9 @@ fn read(record: &Path) -> Option<Record> {
 
 /// Whether `pid` is an `ssh` still running (not a process that took its number since).
 fn alive(pid: i32) -> bool {
-    if pid <= 0 {
-        return false;
-    }
-    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
-        let argv0 = cmd.split(|b| *b == 0).next().unwrap_or_default();
+    crate::process::runs_as(pid, |argv| {
+        let argv0 = argv.first().copied().unwrap_or_default();
         argv0 == b"ssh" || argv0.ends_with(b"/ssh")
-    }) && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, r)| r.starts_with('Z'))
     })
 }
 
@@ -257,7 +251,7 @@ fn failed(ssh: &Ssh, ports: &[u16], why: &str) -> Error {
         ),
         help: format!(
             "check that `{}` works without a prompt and that nothing here uses those ports; `devboot ports forward` tries again in the foreground",
-            ssh.login()
+            ssh.login("true")
         ),
     }
 }

@@ -215,11 +215,7 @@ pub fn pull(
     target: &str,
     path: &str,
 ) -> Result<crate::boundary::archive::Unpacked> {
-    let parts: Vec<&str> = path
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    if path.starts_with('/') || parts.is_empty() || parts.contains(&"..") {
+    let Some(rel) = crate::boundary::archive::plain(path) else {
         return Err(Error::Usage {
             message: format!("`{path}` is not a path inside the workspace folder"),
             help: Some(
@@ -227,8 +223,7 @@ pub fn pull(
                     .into(),
             ),
         });
-    }
-    let rel = parts.join("/");
+    };
     let from = format!("{container}:{target}/{rel}");
     let archive = engine.call_bytes(&["cp", from.as_str(), "-"])?;
     let door = crate::boundary::Door::open(local).ok_or_else(|| {
@@ -238,8 +233,8 @@ pub fn pull(
             std::io::Error::from(std::io::ErrorKind::NotFound),
         )
     })?;
-    let under = parts[..parts.len() - 1].join("/");
-    crate::boundary::archive::unpack(&door, &archive, &under)
+    let under = rel.rsplit_once('/').map_or("", |(dir, _)| dir);
+    crate::boundary::archive::unpack(&door, &archive, under)
         .map_err(|e| Error::io("write", local.join(&rel), e))
 }
 

@@ -54,7 +54,7 @@ pub fn unpack(door: &Door, archive: &[u8], under: &str) -> std::io::Result<Unpac
 }
 
 /// `a/b/c` for a path made only of plain names (`./` dropped); `None` otherwise.
-fn plain(path: &str) -> Option<String> {
+pub fn plain(path: &str) -> Option<String> {
     let parts: Vec<&str> = path
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")

@@ -89,17 +89,15 @@ fn forward(target: &up::Target) -> Result<u8> {
         ui::stdout("the engine is on this machine: its ports are here already\n")?;
         return Ok(exit::OK);
     };
+    let ports = up::forwarded_ports(target);
     let Some(ssh) = &remote.ssh else {
         ui::stdout(&format!(
             "the engine is reached over TCP: its ports are on {} already ({})\n",
             remote.host,
-            target
-                .environment
-                .url(up::forwarded_ports(target).first().copied().unwrap_or(80))
+            target.environment.url(ports.first().copied().unwrap_or(80))
         ))?;
         return Ok(exit::OK);
     };
-    let ports = up::forwarded_ports(target);
     if ports.is_empty() {
         ui::stdout("the workspace publishes no ports\n")?;
         return Ok(exit::OK);

@@ -193,15 +193,8 @@ pub fn stop_server(cache_dir: &Path, devcontainer_id: &str) -> bool {
 /// The recorded server's pid, when it is a devboot still running.
 fn running(record: &Path) -> Option<i32> {
     let pid: i32 = std::fs::read_to_string(record).ok()?.trim().parse().ok()?;
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let serving = cmdline
-        .split(|b| *b == 0)
-        .any(|arg| arg == b"serve-git-credentials");
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(") ")
-            .is_some_and(|(_, r)| r.starts_with('Z'))
-    });
-    (serving && !zombie).then_some(pid)
+    crate::process::runs_as(pid, |argv| argv.contains(&&b"serve-git-credentials"[..]))
+        .then_some(pid)
 }
 
 #[cfg(test)]

@@ -87,12 +87,7 @@ fn is_local(host: &str) -> bool {
     match scheme {
         "unix" | "npipe" | "fd" => true,
         "tcp" | "http" | "https" => {
-            let authority = rest.split('/').next().unwrap_or_default();
-            let name = match authority.rsplit_once(':') {
-                Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-                _ => authority,
-            };
-            let name = name.trim_start_matches('[').trim_end_matches(']');
+            let name = host_of(rest);
             name == "localhost"
                 || name == "::1"
                 || name
@@ -101,6 +96,19 @@ fn is_local(host: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// The host of an engine address: `box` of `tcp://box:2375/` or `ssh://me@box:22` (a
+/// scheme, a user, a port and a path left out; an IPv6 address without its brackets).
+pub fn host_of(address: &str) -> &str {
+    let rest = address.split_once("://").map_or(address, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let name = match authority.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => authority,
+    };
+    name.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// The docker CLI's current context, when it is not the default: `DOCKER_CONTEXT`, else
