@@ -2,7 +2,8 @@
 //! with the engine socket's group) on a config whose `remoteUser` has UID 1000 in the
 //! image: the hook's file in the bind-mounted workspace belongs to 4321 on the host, and
 //! `id` inside says 4321; with `updateRemoteUserUID: false` it stays 1000 (and cannot
-//! write the workspace). No ports.
+//! write the workspace). No ports. The same when only the image's `USER` names the user;
+//! an image that runs as root is run as it is.
 
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
@@ -78,6 +79,42 @@ fn the_remote_user_gets_the_host_users_ids_so_workspace_files_stay_theirs() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("UID"), "{stderr}");
     assert_eq!(repo.container(), id);
+}
+
+#[test]
+fn a_user_only_the_images_user_names_gets_the_host_users_ids_too() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/Dockerfile",
+        &format!("{DOCKERFILE}USER 1000\n"),
+    );
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "build": { "dockerfile": "Dockerfile" },
+  "postCreateCommand": "touch made-by-hook && id -un > /tmp/user && id -u > /tmp/uid" }"#,
+    );
+    let (code, stderr) = devboot_as_user(&repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("giving dev this machine's UID 4321"),
+        "{stderr}"
+    );
+    let made = std::fs::metadata(repo.path().join("made-by-hook")).unwrap();
+    assert_eq!((made.uid(), made.gid()), (HOST_UID, HOST_UID));
+    assert_eq!(repo.sh("cat /tmp/user /tmp/uid"), "dev\n4321\n");
+}
+
+#[test]
+fn an_image_that_runs_as_root_is_used_as_it_is_for_a_user_who_is_not_root() {
+    let repo = Repo::example();
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "image": "devboot/python-flask:bookworm", "postCreateCommand": "id -u > /tmp/uid" }"#,
+    );
+    let (code, stderr) = devboot_as_user(&repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("UID"), "nothing built: {stderr}");
+    assert_eq!(repo.sh("cat /tmp/uid"), "0\n");
 }
 
 #[test]
