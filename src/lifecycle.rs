@@ -449,6 +449,8 @@ pub fn states(
                 // It succeeded, though its stage as a whole did not (a sibling failed): it
                 // runs again with the stage, but what it did is done.
                 (Some(_), Some(s)) if s.exit == Some(0) => LaneState::Done,
+                // Under way (a hook `up` left to the background, `waitFor`).
+                (Some(_), Some(s)) if s.exit.is_none() && s.alive => LaneState::Running,
                 (Some(_), _) => LaneState::Pending,
             };
             let mut lane_report = report(stage, lane, &plan, place, state, None);

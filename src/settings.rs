@@ -1,11 +1,13 @@
 //! The user's own settings (`$XDG_CONFIG_HOME/devboot/config.toml`, else
 //! `~/.config/devboot/config.toml`): defaults that hold for every workspace of this user —
-//! dotfiles, the registry mirror, how long `up` waits for ports. A flag wins over an
-//! environment variable, which wins over the file, which wins over devboot's default;
-//! `devboot config --settings` shows each effective value and where it came from.
+//! dotfiles, the registry mirror, how long `up` waits for ports and for which hook. A
+//! flag wins over an environment variable, which wins over the file, which wins over
+//! devboot's default; `devboot config --settings` shows each effective value and where it
+//! came from.
 //!
 //! ```toml
 //! wait-timeout = 120
+//! wait-for = "all"        # when the config has no waitFor (default: updateContentCommand)
 //! registry-mirror = "ghcr.io=127.0.0.1:5000"
 //!
 //! [dotfiles]
@@ -28,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::source::{Location, SourceFile, Span};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::error::{Error, Result};
-use crate::workspace::EnvMap;
+use crate::workspace::{EnvMap, Format, Phase, Workspace};
 
 /// The file as written; every key optional, an unknown key an error (a typo would
 /// otherwise be silently ignored).
@@ -36,6 +38,7 @@ use crate::workspace::EnvMap;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct File {
     wait_timeout: Option<u64>,
+    wait_for: Option<WaitFor>,
     registry_mirror: Option<String>,
     dotfiles: Option<DotfilesFile>,
     credentials: Option<CredentialsFile>,
@@ -86,6 +89,9 @@ pub struct Settings {
     pub file: PathBuf,
     /// Seconds `up` waits for every port.
     pub wait_timeout: Setting<u64>,
+    /// The hook `up` waits for (`--wait-for`, else the file's `wait-for`; see
+    /// `Settings::wait_for_in`).
+    pub wait_for: Setting<Option<WaitFor>>,
     /// `DEVBOOT_REGISTRY_MIRROR`'s value (see `features::oci::mirror`), if any.
     pub registry_mirror: Setting<Option<String>>,
     pub dotfiles_repository: Setting<Option<String>>,
@@ -103,12 +109,60 @@ pub struct Settings {
 #[derive(Debug, Clone, Default)]
 pub struct Flags {
     pub wait_timeout: Option<u64>,
+    pub wait_for: Option<WaitFor>,
     pub dotfiles_repository: Option<String>,
     pub dotfiles_install_command: Option<String>,
     pub dotfiles_target_path: Option<String>,
     pub forward_ssh_agent: bool,
     pub forward_git_identity: bool,
     pub forward_git_credentials: bool,
+}
+
+/// The last hook `up` waits for; the later ones go on in the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+pub enum WaitFor {
+    #[serde(rename = "onCreateCommand")]
+    #[value(name = "onCreateCommand")]
+    OnCreate,
+    #[serde(rename = "updateContentCommand")]
+    #[value(name = "updateContentCommand")]
+    UpdateContent,
+    #[serde(rename = "postCreateCommand")]
+    #[value(name = "postCreateCommand")]
+    PostCreate,
+    #[serde(rename = "postStartCommand")]
+    #[value(name = "postStartCommand")]
+    PostStart,
+    #[serde(rename = "postAttachCommand")]
+    #[value(name = "postAttachCommand")]
+    PostAttach,
+    /// Every hook, as the reference CLI's `up`.
+    #[serde(rename = "all")]
+    All,
+}
+
+impl WaitFor {
+    /// The phase `up` returns after (`None`: every hook).
+    pub fn phase(self) -> Option<Phase> {
+        match self {
+            WaitFor::OnCreate => Some(Phase::OnCreateCommand),
+            WaitFor::UpdateContent => Some(Phase::UpdateContentCommand),
+            WaitFor::PostCreate => Some(Phase::PostCreateCommand),
+            WaitFor::PostStart => Some(Phase::PostStartCommand),
+            WaitFor::PostAttach | WaitFor::All => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            WaitFor::OnCreate => "onCreateCommand",
+            WaitFor::UpdateContent => "updateContentCommand",
+            WaitFor::PostCreate => "postCreateCommand",
+            WaitFor::PostStart => "postStartCommand",
+            WaitFor::PostAttach => "postAttachCommand",
+            WaitFor::All => "all",
+        }
+    }
 }
 
 /// `up`'s wait when neither a flag nor the file says.
@@ -164,6 +218,15 @@ pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
         )
         .unwrap_or(Setting {
             value: DEFAULT_WAIT_SECS,
+            source: Source::Default,
+        }),
+        wait_for: layered(
+            flags.wait_for.map(|w| ("--wait-for", Some(w))),
+            file.wait_for.map(Some),
+            &from_file,
+        )
+        .unwrap_or(Setting {
+            value: None,
             source: Source::Default,
         }),
         registry_mirror,
@@ -223,6 +286,20 @@ fn layered<T>(flag: Option<(&str, T)>, file: Option<T>, from_file: &Source) -> O
 }
 
 impl Settings {
+    /// The last hook `up` waits for in `ws` (`None`: every one): `--wait-for`'s, else the
+    /// config's `waitFor`, else the file's `wait-for`, else the spec's default for a
+    /// devcontainer.json, `updateContentCommand` (the rest goes on in the background,
+    /// as VS Code and Codespaces do). A Gitpod config's tasks are all waited for.
+    pub fn wait_for_in(&self, ws: &Workspace) -> Option<Phase> {
+        match (&self.wait_for.source, self.wait_for.value) {
+            (Source::Flag(_), Some(flag)) => flag.phase(),
+            _ if ws.wait_for.is_some() => ws.wait_for,
+            (_, Some(file)) => file.phase(),
+            _ if ws.format == Format::Devcontainer => Some(Phase::UpdateContentCommand),
+            _ => None,
+        }
+    }
+
     /// The host environment with the file's registry mirror in it when the environment
     /// names none (the Features code reads the mirror from there).
     pub fn apply_to_env(&self, host_env: &mut EnvMap) {
@@ -291,6 +368,14 @@ pub fn describe(settings: &Settings) -> String {
             "wait-timeout",
             settings.wait_timeout.value.to_string(),
             &settings.wait_timeout.source,
+        ),
+        (
+            "wait-for",
+            settings.wait_for.value.map_or_else(
+                || "(not set: the config's waitFor, else updateContentCommand)".into(),
+                |w| format!("{:?}", w.name()),
+            ),
+            &settings.wait_for.source,
         ),
         (
             "registry-mirror",

@@ -375,7 +375,13 @@ impl Phase {
     /// Whether a lane of this phase runs after `up` returned, when `up` waits only for
     /// `wait_for` (devcontainer `waitFor`).
     pub fn in_background(self, wait_for: Option<Phase>) -> bool {
-        let hook = matches!(
+        self.is_hook() && wait_for.is_some_and(|last| self > last)
+    }
+
+    /// A devcontainer hook (or the dotfiles among them) in the container: it runs once
+    /// to its end, and `waitFor` may leave it running after `up` returned.
+    pub fn is_hook(self) -> bool {
+        matches!(
             self,
             Phase::OnCreateCommand
                 | Phase::UpdateContentCommand
@@ -383,8 +389,7 @@ impl Phase {
                 | Phase::Dotfiles
                 | Phase::PostStartCommand
                 | Phase::PostAttachCommand
-        );
-        hook && wait_for.is_some_and(|last| self > last)
+        )
     }
 
     pub fn timing(self) -> Timing {

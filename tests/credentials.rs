@@ -82,7 +82,8 @@ impl Drop for Agent {
 
 fn config(hook: &str) -> String {
     format!(
-        r#"{{ "image": "devboot/python-flask:bookworm", "postCreateCommand": {} }}"#,
+        r#"{{ "image": "devboot/python-flask:bookworm", "waitFor": "postCreateCommand",
+  "postCreateCommand": {} }}"#,
         serde_json::to_string(hook).unwrap()
     )
 }

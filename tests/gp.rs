@@ -441,6 +441,7 @@ fn gp_works_in_a_container_another_tool_made() {
         r#"{
   "image": "devboot/python-flask:bookworm",
   "forwardPorts": [4567],
+  "waitFor": "postStartCommand",
   "postStartCommand": "command -v gp > /tmp/which; gp sync-done 'x y'; gp sync-await 'x y' > /tmp/sync; gp url 4567 > /tmp/url; gp tasks list > /tmp/tasks"
 }
 "#,

@@ -22,6 +22,7 @@ fn config(update: Option<bool>) -> String {
         .unwrap_or_default();
     format!(
         r#"{{ "build": {{ "dockerfile": "Dockerfile" }}, "remoteUser": "dev", {update}
+  "waitFor": "postCreateCommand",
   "postCreateCommand": "touch made-by-hook && id -u > /tmp/uid && touch /home/dev/home-is-mine" }}"#
     )
 }
@@ -90,7 +91,7 @@ fn a_user_only_the_images_user_names_gets_the_host_users_ids_too() {
     );
     repo.write(
         ".devcontainer/devcontainer.json",
-        r#"{ "build": { "dockerfile": "Dockerfile" },
+        r#"{ "build": { "dockerfile": "Dockerfile" }, "waitFor": "postCreateCommand",
   "postCreateCommand": "touch made-by-hook && id -un > /tmp/user && id -u > /tmp/uid" }"#,
     );
     let (code, stderr) = devboot_as_user(&repo, &["up"]);
@@ -109,7 +110,8 @@ fn an_image_that_runs_as_root_is_used_as_it_is_for_a_user_who_is_not_root() {
     let repo = Repo::example();
     repo.write(
         ".devcontainer/devcontainer.json",
-        r#"{ "image": "devboot/python-flask:bookworm", "postCreateCommand": "id -u > /tmp/uid" }"#,
+        r#"{ "image": "devboot/python-flask:bookworm", "waitFor": "postCreateCommand",
+  "postCreateCommand": "id -u > /tmp/uid" }"#,
     );
     let (code, stderr) = devboot_as_user(&repo, &["up"]);
     assert_eq!(code, 0, "{stderr}");

@@ -11,6 +11,7 @@ const CONFIG: &str = r#"{
     "API_TOKEN": { "description": "A token for the activities API", "documentationUrl": "https://example.test/tokens" },
     "PLAIN_ONE": {}
   },
+  "waitFor": "postCreateCommand",
   "postCreateCommand": "echo \"token=${API_TOKEN:-unset}\" > /tmp/seen"
 }"#;
 

@@ -13,6 +13,7 @@ use crate::engine::Repo;
 /// A hook that runs long enough for `ps` to see what ran it, then writes what it saw.
 const CONFIG: &str = r#"{
   "image": "devboot/python-flask:bookworm",
+  "waitFor": "postCreateCommand",
   "remoteEnv": { "DB_PASSWORD": "${localEnv:E2E_DB_PASSWORD}" },
   "postCreateCommand": "sleep 2; printf '%s|%s|%s|%s' \"$API_TOKEN\" \"$DEPLOY_KEY\" \"$DB_PASSWORD\" \"$PLAIN\" > .seen"
 }

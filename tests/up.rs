@@ -254,6 +254,7 @@ const DEVCONTAINER_BUILD: &str = r#"{
   "portsAttributes": { "4567": { "label": "backend" } },
   "containerEnv": { "FRONTEND_URL": "${portUrl:3000}", "BACKEND_URL": "${portUrl:4567}" },
   "onCreateCommand": ["sh", "-c", "echo x >> /tmp/oncreate-count"],
+  "waitFor": "postStartCommand",
   "postStartCommand": { "count": "echo x >> /tmp/poststart-count", "hello": ["echo", "hello"] }
 }
 "#;

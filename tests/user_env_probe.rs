@@ -24,6 +24,7 @@ fn config(probe: Option<&str>) -> String {
   "build": {{ "dockerfile": "Dockerfile" }},
   {probe}
   "remoteEnv": {{ "SHARED": "from-remote-env" }},
+  "waitFor": "postStartCommand",
   "postStartCommand": "{{ mytool; imagetool; echo \"bashrc=${{FROM_BASHRC:-}} profile=${{FROM_PROFILE:-}} shared=$SHARED\"; }} > /tmp/seen 2>&1"
 }}"#
     )

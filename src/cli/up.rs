@@ -74,9 +74,11 @@ pub(crate) struct UpArgs {
     no_in_place: bool,
     /// Return once this hook is done and leave the later ones running in the background
     /// (`status` and `logs` show them), instead of the config's `waitFor`; `all` waits for
-    /// every hook [default: the config's `waitFor`, else all, as the reference CLI].
+    /// every hook, as the reference CLI's `up` [default: the config's `waitFor`, else
+    /// `wait-for` in your settings file, else updateContentCommand]. Ports are waited for
+    /// either way.
     #[arg(long, value_enum, value_name = "HOOK")]
-    wait_for: Option<WaitForArg>,
+    wait_for: Option<crate::settings::WaitFor>,
     /// Fail, before anything is made, when the engine's machine does not meet the
     /// config's `hostRequirements` (CPUs, memory, storage) instead of warning.
     #[arg(long)]
@@ -110,39 +112,12 @@ pub(crate) struct UpArgs {
     dotfiles_target_path: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum WaitForArg {
-    #[value(name = "onCreateCommand")]
-    OnCreate,
-    #[value(name = "updateContentCommand")]
-    UpdateContent,
-    #[value(name = "postCreateCommand")]
-    PostCreate,
-    #[value(name = "postStartCommand")]
-    PostStart,
-    #[value(name = "postAttachCommand")]
-    PostAttach,
-    All,
-}
-
-impl WaitForArg {
-    fn phase(self) -> Option<crate::workspace::Phase> {
-        use crate::workspace::Phase;
-        match self {
-            WaitForArg::OnCreate => Some(Phase::OnCreateCommand),
-            WaitForArg::UpdateContent => Some(Phase::UpdateContentCommand),
-            WaitForArg::PostCreate => Some(Phase::PostCreateCommand),
-            WaitForArg::PostStart => Some(Phase::PostStartCommand),
-            WaitForArg::PostAttach | WaitForArg::All => None,
-        }
-    }
-}
-
 impl UpArgs {
     /// What the command line says of the settings (see `settings`).
     fn settings_flags(&self) -> crate::settings::Flags {
         crate::settings::Flags {
             wait_timeout: self.wait_timeout,
+            wait_for: self.wait_for,
             dotfiles_repository: self.dotfiles_repository.clone(),
             dotfiles_install_command: self.dotfiles_install_command.clone(),
             dotfiles_target_path: self.dotfiles_target_path.clone(),
@@ -204,9 +179,6 @@ pub(crate) fn run(args: &UpArgs, global: &Global) -> Result<u8> {
 fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
     let options = global.load_options_for(args.source)?;
     let mut loaded = config::load(&options)?;
-    if let Some(wait_for) = args.wait_for {
-        loaded.workspace.wait_for = wait_for.phase();
-    }
     if let Some(note) = &loaded.note {
         ui::note(note);
     }
@@ -222,6 +194,7 @@ fn bring_up(args: &UpArgs, global: &Global) -> Result<UpReport> {
         ui::diagnostic(warning);
     }
     let settings = crate::settings::load(&options.host_env, &args.settings_flags())?;
+    loaded.workspace.wait_for = settings.wait_for_in(&loaded.workspace);
     let persisted = up::persisted_env(&options.host_env, &options.workspace_folder)?;
     if let Some(text) = crate::env::missing_secrets(&loaded.workspace, &persisted.values) {
         ui::warning(&text);

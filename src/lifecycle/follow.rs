@@ -12,7 +12,7 @@ use super::{
     is_host_stage, plan_lane, report,
 };
 use crate::state::{LogReader, StateDir};
-use crate::workspace::Workspace;
+use crate::workspace::{Phase, Workspace};
 
 /// How often the files are read.
 const POLL: Duration = Duration::from_millis(5);
@@ -103,14 +103,25 @@ impl Tail {
 
     /// A lane whose long-running command ended since `up` saw it start: with an exit code
     /// other than 0, or with nothing left running. Its output up to the end is printed
-    /// first; it is reported once.
+    /// first; it is reported once. A hook left to run in the background (`waitFor`) that
+    /// ends well is not a failure: its output is printed and it is let go.
     pub fn ended(&mut self, output: &Output) -> Option<LaneFailure> {
         let state = self.state.as_ref()?;
+        self.lanes.retain_mut(|(lane, log)| {
+            let done =
+                lane.phase.is_some_and(Phase::is_hook) && state.lane(&lane.id).exit == Some(0);
+            if done {
+                log.flush(state, lane, output);
+            }
+            !done
+        });
+        // (A hook that ended well since the look above is let go at the next.)
         let at = self.lanes.iter().position(|(lane, _)| {
             let files = state.lane(&lane.id);
+            let hook = lane.phase.is_some_and(Phase::is_hook);
             files
                 .exit
-                .is_some_and(|code| code != 0 || !files.background)
+                .is_some_and(|code| code != 0 || (!files.background && !hook))
         })?;
         let (lane, mut log) = self.lanes.remove(at);
         log.flush(state, &lane, output);
