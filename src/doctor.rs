@@ -146,7 +146,7 @@ fn image(engine: &Engine, host_env: &EnvMap) -> Check {
             format!(
                 "{image} (the built-in config's) is not here: the first `up` without a config pulls it"
             ),
-            "offline, name one that is here: `DEVBOOT_IMAGE=<image>`, or `devboot init --image <image>`",
+            "offline, name one that is here: `DEVBOOT_IMAGE=<image>` or `image = \"<image>\"` in your settings file, or `devboot init --image <image>`",
         ),
     }
 }

@@ -408,7 +408,7 @@ impl DefaultImage {
                 "it is the default of devboot's built-in flask-backend config: this folder has no config"
             }
             DefaultImage::FromEnv => {
-                "DEVBOOT_IMAGE names it, for devboot's built-in flask-backend config: this folder has no config"
+                "DEVBOOT_IMAGE (or `image` in your settings file) names it, for devboot's built-in flask-backend config: this folder has no config"
             }
         }
     }
@@ -419,7 +419,7 @@ impl DefaultImage {
                 "name an image that is here or can be pulled with `image:` in .gitpod.yml (e.g. `image: python:3.11-slim-bookworm`)"
             }
             DefaultImage::BuiltIn | DefaultImage::FromEnv => {
-                "choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up`, or write the config with `devboot init --image <image>` (its `image:` decides from then on)"
+                "choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up` (or `image = \"<image>\"` in your settings file), or write the config with `devboot init --image <image>` (its `image:` decides from then on)"
             }
         }
     }
@@ -572,12 +572,12 @@ mod tests {
             "{built_in}"
         );
         assert!(
-            built_in.contains("help: choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up`, or write the config with `devboot init --image <image>` (its `image:` decides from then on); images here: devboot/python-flask:bookworm"),
+            built_in.contains("help: choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up` (or `image = \"<image>\"` in your settings file), or write the config with `devboot init --image <image>` (its `image:` decides from then on); images here: devboot/python-flask:bookworm"),
             "{built_in}"
         );
         assert!(
             rendered(&error(DefaultImage::FromEnv))
-                .contains("(DEVBOOT_IMAGE names it, for devboot's built-in flask-backend config"),
+                .contains("(DEVBOOT_IMAGE (or `image` in your settings file) names it, for devboot's built-in flask-backend config"),
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The user's own settings (`$XDG_CONFIG_HOME/devboot/config.toml`, else
 //! `~/.config/devboot/config.toml`): defaults that hold for every workspace of this user —
-//! dotfiles, the registry mirror, how long `up` waits for ports and for which hook. A
+//! the image of the built-in config, dotfiles, the registry mirror, how long `up` waits
+//! for ports and for which hook. A
 //! flag wins over an environment variable, which wins over the file, which wins over
 //! devboot's default; `devboot config --settings` shows each effective value and where it
 //! came from.
@@ -8,6 +9,7 @@
 //! ```toml
 //! wait-timeout = 120
 //! wait-for = "all"        # when the config has no waitFor (default: updateContentCommand)
+//! image = "python:3.12-bookworm"   # a folder without a config, and `init`
 //! registry-mirror = "ghcr.io=127.0.0.1:5000"
 //!
 //! [dotfiles]
@@ -39,6 +41,7 @@ use crate::workspace::{EnvMap, Format, Phase, Workspace};
 struct File {
     wait_timeout: Option<u64>,
     wait_for: Option<WaitFor>,
+    image: Option<String>,
     registry_mirror: Option<String>,
     dotfiles: Option<DotfilesFile>,
     credentials: Option<CredentialsFile>,
@@ -92,6 +95,9 @@ pub struct Settings {
     /// The hook `up` waits for (`--wait-for`, else the file's `wait-for`; see
     /// `Settings::wait_for_in`).
     pub wait_for: Setting<Option<WaitFor>>,
+    /// `DEVBOOT_IMAGE`'s value: the image of devboot's built-in config (a folder without
+    /// a config) and `init`'s default, if any.
+    pub image: Setting<Option<String>>,
     /// `DEVBOOT_REGISTRY_MIRROR`'s value (see `features::oci::mirror`), if any.
     pub registry_mirror: Setting<Option<String>>,
     pub dotfiles_repository: Setting<Option<String>>,
@@ -203,13 +209,17 @@ pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
     };
     let dotfiles = file.dotfiles.unwrap_or_default();
     let credentials = file.credentials.unwrap_or_default();
-    let registry_mirror = match host_env.get(MIRROR_VAR) {
-        Some(value) => Setting {
-            value: Some(value.clone()),
-            source: Source::Env(MIRROR_VAR.into()),
-        },
-        None => layer(None, file.registry_mirror),
-    };
+    // An empty variable is one not set.
+    let from_env =
+        |var: &str, file: Option<String>| match host_env.get(var).filter(|v| !v.is_empty()) {
+            Some(value) => Setting {
+                value: Some(value.clone()),
+                source: Source::Env(var.into()),
+            },
+            None => layer(None, file),
+        };
+    let registry_mirror = from_env(MIRROR_VAR, file.registry_mirror);
+    let image = from_env(crate::template::IMAGE_VAR, file.image);
     Ok(Settings {
         wait_timeout: layered(
             flags.wait_timeout.map(|secs| ("--wait-timeout", secs)),
@@ -229,6 +239,7 @@ pub fn load(host_env: &EnvMap, flags: &Flags) -> Result<Settings> {
             value: None,
             source: Source::Default,
         }),
+        image,
         registry_mirror,
         dotfiles_repository: layer(
             flag("--dotfiles-repository", &flags.dotfiles_repository),
@@ -300,13 +311,16 @@ impl Settings {
         }
     }
 
-    /// The host environment with the file's registry mirror in it when the environment
-    /// names none (the Features code reads the mirror from there).
+    /// The host environment with the file's registry mirror and image in it when the
+    /// environment names none (the Features code and the built-in config read them there).
     pub fn apply_to_env(&self, host_env: &mut EnvMap) {
-        if let Some(mirror) = &self.registry_mirror.value {
-            host_env
-                .entry(MIRROR_VAR.into())
-                .or_insert_with(|| mirror.clone());
+        for (var, value) in [
+            (MIRROR_VAR, &self.registry_mirror.value),
+            (crate::template::IMAGE_VAR, &self.image.value),
+        ] {
+            if let Some(value) = value {
+                host_env.entry(var.into()).or_insert_with(|| value.clone());
+            }
         }
     }
 
@@ -376,6 +390,11 @@ pub fn describe(settings: &Settings) -> String {
                 |w| format!("{:?}", w.name()),
             ),
             &settings.wait_for.source,
+        ),
+        (
+            "image",
+            shown(settings.image.value.as_deref()),
+            &settings.image.source,
         ),
         (
             "registry-mirror",
@@ -481,6 +500,26 @@ mod tests {
         let mut env = EnvMap::new();
         s.apply_to_env(&mut env);
         assert_eq!(env[MIRROR_VAR], "ghcr.io=127.0.0.1:1");
+        assert!(!env.contains_key(crate::template::IMAGE_VAR));
+    }
+
+    #[test]
+    fn the_image_comes_from_the_environment_else_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "image = \"from/file:1\"\n");
+        let s = load(&env_with(dir.path(), &[]), &Flags::default()).unwrap();
+        assert_eq!(s.image.value.as_deref(), Some("from/file:1"));
+        assert!(matches!(s.image.source, Source::File(_)));
+        let mut env = EnvMap::new();
+        s.apply_to_env(&mut env);
+        assert_eq!(env[crate::template::IMAGE_VAR], "from/file:1");
+        let env = env_with(dir.path(), &[(crate::template::IMAGE_VAR, "from/env:2")]);
+        let s = load(&env, &Flags::default()).unwrap();
+        assert_eq!(s.image.value.as_deref(), Some("from/env:2"));
+        assert_eq!(
+            s.image.source,
+            Source::Env(crate::template::IMAGE_VAR.into())
+        );
     }
 
     #[test]

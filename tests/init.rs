@@ -387,6 +387,36 @@ fn existing_files_are_not_replaced_without_force() {
 }
 
 #[test]
+fn image_comes_from_the_settings_file_when_the_environment_names_none() {
+    let t = repo(false);
+    let config_home = t.path().join(".config-home");
+    std::fs::create_dir_all(config_home.join("devboot")).unwrap();
+    std::fs::write(
+        config_home.join("devboot/config.toml"),
+        "image = \"example.org/team/python:3.13\"\n",
+    )
+    .unwrap();
+    let config_home = config_home.display().to_string();
+    Test::new()
+        .env("DEVBOOT_IMAGE", "")
+        .env("XDG_CONFIG_HOME", &config_home)
+        .args(["config", "--settings"])
+        .run()
+        .status(0)
+        .stdout_has("image")
+        .stdout_has("\"example.org/team/python:3.13\"");
+    let t = t
+        .env("DEVBOOT_IMAGE", "")
+        .env("XDG_CONFIG_HOME", &config_home)
+        .args(["init", "--yes", "--format", "devcontainer"]);
+    t.run().status(0);
+    assert_eq!(
+        jsonc(&read(t.path(), ".devcontainer/devcontainer.json"))["image"],
+        "example.org/team/python:3.13"
+    );
+}
+
+#[test]
 fn image_comes_from_the_flag_then_the_environment() {
     let t = repo(false)
         .env("DEVBOOT_IMAGE", "example.org/team/python:3.12")
@@ -597,8 +627,8 @@ fn a_missing_built_in_image_says_how_to_choose_another() {
     let repo = Repo::example();
     let run = repo.devboot_env(["up"], &[("DEVBOOT_IMAGE", "devboot/does-not-exist:never")]);
     run.status(1)
-        .stderr_has("error: image devboot/does-not-exist:never is not available (DEVBOOT_IMAGE names it, for devboot's built-in flask-backend config: this folder has no config)\n")
-        .stderr_has("help: choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up`, or write the config with `devboot init --image <image>` (its `image:` decides from then on); images here: ")
+        .stderr_has("error: image devboot/does-not-exist:never is not available (DEVBOOT_IMAGE (or `image` in your settings file) names it, for devboot's built-in flask-backend config: this folder has no config)\n")
+        .stderr_has("help: choose an image that is here or can be pulled: `DEVBOOT_IMAGE=<image> devboot up` (or `image = \"<image>\"` in your settings file), or write the config with `devboot init --image <image>` (its `image:` decides from then on); images here: ")
         .stderr_has(IMAGE);
 }
 

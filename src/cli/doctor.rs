@@ -13,7 +13,12 @@ pub(crate) struct DoctorArgs {
 }
 
 pub(crate) fn run(args: &DoctorArgs, global: &Global) -> Result<u8> {
-    let host_env = crate::cli::host_env();
+    let mut host_env = crate::cli::host_env();
+    // The settings file's image and mirror, as every command sees them (a bad file is
+    // one of doctor's own findings).
+    if let Ok(settings) = crate::settings::load(&host_env, &crate::settings::Flags::default()) {
+        settings.apply_to_env(&mut host_env);
+    }
     let checks = doctor::run(&host_env, global.engine_choice(), global.engine_timeout());
     let ok = checks.iter().all(|c| c.outcome != Outcome::Problem);
     if args.json {
