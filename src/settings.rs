@@ -318,8 +318,10 @@ impl Settings {
             (MIRROR_VAR, &self.registry_mirror.value),
             (crate::template::IMAGE_VAR, &self.image.value),
         ] {
-            if let Some(value) = value {
-                host_env.entry(var.into()).or_insert_with(|| value.clone());
+            if let Some(value) = value
+                && host_env.get(var).is_none_or(String::is_empty)
+            {
+                host_env.insert(var.into(), value.clone());
             }
         }
     }
