@@ -50,7 +50,7 @@ fn compose_file(offset: u16) -> String {
 }
 
 /// Whether a Compose CLI is here (Debian's `docker-compose`, or the `compose` plugin).
-fn has_compose(test: &str) -> bool {
+pub fn has_compose(test: &str) -> bool {
     let works = |program: &str, args: &[&str]| {
         Command::new(program)
             .args(args)

@@ -3,7 +3,8 @@
 //! image: the hook's file in the bind-mounted workspace belongs to 4321 on the host, and
 //! `id` inside says 4321; with `updateRemoteUserUID: false` it stays 1000 (and cannot
 //! write the workspace). No ports. The same when only the image's `USER` names the user;
-//! an image that runs as root is run as it is.
+//! an image that runs as root is run as it is; and for a Compose service (its image built
+//! by Compose, then given the ids).
 
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
@@ -117,6 +118,43 @@ fn an_image_that_runs_as_root_is_used_as_it_is_for_a_user_who_is_not_root() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("UID"), "nothing built: {stderr}");
     assert_eq!(repo.sh("cat /tmp/uid"), "0\n");
+}
+
+#[test]
+fn a_compose_services_user_gets_the_host_users_ids_too() {
+    if !crate::compose::has_compose("a_compose_services_user_gets_the_host_users_ids_too") {
+        return;
+    }
+    let repo = Repo::example();
+    repo.write(".devcontainer/Dockerfile", DOCKERFILE);
+    repo.write(
+        ".devcontainer/docker-compose.yml",
+        "services:\n  app:\n    build: { context: ., dockerfile: Dockerfile }\n    \
+         volumes: [\"..:/workspaces/app\"]\n    command: sleep infinity\n",
+    );
+    repo.write(
+        ".devcontainer/devcontainer.json",
+        r#"{ "dockerComposeFile": "docker-compose.yml", "service": "app",
+  "workspaceFolder": "/workspaces/app", "remoteUser": "dev", "waitFor": "postCreateCommand",
+  "postCreateCommand": "touch made-by-hook && id -u > /tmp/uid" }"#,
+    );
+    let (code, stderr) = devboot_as_user(&repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("giving dev this machine's UID 4321"),
+        "{stderr}"
+    );
+    let made = std::fs::metadata(repo.path().join("made-by-hook")).unwrap();
+    assert_eq!((made.uid(), made.gid()), (HOST_UID, HOST_UID));
+    assert_eq!(repo.sh("cat /tmp/uid"), "4321\n");
+    // Warm: the same container, nothing built.
+    let id = repo.container();
+    let (code, stderr) = devboot_as_user(&repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("UID"), "{stderr}");
+    assert_eq!(repo.container(), id);
+    let (code, stderr) = devboot_as_user(&repo, &["down", "--remove"]);
+    assert_eq!(code, 0, "{stderr}");
 }
 
 #[test]

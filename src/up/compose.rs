@@ -47,13 +47,22 @@ pub(super) fn bring_up(
     let published = published_ports(plan);
     check_published(engine, plan, &published)?;
     note_not_published_twice(ws, plan, &published);
-    let features_image = target.features.as_ref().map(|f| f.tag.as_str());
-    write_override(target, plan, features_image, from_image)?;
+    // The image devboot made for the service: with Features (built before, with the
+    // user's ids on top when they change), or with only the user's ids, made here.
+    let made_image = match (&target.uid, &target.features) {
+        (Some(uid), None) => {
+            super::image::ensure_image(engine, target, options.rebuild)?;
+            Some(uid.tag.as_str())
+        }
+        (Some(uid), Some(_)) => Some(uid.tag.as_str()),
+        (None, features) => features.as_ref().map(|f| f.tag.as_str()),
+    };
+    write_override(target, plan, made_image, from_image)?;
     let mut args = project_args(target, plan);
     args.extend(["up".into(), "-d".into()]);
-    // With Features the image is built already (and `--build` would overwrite it with the
-    // service's own).
-    if options.rebuild && features_image.is_none() {
+    // With an image of devboot's, it is built already (and `--build` would overwrite it
+    // with the service's own).
+    if options.rebuild && made_image.is_none() {
         args.push("--build".into());
     }
     if options.recreate {

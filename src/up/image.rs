@@ -125,7 +125,10 @@ fn ensure_unchanged(
     rebuild: bool,
 ) -> Result<ImageConfig> {
     let Some(plan) = &target.features else {
-        return ensure_base(engine, target, image, rebuild);
+        return match &target.compose {
+            Some(compose) => super::compose::ensure_service_image(engine, target, compose, rebuild),
+            None => ensure_base(engine, target, image, rebuild),
+        };
     };
     if !rebuild && let Some(config) = engine.image_config(&plan.tag)? {
         return Ok(config);

@@ -304,13 +304,22 @@ impl Target {
             None => Some(FeaturesPlan::new(ws, &image, host_env)),
         };
         let image = features.as_ref().map_or(image, |f| f.tag.clone());
-        // updateRemoteUserUID: the user gets this machine's ids, in an image of its own.
-        // Not on a remote engine: nothing of this machine is mounted there.
+        // updateRemoteUserUID: the user gets this machine's ids, in an image of its own
+        // (on a Compose service's own, when no Feature extends it; its spec stays the
+        // compose files' digest). Not on a remote engine: nothing of this machine is
+        // mounted there.
+        let uid_base = match (&features, &compose) {
+            (None, Some(plan)) => super::compose::service_image(plan).0,
+            _ => image.clone(),
+        };
         let uid = backend
             .shares_state()
-            .then(|| super::uid::plan(ws, &image))
+            .then(|| super::uid::plan(ws, &uid_base))
             .flatten();
-        let image = uid.as_ref().map_or(image, |u| u.tag.clone());
+        let image = match (&uid, &compose) {
+            (Some(uid), None) => uid.tag.clone(),
+            _ => image,
+        };
 
         let mut env = expand(&ws.container_env);
         if ws.format == Format::Gitpod {

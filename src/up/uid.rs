@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use crate::container;
 use crate::engine::{Engine, ImageConfig};
 use crate::error::{Error, Result};
-use crate::workspace::{ImageSource, Workspace};
+use crate::workspace::Workspace;
 
 use super::image::run_build;
 use super::target::{BuildPlan, Target};
@@ -36,13 +36,9 @@ pub struct UidPlan {
 }
 
 /// The plan for `ws` on `image`, or `None`: `updateRemoteUserUID: false`, root named
-/// (`remoteUser`, else `containerUser`), this machine's user root, a Compose service (its
-/// image is Compose's), or not Linux.
+/// (`remoteUser`, else `containerUser`), this machine's user root, or not Linux.
 pub(super) fn plan(ws: &Workspace, image: &str) -> Option<UidPlan> {
-    if !cfg!(target_os = "linux")
-        || ws.options.update_remote_user_uid == Some(false)
-        || matches!(ws.image, ImageSource::Compose { .. })
-    {
+    if !cfg!(target_os = "linux") || ws.options.update_remote_user_uid == Some(false) {
         return None;
     }
     let named = ws
