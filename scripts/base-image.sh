@@ -9,8 +9,11 @@
 # backend needs, all from the Debian mirror, which is reachable. Like the
 # official debian images (debuerreotype), it carries the usual container apt
 # settings: dpkg skips fsync, apt keeps no .debs, no translations, gzipped lists,
-# and no service starts during installs. Without them every `apt-get install`
-# (a Feature's, a Dockerfile's) would be slower here than on `debian:bookworm`.
+# and no service starts during installs. And like the `-slim` variant that
+# python:3.x-slim-bookworm (the image it stands for) is built on, it has no
+# documentation, man pages or translations, and dpkg leaves them out of every
+# package installed later. Without these every `apt-get install` (a Feature's, a
+# Dockerfile's) would write more and take longer here than on python:3.x-slim.
 #
 # The rootfs tarball is cached in $DEVBOOT_CACHE/rootfs/, so importing it a
 # second time (into podman, or after `docker image rm`) takes seconds.
@@ -28,7 +31,7 @@ mirror="${DEVBOOT_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 suite=bookworm
 packages=python3,python3-flask,python3-flask-cors,python3-pip,procps
 # Bump when the rootfs recipe below changes, so cached tarballs are rebuilt.
-recipe=2
+recipe=3
 
 image_script_args "$@"
 key="$(printf '%s\n' "$suite" "$packages" "$recipe" | sha256sum | cut -c1-12)"
@@ -92,6 +95,28 @@ container_apt_settings() {
   as_root chmod 0644 "$root"/etc/apt/apt.conf.d/docker-* "$root/etc/dpkg/dpkg.cfg.d/docker-apt-speedup"
 }
 
+# What the `-slim` debian images leave out (debuerreotype's slimify): documentation
+# (but each package's copyright), man and info pages, translations. Said to dpkg for
+# every later install, and deleted from the rootfs at $1 now.
+slim_excludes() {
+  local root="$1" cfg="$1/etc/dpkg/dpkg.cfg.d/docker"
+  local excludes=(/usr/share/doc/ /usr/share/groff/ /usr/share/info/ /usr/share/linda/
+    /usr/share/lintian/overrides/ /usr/share/locale/ /usr/share/man/)
+  local includes=('/usr/share/doc/*/copyright' /usr/share/locale/locale.alias)
+  {
+    echo '# The "slim" variant: files containers do not need are left out of every package.'
+    for dir in "${excludes[@]}"; do echo "path-exclude ${dir}*"; done
+    for path in "${includes[@]}"; do echo "path-include $path"; done
+  } | as_root tee "$cfg" >/dev/null
+  as_root chmod 0644 "$cfg"
+  for dir in "${excludes[@]}"; do
+    [ -d "$root$dir" ] || continue
+    as_root find "$root$dir" -mindepth 1 -depth \
+      ! -path "$root/usr/share/doc/*/copyright" ! -path "$root/usr/share/locale/locale.alias" \
+      \( ! -type d -o -empty \) -delete
+  done
+}
+
 build_rootfs() {
   local log="$DEVBOOT_CACHE/debootstrap.log" started
   started="$(ms_now)"
@@ -113,6 +138,7 @@ build_rootfs() {
     -maxdepth 1 -type f ! -name lock -delete
   as_root truncate -s 0 "$root/etc/resolv.conf"
   container_apt_settings "$root"
+  slim_excludes "$root"
   as_root tar --numeric-owner -C "$root" -cf - . >"$tarball.tmp"
   mv "$tarball.tmp" "$tarball"
   note "rootfs $(du -h "$tarball" | cut -f1) in $(elapsed_since "$started"): $tarball"
@@ -127,8 +153,8 @@ fi
 step "base image: importing into $engine as $image"
 started="$(ms_now)"
 log="$DEVBOOT_CACHE/import-$engine.log"
-description="Offline stand-in for python:3, built by devboot scripts/base-image.sh: \
-Debian $suite minbase with Debian's python3, python3-flask, python3-flask-cors, python3-pip, procps"
+description="Offline stand-in for python:3-slim, built by devboot scripts/base-image.sh: \
+Debian $suite minbase (slim) with Debian's python3, python3-flask, python3-flask-cors, python3-pip, procps"
 "$engine" import \
   --change 'CMD ["/bin/bash"]' \
   --change 'ENV LANG=C.UTF-8' \

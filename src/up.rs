@@ -25,6 +25,7 @@ use crate::ui;
 use crate::workspace::{EnvMap, Visibility, Workspace};
 
 mod bring;
+mod commit;
 mod compose;
 mod extend;
 mod host_requirements;

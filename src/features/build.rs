@@ -1,9 +1,8 @@
 //! The derived image's build: a staging folder (each Feature's files with its options as
 //! `devcontainer-features.env` and the reference CLI's install wrapper, plus the users in
 //! `devcontainer-features.builtin.env`), the script that installs them one by one, and the
-//! Dockerfile that runs it on top of the base image. Written so that the classic builder,
-//! `BuildKit` and Podman all build it: plain `COPY` and `RUN`, nothing fetched by the build
-//! itself.
+//! config the image gets afterwards (its `containerEnv`, the image's user again, the
+//! labels), in the instruction syntax Docker and Podman take with `commit --change`.
 //!
 //! What is built is decided here; building it (the engine) is `up::extend`'s business.
 
@@ -75,14 +74,10 @@ pub fn content_digest(base_image_id: &str, installs: &[Install], users: &Users) 
     format!("sha256:{}", crate::container::hex(&hasher.finalize()))
 }
 
-/// Writes the staging folder `dir` (emptied first): the Dockerfile, the users' file, and
-/// one folder per Feature.
-pub fn stage(
-    dir: &Path,
-    image: &Image<'_>,
-    installs: &[Install],
-    users: &Users,
-) -> std::io::Result<PathBuf> {
+/// Writes the staging folder `dir` (emptied first): in its content folder (returned,
+/// copied whole to [`IN_IMAGE`]) the install script, the users' file, and one folder per
+/// Feature.
+pub fn stage(dir: &Path, installs: &[Install], users: &Users) -> std::io::Result<PathBuf> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
@@ -111,22 +106,23 @@ pub fn stage(
         content.join(INSTALL_SCRIPT),
         install_script(installs, users),
     )?;
-    let dockerfile = dir.join("Dockerfile");
-    std::fs::write(&dockerfile, dockerfile_text(image, installs))?;
-    Ok(dockerfile)
+    Ok(content)
 }
 
 /// The folder of the staging folder that is copied into the image, whole, in one step.
 const CONTENT: &str = "features";
 
+/// The script that installs every Feature, in the image.
+pub fn script_in_image() -> String {
+    format!("{IN_IMAGE}/{INSTALL_SCRIPT}")
+}
+
 /// What the derived image is built on and what it is labelled with.
 #[derive(Debug, Clone)]
 pub struct Image<'a> {
-    /// The base image.
-    pub base: &'a str,
     /// The base image's `USER` (empty: root), set again at the end.
     pub user: &'a str,
-    /// Labels, in one `LABEL` step.
+    /// Labels, in one `LABEL` instruction.
     pub labels: &'a [(String, String)],
 }
 
@@ -191,37 +187,31 @@ fn is_shell_name(name: &str) -> bool {
 }
 
 /// The name of the install script in the staging folder and in the image.
-const INSTALL_SCRIPT: &str = "devboot-install-features.sh";
+pub const INSTALL_SCRIPT: &str = "devboot-install-features.sh";
 
-/// The Dockerfile: as root, every Feature's files in one step and their install in one
-/// more (`install_script`), then each Feature's `containerEnv` in order, the image's user
-/// again and the labels.
-pub fn dockerfile_text(image: &Image<'_>, installs: &[Install]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "FROM {}", image.base);
+/// The config the image gets once every Feature is installed, as instructions: each
+/// Feature's `containerEnv` in order, the image's user again (root when it names none), the
+/// labels.
+pub fn changes(image: &Image<'_>, installs: &[Install]) -> Vec<String> {
+    let mut out = Vec::new();
+    for install in installs {
+        for (name, value) in &install.fetched.metadata.container_env {
+            // As the reference CLI writes it: `$` is left alone, so a value may use an
+            // earlier variable (`PATH=/x:${PATH}`). One instruction per variable, in
+            // order, so a later one builds on an earlier one as it did during the install.
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+            out.push(format!("ENV {name}=\"{escaped}\""));
+        }
+    }
     let user = if image.user.is_empty() {
         "root"
     } else {
         image.user
     };
-    if user != "root" {
-        out.push_str("USER root\n");
-    }
-    let _ = writeln!(out, "COPY {CONTENT}/ {IN_IMAGE}/");
-    let _ = writeln!(out, "RUN sh {IN_IMAGE}/{INSTALL_SCRIPT}");
-    for install in installs {
-        for (name, value) in &install.fetched.metadata.container_env {
-            // As the reference CLI writes it: `$` is left alone, so a value may use an
-            // earlier variable (`PATH=/x:${PATH}`). One step per variable, in order, so a
-            // later one builds on an earlier one as it did during the install.
-            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-            let _ = writeln!(out, "ENV {name}=\"{escaped}\"");
-        }
-    }
-    let _ = writeln!(out, "USER {user}");
+    out.push(format!("USER {user}"));
     if !image.labels.is_empty() {
         // Quoted, with `$` escaped: a label holds JSON such as `${devcontainerId}`, which
-        // the builder would otherwise substitute.
+        // would otherwise be substituted.
         let quoted: Vec<String> = image
             .labels
             .iter()
@@ -233,7 +223,24 @@ pub fn dockerfile_text(image: &Image<'_>, installs: &[Install]) -> String {
                 format!("{k}=\"{v}\"")
             })
             .collect();
-        let _ = writeln!(out, "LABEL {}", quoted.join(" "));
+        out.push(format!("LABEL {}", quoted.join(" ")));
+    }
+    out
+}
+
+/// The same as a Dockerfile, for engines whose `commit --change` reads instructions
+/// otherwise (Podman's takes a `LABEL` value as it is written): as root, the staging
+/// folder's content copied in one step, the install script run in one more, then
+/// `changes`.
+pub fn dockerfile_text(base: &str, base_user: &str, changes: &[String]) -> String {
+    let mut out = format!("FROM {base}\n");
+    if !base_user.is_empty() && base_user != "root" {
+        out.push_str("USER root\n");
+    }
+    let _ = writeln!(out, "COPY {CONTENT}/ {IN_IMAGE}/");
+    let _ = writeln!(out, "RUN sh {}", script_in_image());
+    for change in changes {
+        let _ = writeln!(out, "{change}");
     }
     out
 }
@@ -364,33 +371,24 @@ mod tests {
     }
 
     #[test]
-    fn the_dockerfile_copies_and_installs_in_two_steps_then_sets_the_env_in_order() {
-        let text = dockerfile_text(
+    fn the_env_comes_in_order_then_the_user_then_the_labels() {
+        let changes = changes(
             &Image {
-                base: "devboot/python-flask:bookworm",
                 user: "",
                 labels: &[("a.b".into(), r#"{"m":"${x}"}"#.into())],
             },
             &two(),
         );
-        let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
-            lines[..3],
+            changes,
             [
-                "FROM devboot/python-flask:bookworm",
-                "COPY features/ /tmp/dev-container-features/",
-                "RUN sh /tmp/dev-container-features/devboot-install-features.sh",
-            ],
-            "{text}"
+                "ENV NVM_DIR=\"/usr/local/share/nvm\"",
+                "ENV PATH=\"/x:${PATH}\"",
+                "ENV Q=\"a\\\"b`c`$(d)\"",
+                "USER root",
+                r#"LABEL a.b="{\"m\":\"\${x}\"}""#,
+            ]
         );
-        let at = |line: &str| lines.iter().position(|l| *l == line).unwrap();
-        assert!(at("ENV NVM_DIR=\"/usr/local/share/nvm\"") < at("ENV PATH=\"/x:${PATH}\""));
-        assert!(
-            at("ENV PATH=\"/x:${PATH}\"") < at("ENV Q=\"a\\\"b`c`$(d)\""),
-            "{text}"
-        );
-        assert_eq!(lines[lines.len() - 2], "USER root");
-        assert_eq!(*lines.last().unwrap(), r#"LABEL a.b="{\"m\":\"\${x}\"}""#);
     }
 
     #[test]
@@ -432,17 +430,27 @@ mod tests {
     }
 
     #[test]
+    fn the_dockerfile_copies_and_installs_in_two_steps_then_makes_the_changes() {
+        let changes = ["ENV A=\"1\"".to_string(), "USER app".to_string()];
+        assert_eq!(
+            dockerfile_text("b:1", "app", &changes),
+            "FROM b:1\nUSER root\nCOPY features/ /tmp/dev-container-features/\n\
+             RUN sh /tmp/dev-container-features/devboot-install-features.sh\n\
+             ENV A=\"1\"\nUSER app\n"
+        );
+        assert!(dockerfile_text("b:1", "", &changes).starts_with("FROM b:1\nCOPY"));
+    }
+
+    #[test]
     fn the_image_user_comes_back_at_the_end() {
-        let text = dockerfile_text(
+        let changes = changes(
             &Image {
-                base: "b",
                 user: "app",
                 labels: &[],
             },
             &[],
         );
-        assert!(text.starts_with("FROM b\nUSER root\n"), "{text}");
-        assert!(text.ends_with("USER app\n"), "{text}");
+        assert_eq!(changes, ["USER app"]);
     }
 
     #[test]

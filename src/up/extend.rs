@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use crate::container::FromImage;
-use crate::engine::{Engine, ImageConfig};
+use crate::engine::{Engine, EngineKind, ImageConfig};
 use crate::error::{Error, Result};
 use crate::features::build::{self, Install, Users};
 use crate::features::label::{self, Entry};
@@ -114,31 +114,60 @@ pub(super) fn build(
         folder_label(target),
     ];
     let image = build::Image {
-        base: &plan.base,
         user: &base.user,
         labels: &labels,
     };
-    let dockerfile =
-        build::stage(&dir, &image, &installs, &users).map_err(|e| Error::io("write", &dir, e))?;
-    let args = vec![
-        "build".to_string(),
-        "--force-rm".into(),
-        "-f".into(),
-        dockerfile.display().to_string(),
-        "-t".into(),
-        by_content.clone(),
-        "-t".into(),
-        plan.tag.clone(),
-        dir.display().to_string(),
-    ];
+    let content =
+        build::stage(&dir, &installs, &users).map_err(|e| Error::io("write", &dir, e))?;
+    let changes = build::changes(&image, &installs);
+    let tags = vec![plan.tag.clone(), by_content];
+    let made = match engine.kind {
+        EngineKind::Docker => super::commit::build(
+            engine,
+            &super::commit::Recipe {
+                base: &plan.base,
+                base_config: base,
+                shown: content.join(build::INSTALL_SCRIPT),
+                content: &content,
+                into: build::IN_IMAGE,
+                script: build::script_in_image(),
+                changes,
+                tags,
+                container: format!("devboot-features-build-{short}"),
+            },
+            &target.cache_dir,
+        ),
+        EngineKind::Podman => {
+            let text = build::dockerfile_text(&plan.base, &base.user, &changes);
+            build_from_dockerfile(engine, target, &dir, &text, &tags)
+        }
+    };
+    made.map_err(|e| which_feature_failed(e, &installs))?;
+    Ok(engine.image_config(&plan.tag)?.unwrap_or_default())
+}
+
+/// Builds `text` in the staging folder `dir` as the `tags`.
+fn build_from_dockerfile(
+    engine: &Engine,
+    target: &Target,
+    dir: &std::path::Path,
+    text: &str,
+    tags: &[String],
+) -> Result<()> {
+    let dockerfile = dir.join("Dockerfile");
+    std::fs::write(&dockerfile, text).map_err(|e| Error::io("write", &dockerfile, e))?;
+    let mut args = ["build", "--force-rm", "-f"].map(String::from).to_vec();
+    args.push(dockerfile.display().to_string());
+    for tag in tags {
+        args.extend(["-t".to_string(), tag.clone()]);
+    }
+    args.push(dir.display().to_string());
     let build_plan = BuildPlan {
-        tag: plan.tag.clone(),
-        dockerfile: dockerfile.clone(),
+        tag: tags[0].clone(),
+        dockerfile,
         args,
     };
     run_build(engine, &build_plan, &target.cache_dir)
-        .map_err(|e| which_feature_failed(e, &installs))?;
-    Ok(engine.image_config(&plan.tag)?.unwrap_or_default())
 }
 
 /// Tags an image built for another workspace as this one's, through a one-line build that
