@@ -166,6 +166,15 @@ fn a_failing_feature_names_itself_its_options_and_its_output_and_leaves_nothing(
         "nothing is tagged: {:?}",
         repo.images()
     );
+    // Nor the container the Features were installed in.
+    let tag = run
+        .stderr
+        .split("installing 1 Feature(s) into ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .expect("the note names the image");
+    let left = repo.engine_cmd(&["ps", "-a", "-q", "--filter", &format!("name=^{tag}-build$")]);
+    assert_eq!(left.trim(), "", "the install's container is left");
 }
 
 #[test]

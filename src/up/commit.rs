@@ -72,9 +72,16 @@ pub(super) fn build(engine: &Engine, recipe: &Recipe<'_>, cache_dir: &Path) -> R
 /// The container, stopped: `--init` so that an interrupt the engine CLI passes on reaches
 /// the script (a shell as the container's first process would ignore it).
 fn create(engine: &Engine, recipe: &Recipe<'_>) -> Result<()> {
-    let mut args = ["create", "--init", "--name", &recipe.container, "--user", "root"]
-        .map(String::from)
-        .to_vec();
+    let mut args = [
+        "create",
+        "--init",
+        "--name",
+        &recipe.container,
+        "--user",
+        "root",
+    ]
+    .map(String::from)
+    .to_vec();
     // No entrypoint stays none (`""`); one to give back is replaced by the shell.
     if recipe.base_config.entrypoint.is_empty() {
         args.extend(["--entrypoint".into(), String::new(), recipe.base.into()]);
@@ -118,7 +125,12 @@ fn commit(engine: &Engine, recipe: &Recipe<'_>) -> Result<()> {
         (!config.entrypoint.is_empty()).then(|| format!("ENTRYPOINT {}", json(&config.entrypoint))),
         (!config.cmd.is_empty()).then(|| format!("CMD {}", json(&config.cmd))),
     ];
-    for change in recipe.changes.iter().cloned().chain(restore.into_iter().flatten()) {
+    for change in recipe
+        .changes
+        .iter()
+        .cloned()
+        .chain(restore.into_iter().flatten())
+    {
         args.push("--change".into());
         args.push(change);
     }

@@ -117,8 +117,7 @@ pub(super) fn build(
         user: &base.user,
         labels: &labels,
     };
-    let content =
-        build::stage(&dir, &installs, &users).map_err(|e| Error::io("write", &dir, e))?;
+    let content = build::stage(&dir, &installs, &users).map_err(|e| Error::io("write", &dir, e))?;
     let changes = build::changes(&image, &installs);
     let tags = vec![plan.tag.clone(), by_content];
     let made = match engine.kind {
@@ -133,7 +132,8 @@ pub(super) fn build(
                 script: build::script_in_image(),
                 changes,
                 tags,
-                container: format!("devboot-features-build-{short}"),
+                // The workspace's own (`up` holds its lock): never another build's.
+                container: format!("{}-build", plan.tag),
             },
             &target.cache_dir,
         ),
