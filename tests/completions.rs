@@ -86,15 +86,19 @@ fn zsh_offers_the_subcommands_on_tab() {
     std::fs::create_dir_all(&functions).unwrap();
     let script = shell("bash", "devboot completions zsh");
     std::fs::write(functions.join("_devboot"), script).unwrap();
-    // An interactive zsh in a pseudo-terminal of zsh's own, typing `devboot u` and Tab.
+    // An interactive zsh in a pseudo-terminal of zsh's own, typing `devboot u` and Tab;
+    // what it shows is read until the whole list is there (a loaded machine takes a
+    // while to load compinit), or a minute has passed.
     let driver = format!(
         r#"zmodload zsh/zpty
 zpty z 'zsh -f -i'
 zpty -w z "PS1='> '; fpath=({functions} \$fpath); autoload -U compinit; compinit -u -D; setopt nobeep; zstyle ':completion:*' list-prompt ''"
 zpty -w -n z $'devboot u\t'
-sleep 1
 out=''
-while zpty -r -t z line; do out+=$line; done
+integer end=$(( SECONDS + 60 ))
+while (( SECONDS < end )) && [[ $out != *'url  -- Print the URL of a port'* ]]; do
+  if zpty -r -t z line; then out+=$line; else sleep 0.1; fi
+done
 zpty -d z
 print -r -- $out"#,
         functions = functions.display()
