@@ -616,8 +616,10 @@ STEP = re.compile(r"Step \d+/\d+ : (.*)")
 BUILT = re.compile(r"Successfully built [0-9a-f]+")
 REMOVING = re.compile(r"Removing intermediate container")
 FEATURE_RUN = re.compile(r"/tmp/dev-container-features/([^/ ]+?)(?:_\d+)? .*install\.sh")
-# devboot installs every Feature in one RUN step; its wrapper prints this line first.
+# devboot installs every Feature in one container (a RUN step on Podman); its wrapper
+# prints this line first, and on docker devboot says when it commits that container.
 BANNER = re.compile(r"devboot: installing Feature ([^ ]+?)(?:_\d+)?$")
+COMMITTING = re.compile(r"^note: install done; committing image ")
 
 
 def read_stamped(path):
@@ -653,6 +655,9 @@ def phases(rows):
              if (m := STEP.search(text))]
     marks += [(i, t, "built", "") for i, (t, text) in enumerate(rows) if BUILT.search(text)]
     marks.sort()
+    committing = next((t for t, text in rows if COMMITTING.search(text)), None)
+    if not marks and committing is not None:
+        return committed_phases(rows, committing, returned, ready)
     if not marks:
         add("before the build", returned)
     else:
@@ -694,6 +699,26 @@ def phases(rows):
     return out
 
 
+def committed_phases(rows, committing, returned, ready):
+    """The phases of a devboot up that installed its Features in one container and
+    committed it: before the first Feature's banner (reading, fetching, staging, making
+    and starting the container), each Feature's script until the next banner or the
+    commit, then the commit, the workspace's container and its start until up returned."""
+    out = {}
+    banners = [(t, m.group(1)) for t, text in rows if (m := BANNER.search(text))]
+    out["before the build (read, fetch, stage)"] = banners[0][0] if banners else committing
+    for k, (bt, name) in enumerate(banners):
+        until = banners[k + 1][0] if k + 1 < len(banners) else committing
+        key = f"build: install {name}"
+        out[key] = out.get(key, 0.0) + until - bt
+    out["commit, then the container, until up returned"] = returned - committing
+    out["after up returned until HTTP 200"] = ready - returned
+    out["total (ready)"] = ready
+    out["total without the install scripts"] = ready - sum(
+        ms for key, ms in out.items() if key.startswith("build: install "))
+    return out
+
+
 def cmd_steps(args):
     """Where each case of a `up --stamp-output` target spent its time, from the logs of
     its rounds: the median of each phase over the rounds (a phase missing in a round
@@ -727,7 +752,9 @@ def cmd_steps(args):
     order += sorted({k for c in per_case.values() for k in c if k.startswith("build: install ")})
     order += ["build: other RUN steps", "build: layer commits after RUN steps",
               "build: other steps (COPY, ENV, LABEL, USER, ...)", "between builds",
-              "after the build until up returned", "after up returned until HTTP 200",
+              "after the build until up returned",
+              "commit, then the container, until up returned",
+              "after up returned until HTTP 200",
               "total (ready)", "total without the install scripts"]
     order = [k for k in order if any(k in c for c in per_case.values())]
     names = list(per_case)

@@ -136,6 +136,10 @@ fn commit(engine: &Engine, recipe: &Recipe<'_>) -> Result<()> {
     }
     args.push(recipe.container.clone());
     args.push(recipe.tags[0].clone());
+    crate::ui::note(&format!(
+        "install done; committing image {}",
+        recipe.tags[0]
+    ));
     engine.call(&args)?;
     Ok(())
 }
