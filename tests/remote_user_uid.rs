@@ -62,25 +62,38 @@ fn devboot_as_user(repo: &Repo, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// A cold `up` as the user: `dev` is given the user's ids and the hook's file in the
+/// workspace is theirs.
+fn up_gives_dev_the_users_ids(repo: &Repo) {
+    let (code, stderr) = devboot_as_user(repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("giving dev this machine's UID 4321"),
+        "{stderr}"
+    );
+    let made = std::fs::metadata(repo.path().join("made-by-hook")).unwrap();
+    assert_eq!((made.uid(), made.gid()), (HOST_UID, HOST_UID));
+}
+
+/// A warm `up` as the user: the same container, nothing built.
+fn warm_up_builds_nothing(repo: &Repo) {
+    let id = repo.container();
+    let (code, stderr) = devboot_as_user(repo, &["up"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("UID"), "{stderr}");
+    assert_eq!(repo.container(), id);
+}
+
 #[test]
 fn the_remote_user_gets_the_host_users_ids_so_workspace_files_stay_theirs() {
     let repo = Repo::example();
     repo.write(".devcontainer/Dockerfile", DOCKERFILE);
     repo.write(".devcontainer/devcontainer.json", &config(None));
-    let (code, stderr) = devboot_as_user(&repo, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(stderr.contains("this machine's UID 4321"), "{stderr}");
-    let made = std::fs::metadata(repo.path().join("made-by-hook")).unwrap();
-    assert_eq!((made.uid(), made.gid()), (HOST_UID, HOST_UID));
+    up_gives_dev_the_users_ids(&repo);
     assert_eq!(repo.sh("cat /tmp/uid"), "4321\n");
     // The home folder came along.
     assert_eq!(repo.sh("stat -c %u /home/dev/home-is-mine"), "4321\n");
-    // Warm: the same container, nothing built.
-    let id = repo.container();
-    let (code, stderr) = devboot_as_user(&repo, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(!stderr.contains("UID"), "{stderr}");
-    assert_eq!(repo.container(), id);
+    warm_up_builds_nothing(&repo);
 }
 
 #[test]
@@ -95,14 +108,7 @@ fn a_user_only_the_images_user_names_gets_the_host_users_ids_too() {
         r#"{ "build": { "dockerfile": "Dockerfile" }, "waitFor": "postCreateCommand",
   "postCreateCommand": "touch made-by-hook && id -un > /tmp/user && id -u > /tmp/uid" }"#,
     );
-    let (code, stderr) = devboot_as_user(&repo, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("giving dev this machine's UID 4321"),
-        "{stderr}"
-    );
-    let made = std::fs::metadata(repo.path().join("made-by-hook")).unwrap();
-    assert_eq!((made.uid(), made.gid()), (HOST_UID, HOST_UID));
+    up_gives_dev_the_users_ids(&repo);
     assert_eq!(repo.sh("cat /tmp/user /tmp/uid"), "dev\n4321\n");
 }
 
@@ -138,21 +144,9 @@ fn a_compose_services_user_gets_the_host_users_ids_too() {
   "workspaceFolder": "/workspaces/app", "remoteUser": "dev", "waitFor": "postCreateCommand",
   "postCreateCommand": "touch made-by-hook && id -u > /tmp/uid" }"#,
     );
-    let (code, stderr) = devboot_as_user(&repo, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(
-        stderr.contains("giving dev this machine's UID 4321"),
-        "{stderr}"
-    );
-    let made = std::fs::metadata(repo.path().join("made-by-hook")).unwrap();
-    assert_eq!((made.uid(), made.gid()), (HOST_UID, HOST_UID));
+    up_gives_dev_the_users_ids(&repo);
     assert_eq!(repo.sh("cat /tmp/uid"), "4321\n");
-    // Warm: the same container, nothing built.
-    let id = repo.container();
-    let (code, stderr) = devboot_as_user(&repo, &["up"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert!(!stderr.contains("UID"), "{stderr}");
-    assert_eq!(repo.container(), id);
+    warm_up_builds_nothing(&repo);
     let (code, stderr) = devboot_as_user(&repo, &["down", "--remove"]);
     assert_eq!(code, 0, "{stderr}");
 }
