@@ -298,6 +298,20 @@ impl Drop for Repo {
         for tag in self.images() {
             self.engine_cmd(&["rmi", &tag]);
         }
+        // The images named after the test's temporary folder (`devboot-e2e-` and a random
+        // suffix), which carry no such label: the user-ids image and a Compose service's.
+        let folder = self
+            .dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_lowercase();
+        for tag in self.engine_lines(&["images", "--format", "{{.Repository}}:{{.Tag}}"]) {
+            if tag.contains(&folder) {
+                self.engine_cmd(&["rmi", &tag]);
+            }
+        }
     }
 }
 
