@@ -9,8 +9,11 @@ use std::process::Command;
 
 use crate::engine::{Repo, assert_serves_feed};
 
-/// A devcontainer.json with no port and a keep-alive command: fast to make.
-const QUIET: &str = r#"{ "image": "devboot/python-flask:bookworm" }"#;
+/// A devcontainer.json with no port: fast to make. The dotfiles install after
+/// `postCreateCommand`, so under the spec's default `waitFor` (`updateContentCommand`) `up`
+/// would return while they still run: the tests wait for them to read what they did.
+const QUIET: &str =
+    r#"{ "image": "devboot/python-flask:bookworm", "waitFor": "postStartCommand" }"#;
 
 /// The built-in default config (the example's Flask backend on 4567) on the stand-in image.
 const IMAGE: &[(&str, &str)] = &[("DEVBOOT_IMAGE", "devboot/python-flask:bookworm")];
