@@ -57,6 +57,5 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> ExitC
         },
         Err(code) => code,
     };
-    process::settle();
     ExitCode::from(code)
 }

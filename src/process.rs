@@ -96,38 +96,18 @@ fn signal_all(signal: Signal) -> Vec<String> {
     running.iter().map(|(_, what)| what.clone()).collect()
 }
 
-/// Clean-ups left to finish on their own while devboot goes on (see [`in_background`]).
-static BACKGROUND: Mutex<Vec<Child>> = Mutex::new(Vec::new());
-
-/// Starts `cmd` (a clean-up, such as removing a container devboot no longer needs) and
-/// lets it run while devboot goes on; [`settle`] waits for it before devboot exits. It
-/// starts even while devboot is stopping on a signal, and is not stopped by one: what it
-/// cleans up would be left behind otherwise.
-pub fn in_background(mut cmd: Command) {
-    let spawned = cmd
+/// Starts `cmd` (a clean-up, such as removing a container devboot no longer needs) in a
+/// process group of its own and lets it finish on its own: devboot goes on and may exit
+/// first. It starts even while devboot is stopping on a signal, and is not stopped by one:
+/// what it cleans up would be left behind otherwise.
+pub fn detach(mut cmd: Command) {
+    // Not waited for: the child is reaped once devboot exits.
+    let _ = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0)
         .spawn();
-    if let Ok(child) = spawned {
-        BACKGROUND
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(child);
-    }
-}
-
-/// Waits for what [`in_background`] started.
-pub fn settle() {
-    let children = std::mem::take(
-        &mut *BACKGROUND
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    );
-    for mut child in children {
-        let _ = child.wait();
-    }
 }
 
 /// Whether a child is still running.
