@@ -166,15 +166,26 @@ fn a_failing_feature_names_itself_its_options_and_its_output_and_leaves_nothing(
         "nothing is tagged: {:?}",
         repo.images()
     );
-    // Nor the container the Features were installed in.
-    let tag = run
-        .stderr
+    // Nor the container the Features were installed in: gone before `up` ended.
+    assert_eq!(
+        build_container(&repo, &run.stderr),
+        "",
+        "the install's container is left"
+    );
+}
+
+/// The id of the container `up` installed the Features in (named after the image the note
+/// names), if it is still there.
+fn build_container(repo: &Repo, up_stderr: &str) -> String {
+    let tag = up_stderr
         .split("installing 1 Feature(s) into ")
         .nth(1)
         .and_then(|rest| rest.split(':').next())
         .expect("the note names the image");
-    let left = repo.engine_cmd(&["ps", "-a", "-q", "--filter", &format!("name=^{tag}-build$")]);
-    assert_eq!(left.trim(), "", "the install's container is left");
+    let filter = format!("name=^{tag}-build$");
+    repo.engine_cmd(&["ps", "-a", "-q", "--filter", &filter])
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -194,11 +205,20 @@ fn a_feature_extends_the_image_a_dockerfile_builds() {
 "#,
     );
     let offset = 45020;
-    repo.devboot(["up", "--port-offset", &offset.to_string()])
-        .status(0)
-        .stderr_has("installing 1 Feature(s)");
+    let run = repo.devboot(["up", "--port-offset", &offset.to_string()]);
+    run.status(0).stderr_has("installing 1 Feature(s)");
     assert_serves_feed(4567 + offset);
     assert!(repo.sh("greet").starts_with("hello from greeter"));
+    // The container the Feature was installed in goes on its own after `up` (which does
+    // not wait for it): within a minute, however loaded the machine.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !build_container(&repo, &run.stderr).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the install's container is still there a minute after up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 #[test]
