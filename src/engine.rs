@@ -473,7 +473,17 @@ impl Engine {
     }
 
     pub fn remove(&self, id: &str) -> Result<()> {
-        self.call(["rm", "-f", "-v", id]).map(drop)
+        self.call(Self::removal(id)).map(drop)
+    }
+
+    /// Removes a container devboot no longer needs without waiting for it
+    /// (`process::detach`): devboot goes on, and may exit first.
+    pub fn remove_later(&self, id: &str) {
+        crate::process::detach(self.command(Self::removal(id)));
+    }
+
+    fn removal(id: &str) -> [&str; 4] {
+        ["rm", "-f", "-v", id]
     }
 
     /// Runs a command in a container and captures its output (for small bookkeeping

@@ -4,9 +4,10 @@
 //! build's), and on success it is committed with the config instructions and tagged. The
 //! container is then removed by a process of its own that `up` does not wait for (an
 //! interrupted removal leaves a container of a known name, which the next build of the
-//! image replaces); a failure removes it before `up` ends, and tags nothing. The builder would also start a container and commit a layer for
-//! the copy and for each config instruction (~0.1 s each here), and remove the step's
-//! container before going on (~0.4 s for a few hundred MB written).
+//! image replaces); a failure removes it before `up` ends, and tags nothing. The builder
+//! would also start a container and commit a layer for the copy and for each config
+//! instruction (~0.1 s each here), and remove the step's container before going on
+//! (~0.4 s for a few hundred MB written).
 //!
 //! The image keeps the base's entrypoint and command: the container runs the script with
 //! its own, and a commit keeps the container's unless told otherwise.
@@ -39,7 +40,8 @@ pub(super) struct Recipe<'a> {
     pub container: String,
 }
 
-/// Makes the image; on success the container goes in the background (`process::detach`).
+/// Makes the image; on success the container goes in the background
+/// (`Engine::remove_later`).
 pub(super) fn build(engine: &Engine, recipe: &Recipe<'_>, cache_dir: &Path) -> Result<()> {
     create(engine, recipe)?;
     let made = copy_in(engine, recipe)
@@ -62,7 +64,7 @@ pub(super) fn build(engine: &Engine, recipe: &Recipe<'_>, cache_dir: &Path) -> R
         let _ = engine.remove(&recipe.container);
         return Err(err);
     }
-    crate::process::detach(engine.command(["rm", "-f", "-v", recipe.container.as_str()]));
+    engine.remove_later(&recipe.container);
     // A base without a command: the commit kept the script's, which `CMD []` takes away.
     if recipe.base_config.cmd.is_empty() {
         without_command(engine, recipe, cache_dir)?;
